@@ -1,0 +1,252 @@
+"""Persistent PyTorch benchmark worker, driven by the Swift benchmark over pipes.
+
+Protocol: one JSON object per line on stdin -> one JSON object per line on stdout
+(flushed after each reply; nothing else is ever written to stdout; logs go to stderr).
+A request that fails gets ``{"error": "<message>"}`` and the worker keeps serving.
+End of input or ``{"cmd":"quit"}`` ends the worker (quit replies ``{"ok": true}`` first).
+
+Commands (times are raw per-repetition seconds from time.perf_counter; the driver
+computes medians):
+  {"cmd":"info"}
+      -> {"torch", "threads", "python", "pot" (or null), "numpy"}
+  {"cmd":"engine","case":C,"reps":R[,"warmup":1]}
+      C = "conv_fwd"     conv2d 3x3 64->64 pad 1, batch 128, 32x32, float32, no grad
+          "conv_fwdbwd"  the same forward + backward of sum() wrt input and weight
+          "matmul"       1024x1024 @ 1024x1024 float32
+          "add1"         one-element tensor add; seconds are PER ADD (mean of 10k adds per rep)
+      -> {"seconds": [R values]}
+  {"cmd":"train_step","width":64,"batch":128,"lambda":0|5,"channels_last":false,
+   "reps":R,"warmup":W}
+      ResNet-18 CIFAR stem (lacoot_ref), 3 input channels, 10 classes, fixed random
+      32x32 data, SGD(lr 0.1, momentum 0.9, wd 1e-4); lambda > 0 adds the LaCoOT term
+      computed with POT (50 fresh directions per block per step, p = 2).
+      -> {"seconds": [R values], "loss": last loss, "reg": last regularizer value}
+  {"cmd":"latency","width":64,"batch":1|128,"removed":["layer1.1",...],"reps":R[,"warmup":2]}
+      eval mode, torch.no_grad, removed blocks replaced by nn.Identity.
+      -> {"seconds": [R values]}
+  {"cmd":"msw","X":[[...]],"Y":[[...]],"theta":[[...]][,"p":2]}
+      theta is [d][K] (one direction per column, POT's orientation); float64.
+      -> {"pot": POT's max_sliced_wasserstein_distance, "torch": lacoot_ref.msw_reference}
+  {"cmd":"rss"}  -> {"peak_rss_mb": ru_maxrss / 1024}
+  {"cmd":"quit"} -> {"ok": true}, then exit 0
+
+Start-up: .venv-ref/bin/python Benchmarks/reference/worker.py [--threads N]
+(N defaults to the number of cores this process may run on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+import traceback
+from typing import Callable, List
+
+# Keep stdout for replies only: anything printed by libraries goes to stderr.
+_REPLY_STREAM = sys.stdout
+sys.stdout = sys.stderr
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lacoot_ref  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[worker] {msg}", file=sys.stderr, flush=True)
+
+
+def reply(obj: dict) -> None:
+    _REPLY_STREAM.write(json.dumps(obj) + "\n")
+    _REPLY_STREAM.flush()
+
+
+def time_reps(fn: Callable[[], None], reps: int, warmup: int) -> List[float]:
+    """Run ``fn`` ``warmup`` times untimed, then ``reps`` times, returning each duration."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _int(req: dict, key: str, default=None) -> int:
+    v = req.get(key, default)
+    if v is None:
+        raise ValueError(f"missing {key!r}")
+    if not isinstance(v, int) or v < 0:
+        raise ValueError(f"{key!r} must be a non-negative integer, got {v!r}")
+    return v
+
+
+# --------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------
+
+def cmd_info(_req: dict) -> dict:
+    pot = None
+    if lacoot_ref.ot is not None:
+        pot = lacoot_ref.ot.__version__
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "python": platform.python_version(), "pot": pot, "numpy": np.__version__}
+
+
+ADDS_PER_REP = 10_000
+
+
+def cmd_engine(req: dict) -> dict:
+    case = req.get("case")
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 1)
+    gen = torch.Generator().manual_seed(0)
+    if case in ("conv_fwd", "conv_fwdbwd"):
+        x = torch.randn(128, 64, 32, 32, generator=gen)
+        w = torch.randn(64, 64, 3, 3, generator=gen) * 0.05
+        if case == "conv_fwd":
+            def fn():
+                with torch.no_grad():
+                    F.conv2d(x, w, padding=1)
+        else:
+            x.requires_grad_(True)
+            w.requires_grad_(True)
+
+            def fn():
+                x.grad = None
+                w.grad = None
+                F.conv2d(x, w, padding=1).sum().backward()
+    elif case == "matmul":
+        a = torch.randn(1024, 1024, generator=gen)
+        b = torch.randn(1024, 1024, generator=gen)
+
+        def fn():
+            torch.matmul(a, b)
+    elif case == "add1":
+        a = torch.randn(1, generator=gen)
+        b = torch.randn(1, generator=gen)
+
+        def fn():
+            for _ in range(ADDS_PER_REP):
+                a + b
+        secs = time_reps(fn, reps, warmup)
+        return {"seconds": [s / ADDS_PER_REP for s in secs]}
+    else:
+        raise ValueError(f"unknown engine case {case!r} (conv_fwd, conv_fwdbwd, matmul, add1)")
+    return {"seconds": time_reps(fn, reps, warmup)}
+
+
+def cmd_train_step(req: dict) -> dict:
+    width = _int(req, "width", 64)
+    batch = _int(req, "batch", 128)
+    lam = float(req.get("lambda", 0))
+    channels_last = bool(req.get("channels_last", False))
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 2)
+    torch.manual_seed(0)
+    model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=3, width=width)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, 3, 32, 32, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    model.train()
+    opt = lacoot_ref.make_optimizer(model, lr=0.1)
+    taps = lacoot_ref.BlockTaps(model) if lam > 0 else None
+    last = {}
+
+    def fn():
+        last.update(lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps))
+    try:
+        secs = time_reps(fn, reps, warmup)
+    finally:
+        if taps is not None:
+            taps.close()
+    return {"seconds": secs, "loss": last.get("loss"), "reg": last.get("reg")}
+
+
+def cmd_latency(req: dict) -> dict:
+    width = _int(req, "width", 64)
+    batch = _int(req, "batch", 1)
+    removed = req.get("removed", []) or []
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 2)
+    torch.manual_seed(0)
+    model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=3, width=width)
+    lacoot_ref.remove_blocks(model, removed)
+    model.eval()
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+
+    def fn():
+        with torch.no_grad():
+            model(x)
+    return {"seconds": time_reps(fn, reps, warmup)}
+
+
+def cmd_msw(req: dict) -> dict:
+    p = float(req.get("p", 2))
+    X = np.asarray(req["X"], dtype=np.float64)
+    Y = np.asarray(req["Y"], dtype=np.float64)
+    theta = np.asarray(req["theta"], dtype=np.float64)
+    if X.ndim != 2 or Y.shape != X.shape or theta.ndim != 2 or theta.shape[0] != X.shape[1]:
+        raise ValueError(f"need X, Y [N][d] and theta [d][K]; got {X.shape}, {Y.shape}, {theta.shape}")
+    ours = lacoot_ref.msw_reference(torch.from_numpy(X), torch.from_numpy(Y),
+                                    torch.from_numpy(theta), p=p)
+    pot = lacoot_ref.msw_pot(X, Y, theta, p=p) if lacoot_ref.ot is not None else None
+    return {"pot": pot, "torch": float(ours)}
+
+
+def cmd_rss(_req: dict) -> dict:
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+COMMANDS = {
+    "info": cmd_info,
+    "engine": cmd_engine,
+    "train_step": cmd_train_step,
+    "latency": cmd_latency,
+    "msw": cmd_msw,
+    "rss": cmd_rss,
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                    help="torch intra-op threads (default: cores available)")
+    args = ap.parse_args()
+    if args.threads < 1:
+        ap.error("--threads must be >= 1")
+    torch.set_num_threads(args.threads)
+    log(f"ready: torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("request must be a JSON object")
+            cmd = req.get("cmd")
+            if cmd == "quit":
+                reply({"ok": True})
+                return 0
+            if cmd not in COMMANDS:
+                raise ValueError(f"unknown cmd {cmd!r}")
+            reply(COMMANDS[cmd](req))
+        except Exception as e:  # report and keep serving
+            log(traceback.format_exc())
+            reply({"error": f"{type(e).__name__}: {e}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
