@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libtorch: the Debian package (`libtorch-dev`, headers in /usr/include, libraries on the
+// default linker path) unless `LIBTORCH` names another libtorch folder (include/ + lib/,
+// e.g. the `torch/` folder of a PyTorch wheel). Those builds need a few unsafe flags, which
+// SwiftPM accepts in a root package only.
+let libtorch = Context.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+
+var shimCxx: [CXXSetting] = [.define("CTORCH_BUILD")]
+var shimLinker: [LinkerSetting] = [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("stdc++")]
+var cxxStandard: CXXLanguageStandard = .gnucxx17
+if let root = libtorch {
+    shimCxx.append(.unsafeFlags(["-I\(root)/include", "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations"]))
+    shimLinker.append(.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib"]))
+    // libtorch 2.x headers want C++20 (clean there); 1.13's fail under it.
+    if Context.environment["LIBTORCH_CXX20"] == "1" { cxxStandard = .cxx20 }
+}
+
+let package = Package(
+    name: "lacoot",
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Data", targets: ["Data"]),
+        .library(name: "LaCoOT", targets: ["LaCoOT"]),
+        .executable(name: "lacoot", targets: ["lacoot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CTorch", cxxSettings: shimCxx, linkerSettings: shimLinker),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "NN", dependencies: ["Torch"]),
+        .target(name: "Models", dependencies: ["NN"]),
+        .target(name: "Data", dependencies: ["Torch"]),
+        .target(name: "LaCoOT", dependencies: ["Models", "Data", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "lacoot", dependencies: [
+            "LaCoOT",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "LacootBench", dependencies: ["LaCoOT"], path: "Benchmarks/LacootBench"),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LacootCLITests", dependencies: ["lacoot"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: cxxStandard
+)

@@ -1,0 +1,1 @@
+// `Data` target — see DESIGN.md.

@@ -1,0 +1,1 @@
+// `LaCoOT` target — see DESIGN.md.

@@ -1,0 +1,1 @@
+// `Models` target — see DESIGN.md.

@@ -1,0 +1,1 @@
+// `NN` target — see DESIGN.md.

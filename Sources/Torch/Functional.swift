@@ -1,0 +1,84 @@
+import CTorch
+
+/// Network kernels as functions, named as in `torch.nn.functional`.
+public enum Functional {
+    /// 2-D convolution. `stride`, `padding`, `dilation` are (height, width).
+    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, stride: (Int, Int) = (1, 1),
+                              padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                              groups: Int = 1) throws -> Tensor {
+        let s = [Int64(stride.0), Int64(stride.1)]
+        let p = [Int64(padding.0), Int64(padding.1)]
+        let d = [Int64(dilation.0), Int64(dilation.1)]
+        return try withExtendedLifetime(bias) {
+            try owned(ct_conv2d(x.handle, weight.handle, bias?.handle, s, p, d, Int64(groups)))
+        }
+    }
+
+    /// y = x Wᵀ + b
+    public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        try withExtendedLifetime(bias) { try owned(ct_linear(x.handle, weight.handle, bias?.handle)) }
+    }
+
+    /// Batch normalization. In training mode the batch statistics normalize and the running
+    /// statistics (if given) move by `momentum`, with the unbiased variance, as PyTorch does.
+    public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?,
+                                 runningVar: Tensor?, training: Bool, momentum: Double = 0.1,
+                                 eps: Double = 1e-5) throws -> Tensor {
+        try withExtendedLifetime((weight, bias, runningMean, runningVar)) {
+            try owned(ct_batch_norm(x.handle, weight?.handle, bias?.handle, runningMean?.handle,
+                                    runningVar?.handle, training, momentum, eps))
+        }
+    }
+
+    public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?,
+                                 eps: Double = 1e-5) throws -> Tensor {
+        let shape = normalizedShape.map(Int64.init)
+        return try withExtendedLifetime((weight, bias)) {
+            try owned(ct_layer_norm(x.handle, shape, Int32(shape.count), weight?.handle, bias?.handle, eps))
+        }
+    }
+
+    public static func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil,
+                                 padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1),
+                                 ceilMode: Bool = false) throws -> Tensor {
+        let k = [Int64(kernel.0), Int64(kernel.1)]
+        let st = stride ?? kernel
+        let s = [Int64(st.0), Int64(st.1)]
+        let p = [Int64(padding.0), Int64(padding.1)]
+        let d = [Int64(dilation.0), Int64(dilation.1)]
+        return try owned(ct_max_pool2d(x.handle, k, s, p, d, ceilMode))
+    }
+
+    public static func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil,
+                                 padding: (Int, Int) = (0, 0), ceilMode: Bool = false,
+                                 countIncludePad: Bool = true) throws -> Tensor {
+        let k = [Int64(kernel.0), Int64(kernel.1)]
+        let st = stride ?? kernel
+        let s = [Int64(st.0), Int64(st.1)]
+        let p = [Int64(padding.0), Int64(padding.1)]
+        return try owned(ct_avg_pool2d(x.handle, k, s, p, ceilMode, countIncludePad))
+    }
+
+    public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) throws -> Tensor {
+        try owned(ct_adaptive_avg_pool2d(x.handle, [Int64(outputSize.0), Int64(outputSize.1)]))
+    }
+
+    public static func softmax(_ x: Tensor, dim: Int) throws -> Tensor { try owned(ct_softmax(x.handle, Int64(dim))) }
+    public static func logSoftmax(_ x: Tensor, dim: Int) throws -> Tensor {
+        try owned(ct_log_softmax(x.handle, Int64(dim)))
+    }
+
+    /// Inverted dropout: zeroes with probability `p` and scales by 1/(1-p) in training mode;
+    /// the mask comes from `generator` (libtorch's global one when nil).
+    public static func dropout(_ x: Tensor, p: Double, training: Bool, generator: Generator?) throws -> Tensor {
+        try owned(ct_dropout(x.handle, p, training, generator?.handle))
+    }
+
+    public enum Reduction: Int32, Sendable { case none = 0, mean = 1, sum = 2 }
+
+    /// Cross-entropy of logits [N, C] against int64 class indices [N], with label smoothing.
+    public static func crossEntropy(_ logits: Tensor, target: Tensor, reduction: Reduction = .mean,
+                                    labelSmoothing: Double = 0) throws -> Tensor {
+        try owned(ct_cross_entropy(logits.handle, target.handle, reduction.rawValue, labelSmoothing))
+    }
+}
