@@ -36,7 +36,10 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN"]),
-        .target(name: "Data", dependencies: ["Torch"]),
+        // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
+        // scripts/setup), behind a small C file that turns their fatal errors into return codes.
+        .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
+        .target(name: "Data", dependencies: ["Torch", "CDataCodecs"]),
         .target(name: "LaCoOT", dependencies: ["Models", "Data", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "lacoot", dependencies: [
             "LaCoOT",

@@ -1,1 +1,0 @@
-// `Data` target — see DESIGN.md.

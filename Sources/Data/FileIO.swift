@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CDataCodecs
+
+/// Small POSIX helpers; the Foundation type `Data` is avoided on purpose (this module is
+/// itself called `Data`).
+enum FileIO {
+    enum Kind { case missing, file, directory }
+
+    static func kind(_ path: String) -> Kind {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return .missing }
+        return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .file
+    }
+
+    static func isFile(_ path: String) -> Bool { kind(path) == .file }
+    static func isDirectory(_ path: String) -> Bool { kind(path) == .directory }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+
+    /// The whole file as bytes. `hint` goes into the error when the file is missing.
+    static func read(_ path: String, hint: String = "check the path") throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw DataError.missingPath(path: path, hint: hint) }
+            throw DataError.unreadable(path: path, reason: errnoText())
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DataError.unreadable(path: path, reason: errnoText()) }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw DataError.unreadable(path: path, reason: "it is a folder, a file was expected")
+        }
+        let size = Int(st.st_size)
+        var bytes = [UInt8](repeating: 0, count: size)
+        var done = 0
+        var failure: String?
+        bytes.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while done < size {
+                let n = Glibc.read(fd, base + done, size - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errnoText()
+                    return
+                }
+                if n == 0 { break }
+                done += n
+            }
+        }
+        if let failure { throw DataError.unreadable(path: path, reason: failure) }
+        if done < size { bytes.removeLast(size - done) }
+        return bytes
+    }
+
+    /// Writes bytes to a file, replacing it.
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw DataError.unreadable(path: path, reason: errnoText()) }
+        defer { close(fd) }
+        var done = 0
+        var failure: String?
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            while done < raw.count {
+                let n = Glibc.write(fd, base + done, raw.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errnoText()
+                    return
+                }
+                done += n
+            }
+        }
+        if let failure { throw DataError.unreadable(path: path, reason: failure) }
+    }
+
+    /// The entries of a folder (names only, without "." and ".."), sorted bytewise.
+    static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { throw DataError.missingPath(path: path, hint: "check the path") }
+            throw DataError.unreadable(path: path, reason: errnoText())
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
+                let bytes = raw.bindMemory(to: UInt8.self)
+                let len = bytes.firstIndex(of: 0) ?? bytes.count
+                return String(decoding: bytes[..<len], as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    static func join(_ a: String, _ b: String) -> String {
+        if a.isEmpty { return b }
+        return a.hasSuffix("/") ? a + b : a + "/" + b
+    }
+
+    /// Whether the bytes start with the gzip magic number.
+    static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
+
+    /// Inflates gzip (or zlib) bytes read from `path`.
+    static func gunzip(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var outLength = 0
+        var offset = 0
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = bytes.withUnsafeBufferPointer { inBuf in
+            cdc_gunzip(inBuf.baseAddress, inBuf.count, &out, &outLength, &offset, &err, err.count)
+        }
+        defer { cdc_free(out) }
+        let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        switch rc {
+        case 0:
+            guard let out else { return [] }
+            return [UInt8](UnsafeBufferPointer(start: out, count: outLength))
+        case -1:
+            throw DataError.truncated(file: path, offset: offset, needed: nil)
+        default:
+            throw DataError.corrupt(file: path, offset: offset, reason: message)
+        }
+    }
+
+    /// Reads a file and inflates it when it is gzipped.
+    static func readMaybeGzip(_ path: String, hint: String) throws -> [UInt8] {
+        let raw = try read(path, hint: hint)
+        return isGzip(raw) ? try gunzip(raw, path: path) : raw
+    }
+}
