@@ -1,1 +1,0 @@
-// `LaCoOT` target — see DESIGN.md.
