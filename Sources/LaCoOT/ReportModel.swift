@@ -1,0 +1,177 @@
+import Foundation
+
+/// What a network costs and scores at one point: full, or after some blocks were collapsed.
+public struct Measurement: Codable, Sendable, Equatable {
+    /// Top-1 test accuracy in percent.
+    public var accuracy: Double
+    /// Multiply-accumulates for one input (ptflops' convention).
+    public var macs: Int
+    public var params: Int
+    /// Median eval-mode latency at batch 1 and batch 128, in milliseconds (nil when not measured).
+    public var latencyB1Ms: Double?
+    public var latencyB128Ms: Double?
+
+    public init(accuracy: Double, macs: Int, params: Int, latencyB1Ms: Double? = nil, latencyB128Ms: Double? = nil) {
+        self.accuracy = accuracy
+        self.macs = macs
+        self.params = params
+        self.latencyB1Ms = latencyB1Ms
+        self.latencyB128Ms = latencyB128Ms
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accuracy, macs, params
+        case latencyB1Ms = "latency_b1_ms"
+        case latencyB128Ms = "latency_b128_ms"
+    }
+}
+
+/// One step of a cumulative removal curve: the blocks gone so far and the result.
+public struct CurveStep: Codable, Sendable, Equatable {
+    /// All blocks removed up to and including this step, in removal order.
+    public var removed: [String]
+    public var accuracy: Double
+    public var macs: Int
+    public var params: Int
+    public var latencyB1Ms: Double?
+    public var latencyB128Ms: Double?
+    /// Accuracy after re-estimating BatchNorm statistics (an extension, reported separately;
+    /// nil when not run). The main `accuracy` is always the no-finetuning result.
+    public var accuracyBNRecalibrated: Double?
+
+    public init(removed: [String], accuracy: Double, macs: Int, params: Int, latencyB1Ms: Double? = nil,
+                latencyB128Ms: Double? = nil, accuracyBNRecalibrated: Double? = nil) {
+        self.removed = removed
+        self.accuracy = accuracy
+        self.macs = macs
+        self.params = params
+        self.latencyB1Ms = latencyB1Ms
+        self.latencyB128Ms = latencyB128Ms
+        self.accuracyBNRecalibrated = accuracyBNRecalibrated
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case removed, accuracy, macs, params
+        case latencyB1Ms = "latency_b1_ms"
+        case latencyB128Ms = "latency_b128_ms"
+        case accuracyBNRecalibrated = "accuracy_bn_recalibrated"
+    }
+}
+
+/// A block's distance between its input and output distributions (lower = more removable).
+public struct BlockDistance: Codable, Sendable, Equatable {
+    public var block: String
+    public var distance: Double
+    public init(block: String, distance: Double) {
+        self.block = block
+        self.distance = distance
+    }
+}
+
+/// Figures of one training epoch.
+public struct EpochMetrics: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var learningRate: Double
+    public var lambda: Double
+    /// Mean training loss split into its cross-entropy and λ·MSW parts.
+    public var trainLoss: Double
+    public var trainCrossEntropy: Double
+    public var trainRegularizer: Double
+    /// Top-1 accuracy in percent.
+    public var trainAccuracy: Double
+    public var validationAccuracy: Double?
+    /// Per-block distances measured on the validation split after the epoch.
+    public var validationDistances: [BlockDistance]
+    public var seconds: Double
+    public var imagesPerSecond: Double
+
+    public init(epoch: Int, learningRate: Double, lambda: Double, trainLoss: Double, trainCrossEntropy: Double,
+                trainRegularizer: Double, trainAccuracy: Double, validationAccuracy: Double?,
+                validationDistances: [BlockDistance], seconds: Double, imagesPerSecond: Double) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.lambda = lambda
+        self.trainLoss = trainLoss
+        self.trainCrossEntropy = trainCrossEntropy
+        self.trainRegularizer = trainRegularizer
+        self.trainAccuracy = trainAccuracy
+        self.validationAccuracy = validationAccuracy
+        self.validationDistances = validationDistances
+        self.seconds = seconds
+        self.imagesPerSecond = imagesPerSecond
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, lambda, seconds
+        case learningRate = "learning_rate"
+        case trainLoss = "train_loss"
+        case trainCrossEntropy = "train_cross_entropy"
+        case trainRegularizer = "train_regularizer"
+        case trainAccuracy = "train_accuracy"
+        case validationAccuracy = "validation_accuracy"
+        case validationDistances = "validation_distances"
+        case imagesPerSecond = "images_per_second"
+    }
+}
+
+/// One trained model collapsed in one removal order.
+public struct RunResult: Codable, Sendable, Equatable {
+    /// A short name, e.g. "λ=5, ranked".
+    public var label: String
+    public var lambda: Double
+    /// Removal order: "ranked", "random", "reverse", "deepest-first" or "given".
+    public var order: String
+    public var full: Measurement
+    /// One entry per cumulative removal step.
+    public var curve: [CurveStep]
+    /// Per-block distances used for ranking (validation split, eval mode).
+    public var distances: [BlockDistance]
+    /// Training history of the model this run collapsed (may be shared between runs).
+    public var training: [EpochMetrics]
+
+    public init(label: String, lambda: Double, order: String, full: Measurement, curve: [CurveStep],
+                distances: [BlockDistance], training: [EpochMetrics]) {
+        self.label = label
+        self.lambda = lambda
+        self.order = order
+        self.full = full
+        self.curve = curve
+        self.distances = distances
+        self.training = training
+    }
+}
+
+/// Everything a report shows: the setting and the runs to compare.
+public struct CollapseReport: Codable, Sendable, Equatable {
+    public var title: String
+    public var createdAt: String
+    /// e.g. "ResNet-18 (CIFAR stem, width 16), 1×32×32, 10 classes"
+    public var model: String
+    public var dataset: String
+    /// e.g. "3 epochs, batch 128, SGD lr 0.1 cosine, seed 0"
+    public var budget: String
+    public var distanceMode: String
+    public var engine: String
+    public var runs: [RunResult]
+    /// Free-form lines shown under the summary (what to conclude, caveats).
+    public var notes: [String]
+
+    public init(title: String, createdAt: String, model: String, dataset: String, budget: String,
+                distanceMode: String, engine: String, runs: [RunResult], notes: [String] = []) {
+        self.title = title
+        self.createdAt = createdAt
+        self.model = model
+        self.dataset = dataset
+        self.budget = budget
+        self.distanceMode = distanceMode
+        self.engine = engine
+        self.runs = runs
+        self.notes = notes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case title, model, dataset, budget, engine, runs, notes
+        case createdAt = "created_at"
+        case distanceMode = "distance_mode"
+    }
+}
