@@ -98,6 +98,33 @@ int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
   return CDC_OK;
 }
 
+int cdc_gzip(const uint8_t *in, size_t inlen, int level, uint8_t **out, size_t *outlen,
+             char *err, size_t errlen) {
+  *out = NULL;
+  *outlen = 0;
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    set_err(err, errlen, "zlib initialisation failed");
+    return CDC_ERR_MEMORY;
+  }
+  if (inlen > (1u << 30)) { deflateEnd(&zs); set_err(err, errlen, "input too large"); return CDC_ERR_UNSUPPORTED; }
+  size_t cap = deflateBound(&zs, (uLong)inlen) + 32;
+  uint8_t *buf = malloc(cap);
+  if (!buf) { deflateEnd(&zs); set_err(err, errlen, "out of memory"); return CDC_ERR_MEMORY; }
+  zs.next_in = (Bytef *)in;
+  zs.avail_in = (uInt)inlen;
+  zs.next_out = buf;
+  zs.avail_out = (uInt)cap;
+  int rc = deflate(&zs, Z_FINISH);
+  size_t produced = cap - zs.avail_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) { free(buf); set_err(err, errlen, "deflate failed"); return CDC_ERR_CORRUPT; }
+  *out = buf;
+  *outlen = produced;
+  return CDC_OK;
+}
+
 /* ------------------------------------------------------------------------- PNG ---- */
 
 int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, uint8_t **out,

@@ -130,6 +130,17 @@ enum FileIO {
         }
     }
 
+    /// Compresses bytes as gzip (for writing fixtures).
+    static func gzip(_ bytes: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>?
+        var outLength = 0
+        var err = [CChar](repeating: 0, count: 256)
+        let rc = bytes.withUnsafeBufferPointer { cdc_gzip($0.baseAddress, $0.count, level, &out, &outLength, &err, err.count) }
+        defer { cdc_free(out) }
+        guard rc == 0, let out else { throw DataError.invalidArgument("gzip failed: \(ImageCodec.message(err))") }
+        return [UInt8](UnsafeBufferPointer(start: out, count: outLength))
+    }
+
     /// Reads a file and inflates it when it is gzipped.
     static func readMaybeGzip(_ path: String, hint: String) throws -> [UInt8] {
         let raw = try read(path, hint: hint)

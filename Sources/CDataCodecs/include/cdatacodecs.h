@@ -32,6 +32,10 @@ void cdc_free(void *p);
 int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
                size_t *offset, char *err, size_t errlen);
 
+/* Compresses bytes into a single-member gzip stream (used to write test fixtures). */
+int cdc_gzip(const uint8_t *in, size_t inlen, int level, uint8_t **out, size_t *outlen,
+             char *err, size_t errlen);
+
 /* Decodes a PNG or JPEG image held in memory into interleaved 8-bit pixels (HWC) with
  * `channels` = 1 (gray) or 3 (RGB) channels, converting as needed (alpha is composited
  * onto black for PNG). */
