@@ -3,7 +3,7 @@ import Torch
 /// One batch as tensors: `images` float32 `[count, C, H, W]` (normalized, augmented for
 /// training), `labels` int64 `[count]`, and `count`, the true number of samples (the last batch
 /// of an epoch may be short).
-public struct Batch: @unchecked Sendable {
+public struct Batch: Sendable {
     public let images: Tensor
     public let labels: Tensor
     public let count: Int

@@ -96,9 +96,10 @@ public enum ImageCodec {
         var length = 0
         var err = [CChar](repeating: 0, count: 256)
         let rc = image.pixels.withUnsafeBufferPointer { buf in
-            err.withUnsafeMutableBufferPointer { e in
-                body(buf.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels), &out, &length,
-                     e.baseAddress!, e.count)
+            err.withUnsafeMutableBufferPointer { e -> Int32 in
+                guard let errBase = e.baseAddress else { return -3 }
+                return body(buf.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels), &out, &length,
+                            errBase, e.count)
             }
         }
         defer { cdc_free(out) }

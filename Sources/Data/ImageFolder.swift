@@ -118,8 +118,12 @@ public enum ImageFolderLayout {
                                                        found: "\(image.width)×\(image.height)")
                     }
                     let planar = image.planar
-                    let dst = shared.buffer.baseAddress! + i * perImage
-                    planar.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: perImage) }
+                    guard planar.count == perImage, let base = shared.buffer.baseAddress else {
+                        throw DataError.wrongImageSize(file: files[i], expected: "\(perImage) bytes", found: "\(planar.count)")
+                    }
+                    planar.withUnsafeBufferPointer { src in
+                        if let s = src.baseAddress { (base + i * perImage).update(from: s, count: perImage) }
+                    }
                 } catch {
                     errors.set(index: i, error)
                 }
@@ -146,7 +150,8 @@ final class ErrorSlot: @unchecked Sendable {
     var first: Error? { lock.lock(); defer { lock.unlock() }; return value?.1 }
     func set(index: Int, _ error: Error) {
         lock.lock(); defer { lock.unlock() }
-        if value == nil || index < value!.0 { value = (index, error) }
+        if let (current, _) = value, current <= index { return }
+        value = (index, error)
     }
 }
 

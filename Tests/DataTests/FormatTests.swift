@@ -226,3 +226,36 @@ import Testing
         #expect(abs(n.std[0] - Float(0.1875).squareRoot()) < 1e-6)
     }
 }
+
+@Suite struct DatasetKindTests {
+    @Test func loadsByKindWithTrainAndTestFolders() throws {
+        let dir = try TempDir()
+        for part in ["train", "val"] {
+            for cls in ["cat", "dog"] {
+                try dir.write("pets/\(part)/\(cls)/x.png", try ImageCodec.encodePNG(Fixture.pattern(width: 6, height: 6, channels: 3, salt: cls.count)))
+            }
+        }
+        let train = try DatasetKind.imageFolder.load(directory: dir.url("pets"), train: true)
+        let test = try DatasetKind.imageFolder.load(directory: dir.url("pets"), train: false)
+        #expect(train.count == 2 && test.count == 2)
+        #expect(train.classNames == ["cat", "dog"] && test.labels == [0, 1])
+        #expect(train.name == "pets/train")
+        _ = try Fixture.writeMNIST(in: dir, sub: "m", gzip: true)
+        #expect(try DatasetKind.mnist.load(directory: dir.url("m"), train: false).count == 2)
+        #expect(DatasetKind(rawValue: "fashion-mnist")?.defaultDirectory == "/usr/share/datasets/fashion-mnist")
+        #expect(throws: DataError.self) { try DatasetKind.cifar10.load(train: true) }
+    }
+}
+
+@Suite struct InstalledFashionMNISTTests {
+    /// Reads the real test set when Debian's `dataset-fashion-mnist` is installed (scripts/setup does it).
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: MNISTLayout.fashionMNISTDirectory + "/t10k-labels-idx1-ubyte.gz")))
+    func readsTheInstalledTestSet() throws {
+        let test = try ImageDataset.fashionMNIST(train: false)
+        #expect(test.count == 10_000)
+        #expect(test.imageShape == [1, 28, 28])
+        #expect(test.classCounts == Array(repeating: 1000, count: 10))
+        let stats = Normalization.computed(from: test)
+        #expect(abs(stats.mean[0] - 0.2868) < 0.002 && abs(stats.std[0] - 0.3524) < 0.002)
+    }
+}
