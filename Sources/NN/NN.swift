@@ -1,1 +1,0 @@
-// `NN` target — see DESIGN.md.
