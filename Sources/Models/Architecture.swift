@@ -1,0 +1,157 @@
+import Foundation
+import NN
+import Torch
+
+/// A model's configuration: enough to rebuild the same network (save it in manifests).
+///
+/// ```json
+/// {"kind":"resNet18","classCount":10,"inputChannels":1,"stem":"cifar","width":64}
+/// ```
+public struct ModelArchitecture: Codable, Hashable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// torchvision's BasicBlock/Bottleneck ResNets (4 stages).
+        case resNet18, resNet34, resNet50
+        /// He et al. 2016's CIFAR ResNets (3 stages of 16/32/64 channels, 6n + 2 layers).
+        case resNet20, resNet32, resNet44, resNet56, resNet110
+        case mobileNetV2
+    }
+
+    /// The first layers.
+    public enum Stem: String, Codable, Sendable, CaseIterable {
+        /// ResNet: 3×3 stride-1 conv, BN, ReLU, 3×3 stride-2 max-pool (LaCoOT's reference).
+        /// MobileNetV2: first conv and the 24-channel stage at stride 1 (32×32 inputs end at 4×4).
+        case cifar
+        /// ResNet: 3×3 stride-1 conv, BN, ReLU, no pooling (He et al.'s CIFAR ResNets).
+        case cifarNoMaxPool
+        /// ResNet: 7×7 stride-2 conv, BN, ReLU, 3×3 stride-2 max-pool; MobileNetV2: torchvision's.
+        case imageNet
+    }
+
+    /// How a ResNet block that changes shape builds its shortcut.
+    public enum Shortcut: String, Codable, Sendable {
+        /// 1×1 convolution + BN ("downsample", torchvision; option B).
+        case projection
+        /// Parameter-free: subsample and pad channels with zeros (He et al.'s option A).
+        case zeroPad
+    }
+
+    public var kind: Kind
+    public var classCount: Int
+    public var inputChannels: Int
+    public var stem: Stem
+    /// ResNet base channels (64 for ResNet-18/34/50, 16 for the CIFAR ResNets); nil for MobileNetV2.
+    public var width: Int?
+    /// MobileNetV2 width multiplier; nil for ResNets.
+    public var widthMultiplier: Double?
+    /// MobileNetV2 classifier dropout; nil for ResNets.
+    public var dropout: Double?
+    /// ResNet shortcut of shape-changing blocks; nil for MobileNetV2.
+    public var shortcut: Shortcut?
+
+    public init(kind: Kind, classCount: Int, inputChannels: Int = 3, stem: Stem, width: Int? = nil,
+                widthMultiplier: Double? = nil, dropout: Double? = nil, shortcut: Shortcut? = nil) {
+        self.kind = kind
+        self.classCount = classCount
+        self.inputChannels = inputChannels
+        self.stem = stem
+        self.width = width
+        self.widthMultiplier = widthMultiplier
+        self.dropout = dropout
+        self.shortcut = shortcut
+    }
+
+    /// 32 for the CIFAR stems, 224 for ImageNet's: the size block shapes are reported at by default.
+    public var nominalInputSize: Int { stem == .imageNet ? 224 : 32 }
+
+    public var isResNet: Bool { kind != .mobileNetV2 }
+
+    /// Builds a freshly initialized model (weights from `generator`, seed 0 when nil).
+    public func build(generator: Generator? = nil) throws -> any CollapsibleModel {
+        switch kind {
+        case .mobileNetV2:
+            return try MobileNetV2(architecture: self, generator: generator)
+        default:
+            return try ResNet(architecture: self, generator: generator)
+        }
+    }
+
+    /// Short human label, e.g. "ResNet-18 (cifar stem, width 64, 10 classes)".
+    public var label: String {
+        switch kind {
+        case .mobileNetV2:
+            return "MobileNetV2 (\(stem.rawValue), ×\(widthMultiplier ?? 1), \(classCount) classes)"
+        default:
+            let depth = kind.rawValue.dropFirst("resNet".count)
+            return "ResNet-\(depth) (\(stem.rawValue) stem, width \(width ?? 0), \(classCount) classes)"
+        }
+    }
+}
+
+/// An architecture plus the blocks collapsed: what rebuilds a (possibly collapsed) model.
+public struct ModelManifest: Codable, Hashable, Sendable {
+    public var architecture: ModelArchitecture
+    /// Collapsed block names, in forward order.
+    public var collapsedBlocks: [String]
+
+    public init(architecture: ModelArchitecture, collapsedBlocks: [String] = []) {
+        self.architecture = architecture
+        self.collapsedBlocks = collapsedBlocks
+    }
+
+    /// Builds the architecture and collapses the recorded blocks.
+    public func build(generator: Generator? = nil) throws -> any CollapsibleModel {
+        let model = try architecture.build(generator: generator)
+        try model.collapse(collapsedBlocks)
+        return model
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    public init(json: String) throws {
+        do {
+            self = try JSONDecoder().decode(ModelManifest.self, from: Data(json.utf8))
+        } catch {
+            throw ModelError("model manifest is not valid: \(error)")
+        }
+    }
+}
+
+/// Saving and loading models as safetensors files whose `__metadata__` carries the manifest
+/// (key "lacoot.manifest"), so a collapsed model reloads without being told its blocks.
+/// The tensors are the plain state dict, readable by `safetensors.torch.load_file`.
+public enum ModelFile {
+    public static let manifestKey = "lacoot.manifest"
+
+    /// Writes the model's state dict and manifest (atomically).
+    public static func save(_ model: any CollapsibleModel, to url: URL, metadata: [String: String] = [:]) throws {
+        var meta = metadata
+        meta["format"] = "pt"
+        meta[manifestKey] = try model.manifest.json()
+        try Safetensors.write(model.stateDict(), metadata: meta, to: url)
+    }
+
+    /// The manifest stored in a model file.
+    public static func manifest(at url: URL) throws -> ModelManifest {
+        let meta = try Safetensors.readMetadata(contentsOf: url)
+        guard let text = meta[manifestKey] else {
+            throw ModelError("\(url.path): no \"\(manifestKey)\" in the metadata; not a model saved by lacoot "
+                             + "(load a plain state dict with Module.load(stateDict:))")
+        }
+        return try ModelManifest(json: text)
+    }
+
+    /// Rebuilds the model recorded in the file (collapsed blocks included) and loads its weights
+    /// strictly. Returns the model in evaluation mode.
+    public static func load(from url: URL) throws -> any CollapsibleModel {
+        let manifest = try manifest(at: url)
+        let file = try Safetensors.read(contentsOf: url)
+        let model = try manifest.build(generator: Generator(seed: 0))
+        try model.load(stateDict: file.tensors, strict: true)
+        model.eval()
+        return model
+    }
+}

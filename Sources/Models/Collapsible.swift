@@ -1,0 +1,167 @@
+import Foundation
+import NN
+import Torch
+
+/// A block that LaCoOT may regularize and collapse: its input and output have the same shape,
+/// so the identity can replace it.
+public struct CollapsibleBlock: Codable, Hashable, Sendable {
+    /// Dotted module path, e.g. "layer2.1" or "features.5".
+    public var name: String
+    /// Position among the model's collapsible blocks (input order), from 0.
+    public var index: Int
+    /// The block's input (= output) shape for one sample, [C, H, W], at the analyzed input size.
+    public var shape: [Int]
+    /// Parameters inside the block (0 once collapsed).
+    public var parameters: Int
+    /// MACs of the block at the analyzed input size (ptflops' aten convention; 0 once collapsed).
+    public var macs: Int
+    /// Whether the block is currently collapsed to the identity.
+    public var isCollapsed: Bool
+
+    /// Features per sample (C·H·W): the dimension of the points LaCoOT's distance compares.
+    public var featureCount: Int { shape.reduce(1, *) }
+}
+
+/// What a forward pass reports for each active collapsible block: its input and output, in the
+/// autograd graph of that pass (a loss on them back-propagates into the model).
+public struct BlockEvent: @unchecked Sendable {
+    public let name: String
+    /// The block's ``CollapsibleBlock/index``.
+    public let index: Int
+    public let input: Tensor
+    public let output: Tensor
+}
+
+/// Errors about blocks (unknown names, collapsing twice) and model files.
+public struct ModelError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A model whose removable blocks can be listed, observed during the forward pass and
+/// collapsed into the identity.
+///
+/// ```swift
+/// let model = try ResNet(.resNet18, classCount: 10, inputChannels: 1)
+/// let logits = try model.forward(x) { event in
+///     features.append((event.name, event.input, event.output))
+/// }
+/// try model.collapse("layer4.1")
+/// ```
+public protocol CollapsibleModel: Module {
+    /// The configuration that rebuilds this model (save it in manifests).
+    var architecture: ModelArchitecture { get }
+    /// Names of every collapsible block, in forward order (collapsed ones included).
+    var collapsibleBlockNames: [String] { get }
+    /// Forward pass that calls `observe` with the input and output of every collapsible block
+    /// that is not collapsed, in order, and returns the logits. Hooks are not global: only this
+    /// call observes.
+    func forward(_ x: Tensor, observe: (BlockEvent) throws -> Void) throws -> Tensor
+}
+
+extension CollapsibleModel {
+    /// Names of the blocks currently collapsed to the identity.
+    public var collapsedBlocks: Set<String> {
+        Set(collapsibleBlockNames.filter { module(at: $0) is Identity })
+    }
+
+    /// Collapsible blocks that are still active, in forward order.
+    public var activeBlockNames: [String] {
+        collapsibleBlockNames.filter { !(module(at: $0) is Identity) }
+    }
+
+    /// Replaces a collapsible block with the identity. Every other weight keeps its key.
+    /// Throws for a name that is not a collapsible block of this model, or one already collapsed.
+    public func collapse(_ name: String) throws {
+        guard collapsibleBlockNames.contains(name) else {
+            throw ModelError("\"\(name)\" is not a collapsible block of \(architecture.kind.rawValue) "
+                             + "(collapsible: \(collapsibleBlockNames.joined(separator: ", ")))")
+        }
+        guard !(module(at: name) is Identity) else {
+            throw ModelError("block \"\(name)\" is already collapsed")
+        }
+        try replace(name, with: Identity())
+    }
+
+    /// Collapses several blocks (each checked as by ``collapse(_:)``, all before any is removed).
+    public func collapse(_ names: [String]) throws {
+        guard Set(names).count == names.count else { throw ModelError("block list \(names) names a block twice") }
+        for name in names {
+            guard collapsibleBlockNames.contains(name) else {
+                throw ModelError("\"\(name)\" is not a collapsible block of \(architecture.kind.rawValue) "
+                                 + "(collapsible: \(collapsibleBlockNames.joined(separator: ", ")))")
+            }
+            guard !(module(at: name) is Identity) else { throw ModelError("block \"\(name)\" is already collapsed") }
+        }
+        for name in names { try replace(name, with: Identity()) }
+    }
+
+    /// The input shape for one sample at the architecture's nominal size ([C, 32, 32] for the
+    /// CIFAR stems, [C, 224, 224] for ImageNet's).
+    public var nominalInputShape: [Int] {
+        [architecture.inputChannels, architecture.nominalInputSize, architecture.nominalInputSize]
+    }
+
+    /// The collapsible blocks with their shapes and costs for an input of `height` × `width`
+    /// (default: the nominal size).
+    public func collapsibleBlocks(height: Int? = nil, width: Int? = nil) throws -> [CollapsibleBlock] {
+        let h = height ?? architecture.nominalInputSize
+        let w = width ?? h
+        let report = try CostModel.analyze(self, input: [architecture.inputChannels, h, w], convention: .ptflopsAten)
+        return try collapsibleBlockNames.enumerated().map { index, name in
+            guard let shape = report.moduleInputShapes[name] else {
+                throw ModelError("cost analysis did not reach block \"\(name)\"")
+            }
+            let collapsed = module(at: name) is Identity
+            let params = module(at: name)?.parameterCount ?? 0
+            return CollapsibleBlock(name: name, index: index, shape: Array(shape.dropFirst()), parameters: params,
+                                    macs: report.macs(under: name), isCollapsed: collapsed)
+        }
+    }
+
+    /// The collapsible blocks at the nominal input size.
+    public var collapsibleBlocks: [CollapsibleBlock] {
+        get throws { try collapsibleBlocks() }
+    }
+
+    /// Parameters and MACs for one sample of `height` × `width` (default: nominal size).
+    public func cost(height: Int? = nil, width: Int? = nil, convention: MACConvention = .ptflopsAten) throws -> CostReport {
+        let h = height ?? architecture.nominalInputSize
+        return try CostModel.analyze(self, input: [architecture.inputChannels, h, width ?? h], convention: convention)
+    }
+
+    /// What rebuilds this model as it is now (architecture + collapsed blocks).
+    public var manifest: ModelManifest {
+        ModelManifest(architecture: architecture, collapsedBlocks: collapsibleBlockNames.filter { module(at: $0) is Identity })
+    }
+}
+
+/// Runs the blocks of one stage (a `Sequential`), reporting the collapsible ones. Collapsed
+/// blocks (identities) are skipped and not reported.
+@inline(__always)
+func runStage(_ stage: Module, _ input: Tensor, names: [String?], indices: [Int],
+              observe: ((BlockEvent) throws -> Void)?) throws -> Tensor {
+    var h = input
+    for (j, block) in stage.children.enumerated() {
+        if block is Identity { continue }
+        let out = try block.forward(h)
+        if let observe, let name = names[j] {
+            try observe(BlockEvent(name: name, index: indices[j], input: h, output: out))
+        }
+        h = out
+    }
+    return h
+}
+
+/// A stable 64-bit hash (FNV-1a) of a generator's state: seeds sub-generators (Dropout) from
+/// the construction generator without drawing from it, so initialization matches PyTorch's
+/// draw for draw.
+func derivedSeed(from generator: Generator, salt: UInt64) throws -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ salt
+    for byte in try generator.state().bytes() {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x0000_0100_0000_01b3
+    }
+    return hash
+}

@@ -1,0 +1,178 @@
+import NN
+import Torch
+
+/// torchvision's `_make_divisible`: rounds to the nearest multiple of `divisor`, never more
+/// than 10 % below `value`.
+func makeDivisible(_ value: Double, _ divisor: Int = 8) -> Int {
+    var v = max(divisor, Int(value + Double(divisor) / 2) / divisor * divisor)
+    if Double(v) < 0.9 * value { v += divisor }
+    return v
+}
+
+/// Conv–BN–ReLU6 as torchvision's `Conv2dNormActivation` (children "0", "1", "2").
+func convBNReLU6(_ input: Int, _ output: Int, kernel: Int, stride: Int, groups: Int = 1,
+                 generator: Generator) throws -> Sequential {
+    Sequential(try Conv2d(input, output, kernelSize: kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups,
+                          bias: false, generator: generator),
+               try BatchNorm2d(output), ReLU6())
+}
+
+/// MobileNetV2's inverted residual: [1×1 expand–BN–ReLU6], 3×3 depthwise–BN–ReLU6,
+/// 1×1 project–BN, all in the child `conv`; plus the input when stride is 1 and the channels
+/// are unchanged.
+public final class InvertedResidual: Module {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let stride: Int
+    public let expandRatio: Int
+    /// Whether the block adds its input (and so keeps its shape).
+    public let usesResidual: Bool
+
+    init(_ inChannels: Int, _ outChannels: Int, stride: Int, expandRatio: Int, generator: Generator) throws {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.stride = stride
+        self.expandRatio = expandRatio
+        self.usesResidual = stride == 1 && inChannels == outChannels
+        super.init()
+        let hidden = inChannels * expandRatio
+        var layers: [Module] = []
+        if expandRatio != 1 { layers.append(try convBNReLU6(inChannels, hidden, kernel: 1, stride: 1, generator: generator)) }
+        layers.append(try convBNReLU6(hidden, hidden, kernel: 3, stride: stride, groups: hidden, generator: generator))
+        layers.append(try Conv2d(hidden, outChannels, kernelSize: 1, bias: false, generator: generator))
+        layers.append(try BatchNorm2d(outChannels))
+        try registerModule("conv", Sequential(layers))
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let out = try children[0].forward(x)
+        return usesResidual ? try x + out : out
+    }
+}
+
+/// MobileNetV2 with torchvision's layout and parameter names (`features.N…`, `classifier.1`):
+/// the ImageNet layout, or the CIFAR variant (first conv and the 24-channel stage at stride 1,
+/// so a 32×32 input ends at 4×4), any input channels, classes and width multiplier.
+///
+/// Collapsible blocks: the whole inverted-residual blocks that have a skip connection (stride
+/// 1, same channels): features.3, 5, 6, 8, 9, 10, 12, 13, 15, 16. Removing such a block leaves
+/// exactly its skip path, so the network stays well-formed. (LaCoOT's reference instead
+/// regularizes and removes only the 3×3 depthwise conv–BN–ReLU6 inside every stride-1 block,
+/// including the two without a skip connection; removing the whole block removes more MACs
+/// per step and needs no BN of the expansion to match the projection.)
+///
+/// Initialization is torchvision's, draw for draw: default init of each convolution and the
+/// classifier in construction order, then kaiming-normal (fan-out) for convolutions, BN
+/// 1 / 0, classifier N(0, 0.01) with zero bias. The classifier's Dropout gets its own
+/// generator seeded from the construction generator's state (drawing nothing from it).
+public final class MobileNetV2: Module, CollapsibleModel {
+    public enum Layout: String, Codable, Sendable { case imageNet, cifar }
+
+    /// (expansion t, channels c, repeats n, stride s) of torchvision's MobileNetV2.
+    static let settings: [(t: Int, c: Int, n: Int, s: Int)] = [
+        (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
+    ]
+
+    public let architecture: ModelArchitecture
+    public let collapsibleBlockNames: [String]
+    private let blockNames: [String?]
+    private let blockIndices: [Int]
+
+    public convenience init(classCount: Int, inputChannels: Int = 3, widthMultiplier: Double = 1.0,
+                            stem: ModelArchitecture.Stem = .imageNet, dropout: Double = 0.2,
+                            generator: Generator? = nil) throws {
+        let arch = ModelArchitecture(kind: .mobileNetV2, classCount: classCount, inputChannels: inputChannels,
+                                     stem: stem, widthMultiplier: widthMultiplier, dropout: dropout)
+        try self.init(architecture: arch, generator: generator)
+    }
+
+    public init(architecture: ModelArchitecture, generator: Generator? = nil) throws {
+        guard architecture.kind == .mobileNetV2 else { throw ModelError("\(architecture.kind.rawValue) is not MobileNetV2") }
+        guard architecture.stem != .cifarNoMaxPool else {
+            throw ModelError("MobileNetV2 takes the imageNet or cifar layout, not \(architecture.stem.rawValue)")
+        }
+        let multiplier = architecture.widthMultiplier ?? 1.0
+        let dropout = architecture.dropout ?? 0.2
+        guard architecture.classCount > 0, architecture.inputChannels > 0, multiplier > 0, multiplier.isFinite,
+              (0...1).contains(dropout), architecture.width == nil, architecture.shortcut == nil else {
+            throw ModelError("invalid MobileNetV2 configuration \(architecture)")
+        }
+        var arch = architecture
+        arch.widthMultiplier = multiplier
+        arch.dropout = dropout
+        self.architecture = arch
+        let g = try generator ?? Generator(seed: 0)
+        let cifar = architecture.stem == .cifar
+
+        var input = makeDivisible(32 * multiplier)
+        let last = makeDivisible(1280 * max(1.0, multiplier))
+        var features: [Module] = [try convBNReLU6(architecture.inputChannels, input, kernel: 3, stride: cifar ? 1 : 2,
+                                                  generator: g)]
+        var names: [String?] = [nil]
+        var indices: [Int] = [-1]
+        var collapsible: [String] = []
+        for (stage, setting) in Self.settings.enumerated() {
+            let output = makeDivisible(Double(setting.c) * multiplier)
+            for i in 0..<setting.n {
+                let stride = i == 0 ? (cifar && stage == 1 ? 1 : setting.s) : 1
+                let block = try InvertedResidual(input, output, stride: stride, expandRatio: setting.t, generator: g)
+                if block.usesResidual {
+                    let name = "features.\(features.count)"
+                    names.append(name)
+                    indices.append(collapsible.count)
+                    collapsible.append(name)
+                } else {
+                    names.append(nil)
+                    indices.append(-1)
+                }
+                features.append(block)
+                input = output
+            }
+        }
+        features.append(try convBNReLU6(input, last, kernel: 1, stride: 1, generator: g))
+        names.append(nil)
+        indices.append(-1)
+        let linear = try Linear(last, architecture.classCount, generator: g)
+        collapsibleBlockNames = collapsible
+        blockNames = names
+        blockIndices = indices
+        super.init()
+        try registerModule("features", Sequential(features))
+
+        for (_, m) in namedModules() {
+            if let conv = m as? Conv2d {
+                try Init.kaimingNormal(conv.weight, mode: .fanOut, generator: g)
+                if let b = conv.bias { try b.zero_() }
+            }
+        }
+        try Init.normal(linear.weight, mean: 0, std: 0.01, generator: g)
+        if let b = linear.bias { try b.zero_() }
+        let dropoutGenerator = try Generator(seed: derivedSeed(from: g, salt: 0x4d4e_5632))
+        try registerModule("classifier", Sequential(try Dropout(p: dropout, generator: dropoutGenerator), linear))
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor { try run(x, observe: nil) }
+
+    public func forward(_ x: Tensor, observe: (BlockEvent) throws -> Void) throws -> Tensor {
+        try withoutActuallyEscaping(observe) { try run(x, observe: $0) }
+    }
+
+    private func run(_ input: Tensor, observe: ((BlockEvent) throws -> Void)?) throws -> Tensor {
+        let c = children
+        let x = memoryFormat == .channelsLast && input.rank == 4 ? try input.contiguous(.channelsLast) : input
+        var h = try runStage(c[0], x, names: blockNames, indices: blockIndices, observe: observe)
+        h = try Functional.adaptiveAvgPool2d(h, outputSize: (1, 1)).flatten(from: 1)
+        return try c[1].forward(h)
+    }
+
+    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        var h = try analyzeChild(0, input, path: path, context: &context)
+        let pooled = [h[0], h[1], 1, 1]
+        if context.convention == .ptflopsModules {
+            context.record(path: path.isEmpty ? "avgpool" : path + ".avgpool", kind: "adaptive_avg_pool2d",
+                           input: h, output: pooled, parameters: 0, macs: h.reduce(1, *))
+        }
+        h = [h[0], h[1]]
+        return try analyzeChild(1, h, path: path, context: &context)
+    }
+}
