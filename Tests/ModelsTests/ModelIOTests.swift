@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import Models
+import NN
+import Torch
+
+@Suite struct ModelIOTests {
+    @Test func savedModelsReloadWithIdenticalLogits() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let g = try Generator(seed: 1)
+        let model = try ResNet(.resNet18, classCount: 4, inputChannels: 1, width: 4, generator: g)
+        // Move the BN statistics away from their defaults first.
+        _ = try model(Tensor.randn([4, 1, 16, 16], generator: g))
+        model.eval()
+        let x = try Tensor.randn([3, 1, 16, 16], generator: g)
+        let url = dir.appendingPathComponent("model.safetensors")
+        try ModelFile.save(model, to: url)
+        let loaded = try ModelFile.load(from: url)
+        #expect(loaded.architecture == model.architecture)
+        #expect(try loaded(x).bytes() == model(x).bytes())
+
+        // A collapsed model records its blocks and reloads identically.
+        try model.collapse(["layer1.1", "layer3.1"])
+        let collapsedURL = dir.appendingPathComponent("collapsed.safetensors")
+        try ModelFile.save(model, to: collapsedURL, metadata: ["note": "two blocks removed"])
+        #expect(try ModelFile.manifest(at: collapsedURL).collapsedBlocks == ["layer1.1", "layer3.1"])
+        let reloaded = try ModelFile.load(from: collapsedURL)
+        #expect(reloaded.collapsedBlocks == ["layer1.1", "layer3.1"])
+        #expect(try reloaded(x).bytes() == model(x).bytes())
+        #expect(try Safetensors.readMetadata(contentsOf: collapsedURL)["note"] == "two blocks removed")
+        // The uncollapsed file does not load into the collapsed model strictly: its keys are named.
+        do {
+            try reloaded.load(stateDict: Safetensors.read(contentsOf: url).tensors)
+            Issue.record("strict load should fail")
+        } catch let error as StateDictError {
+            #expect(error.report.unexpected.contains("layer1.1.conv1.weight"))
+            #expect(error.report.missing.isEmpty)
+        }
+        // A plain state-dict file has no manifest: a clear error.
+        let plain = dir.appendingPathComponent("plain.safetensors")
+        try Safetensors.write(model.stateDict(), to: plain)
+        #expect(throws: ModelError.self) { try ModelFile.load(from: plain) }
+    }
+
+    /// Trains `steps` steps of a small MobileNetV2 (dropout, BN, momentum, a schedule).
+    private func train(_ model: any CollapsibleModel, _ sgd: SGD, _ scheduler: LRScheduler, data: Generator, steps: Int) throws {
+        model.train()
+        for _ in 0..<steps {
+            let x = try Tensor.randn([4, 3, 8, 8], generator: data)
+            let y = try Tensor.randint(low: 0, high: 3, shape: [4], generator: data)
+            try sgd.zeroGrad()
+            try Functional.crossEntropy(model(x), target: y).backward()
+            try sgd.step()
+            scheduler.step()
+        }
+    }
+
+    @Test func trainingCheckpointResumesExactly() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func makeRun(seed: UInt64) throws -> (MobileNetV2, SGD, LRScheduler, Generator) {
+            let model = try MobileNetV2(classCount: 3, widthMultiplier: 0.25, stem: .cifar, generator: Generator(seed: seed))
+            let sgd = try SGD(lr: 0.05, momentum: 0.9, weightDecay: 1e-4, nesterov: true)
+            sgd.attach(to: model)
+            let scheduler = try LRScheduler(.multiStep(milestones: [3], gamma: 0.5), optimizer: sgd)
+            return (model, sgd, scheduler, try Generator(seed: seed + 100))
+        }
+        // Straight run: 5 steps.
+        let (m1, o1, s1, d1) = try makeRun(seed: 7)
+        try train(m1, o1, s1, data: d1, steps: 5)
+
+        // Interrupted run: 2 steps, checkpoint, a fresh process state restores and runs 3 more.
+        let (m2, o2, s2, d2) = try makeRun(seed: 7)
+        try train(m2, o2, s2, data: d2, steps: 2)
+        let url = dir.appendingPathComponent("checkpoint.safetensors")
+        try TrainingCheckpoint(model: m2, optimizer: o2, scheduler: s2, epoch: 2, generators: ["data": d2],
+                               configuration: #"{"lambda": 5}"#).save(to: url)
+        let (m3, o3, s3, d3) = try makeRun(seed: 99)
+        let checkpoint = try TrainingCheckpoint.load(from: url)
+        #expect(checkpoint.epoch == 2)
+        #expect(checkpoint.configuration == #"{"lambda": 5}"#)
+        #expect(checkpoint.generators.keys.sorted() == ["data", "model.classifier.0.generator"])
+        try checkpoint.restore(model: m3, optimizer: o3, scheduler: s3, generators: ["data": d3])
+        #expect(s3.position == 2)
+        try train(m3, o3, s3, data: d3, steps: 3)
+
+        #expect(o3.learningRate == o1.learningRate)
+        for ((k1, t1), (k3, t3)) in zip(m1.stateDict(), m3.stateDict()) {
+            #expect(k1 == k3)
+            #expect(try t1.bytes() == t3.bytes(), "\(k1) differs after resuming")
+        }
+        // A model file is not a training checkpoint.
+        let modelURL = dir.appendingPathComponent("model.safetensors")
+        try ModelFile.save(m1, to: modelURL)
+        #expect(throws: SafetensorsError.self) { try TrainingCheckpoint.load(from: modelURL) }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import Models
+import NN
+import Torch
+
+/// The repository root (this file is Tests/ModelsTests/ParityTests.swift).
+private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+private let referencePython = repositoryRoot.appendingPathComponent(".venv-ref/bin/python")
+
+/// Runs Benchmarks/reference/torchvision_parity.py into `dir`; nil (with the reason printed)
+/// when the reference environment is missing.
+private func exportReference(into dir: URL) throws -> Bool {
+    guard FileManager.default.isExecutableFile(atPath: referencePython.path) else {
+        print("ParityTests: skipped — \(referencePython.path) is missing (run scripts/setup-python)")
+        return false
+    }
+    let process = Process()
+    process.executableURL = referencePython
+    process.arguments = [repositoryRoot.appendingPathComponent("Benchmarks/reference/torchvision_parity.py").path, dir.path]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        Issue.record("torchvision_parity.py failed (\(process.terminationStatus)): \(text)")
+        return false
+    }
+    return true
+}
+
+@Suite(.serialized) struct ParityTests {
+    /// torchvision's resnet18 and mobilenet_v2 and the reference's CIFAR ResNet-18 (width 16,
+    /// one channel): the same seed gives the same initial weights draw for draw, and the weights
+    /// PyTorch wrote (with randomized BN) give its logits.
+    @Test func matchesPyTorchInitializationAndLogits() throws {
+        let dir = try FileManager.default.temporaryDirectory.appendingPathComponent("parity-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard try exportReference(into: dir) else { return }
+
+        // Built in the script's order from one generator seeded like torch.manual_seed(0).
+        let g = try Generator(seed: 0)
+        let models: [(String, any CollapsibleModel)] = [
+            ("resnet18", try ResNet(.resNet18, classCount: 1000, stem: .imageNet, generator: g)),
+            ("mobilenet_v2", try MobileNetV2(classCount: 1000, generator: g)),
+            ("cifar_resnet18_w16", try ResNet(.resNet18, classCount: 10, inputChannels: 1, width: 16, generator: g)),
+        ]
+        for (name, model) in models {
+            let weights = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name).safetensors"))
+            let io = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name)_io.safetensors"))
+
+            // Initialization: every parameter the script did not randomize (BN affine) is equal.
+            let bnParameters = Set(model.namedModules().filter { $0.module is BatchNorm2d }
+                .flatMap { [$0.name + ".weight", $0.name + ".bias"] })
+            var compared = 0
+            for (key, p) in model.namedParameters() where !bnParameters.contains(key) {
+                let reference = try #require(weights[key], "\(name): \(key) missing from PyTorch's file")
+                #expect(try p.bytes() == reference.bytes(), "\(name): initial \(key) differs from PyTorch's")
+                compared += 1
+            }
+            #expect(compared > 0)
+
+            // Logits of PyTorch's weights.
+            try model.load(stateDict: weights.tensors, strict: true)
+            model.eval()
+            let input = try #require(io["input"])
+            let expected = try #require(io["logits"]).floats()
+            let got = try withNoGrad { try model(input) }.floats()
+            #expect(got.count == expected.count)
+            let diff = maxAbsDiff(got, expected)
+            let scale = expected.map { abs($0) }.max() ?? 0
+            print("ParityTests: \(name) logits max |Δ| = \(diff) (max |logit| \(scale), relative \(diff / max(scale, 1e-30)))")
+            #expect(diff < 1e-4, "\(name): max abs difference \(diff)")
+            #expect(diff / max(scale, 1e-30) < 1e-4, "\(name): relative difference \(diff / scale)")
+        }
+    }
+}
