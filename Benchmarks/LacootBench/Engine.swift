@@ -51,8 +51,10 @@ enum EngineBench {
             try Functional.conv2d(x, weight: w, padding: (1, 1)).sum().backward()
         }
 
-        let rounds = options.quick ? 2 : options.rounds
-        let convReps = options.quick ? 2 : 3
+        // One timed rep per side per round (after one warm-up), many rounds, side order rotated:
+        // a burst of load from another process then lands on both sides alike.
+        let rounds = options.quick ? 3 : options.rounds
+        let convReps = 1
         print("conv forward …")
         let fwd = try interleaved(rounds: rounds, perRound: convReps, warmup: 1, [
             swiftSide { try convForward(x, w) },
@@ -66,12 +68,12 @@ enum EngineBench {
             pythonSide("conv_fwdbwd"),
         ])
         print("matmul …")
-        let mm = try interleaved(rounds: rounds, perRound: options.quick ? 4 : 10, warmup: 2, [
+        let mm = try interleaved(rounds: rounds, perRound: 5, warmup: 1, [
             swiftSide { _ = try a.matmul(b) },
             pythonSide("matmul"),
         ])
         print("one-element add …")
-        var add = try interleaved(rounds: rounds, perRound: 3, warmup: 1, [
+        var add = try interleaved(rounds: rounds, perRound: 1, warmup: 1, [
             swiftSide { for _ in 0..<addsPerRep { _ = try one + two } },
             pythonSide("add1"),
         ])

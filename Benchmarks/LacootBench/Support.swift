@@ -249,6 +249,11 @@ func interleaved(rounds: Int, perRound: Int, warmup: Int,
             out[i] += try sides[i](perRound, warmup)
         }
     }
+    if ProcessInfo.processInfo.environment["LACOOT_BENCH_SAMPLES"] == "1" {
+        for (i, samples) in out.enumerated() {
+            FileHandle.standardError.write(Data("  side \(i): \(samples.map { fmt($0 * 1e3, 2) }.joined(separator: " ")) ms\n".utf8))
+        }
+    }
     return out
 }
 
@@ -334,8 +339,8 @@ enum JSONLine {
 
 struct Options {
     var threads: Int = Runtime.activeCores
-    /// Interleaved rounds (each side runs a block of reps per round).
-    var rounds: Int = 5
+    /// Interleaved rounds (each side runs a short block of reps per round).
+    var rounds: Int = 12
     /// Where to write this benchmark's Markdown section (for BENCHMARKS.md).
     var markdown: URL?
     var quick = false
