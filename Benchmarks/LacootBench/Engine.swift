@@ -53,7 +53,7 @@ enum EngineBench {
 
         // One timed rep per side per round (after one warm-up), many rounds, side order rotated:
         // a burst of load from another process then lands on both sides alike.
-        let rounds = options.quick ? 3 : options.rounds
+        let rounds = options.rounds ?? (options.quick ? 3 : 12)
         let convReps = 1
         print("conv forward …")
         let fwd = try interleaved(rounds: rounds, perRound: convReps, warmup: 1, [

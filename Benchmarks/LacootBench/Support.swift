@@ -339,8 +339,9 @@ enum JSONLine {
 
 struct Options {
     var threads: Int = Runtime.activeCores
-    /// Interleaved rounds (each side runs a short block of reps per round).
-    var rounds: Int = 12
+    /// Interleaved rounds (each side runs a short block of reps per round); nil: the
+    /// benchmark's own default.
+    var rounds: Int?
     /// Where to write this benchmark's Markdown section (for BENCHMARKS.md).
     var markdown: URL?
     var quick = false

@@ -11,8 +11,8 @@ struct Benchmark {
 
 let benchmarks: [Benchmark] = [
     Benchmark(name: "engine", summary: "conv/matmul/op overhead, Swift vs PyTorch (issue 2)", run: EngineBench.run, waitsOn: nil),
-    Benchmark(name: "train-step", summary: "ResNet-18 training step and latency (issue 3)", run: nil,
-              waitsOn: "issue 3 (NN modules, Models.ResNet, SGD in git)"),
+    Benchmark(name: "train-step", summary: "ResNet-18 training step and latency (issue 3)", run: TrainStepBench.run,
+              waitsOn: nil),
     Benchmark(name: "loader", summary: "data loader throughput vs training (issue 4)", run: nil,
               waitsOn: "issue 4 (Data loader) and issue 3 (ResNet-18 training step)"),
     Benchmark(name: "regularizer", summary: "LaCoOT regularizer overhead (issue 5)", run: nil,
