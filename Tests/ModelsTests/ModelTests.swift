@@ -67,6 +67,20 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         #expect(modules.macs == 140_186_624 + 10 + 661_504)
     }
 
+    /// ptflops' published table (module backend, 224×224): resnet18 1.82, resnet34 3.68,
+    /// resnet50 4.12 GMac; the aten backend gives torchvision's 1.81 G for resnet18.
+    @Test func imageNetMACsMatchPtflopsTable() throws {
+        let g = try Generator(seed: 0)
+        for (depth, gmacs) in [(ResNet.Depth.resNet18, 1.82), (.resNet34, 3.68), (.resNet50, 4.12)] {
+            let model = try ResNet(depth, classCount: 1000, stem: .imageNet, generator: g)
+            let report = try model.cost(convention: .ptflopsModules)
+            #expect(report.inputShape == [1, 3, 224, 224])
+            #expect(abs(Double(report.macs) / 1e9 - gmacs) < 0.005, "\(depth): \(report.macs)")
+        }
+        let r18 = try ResNet(.resNet18, classCount: 1000, stem: .imageNet, generator: g).cost()
+        #expect(r18.macs == 1_814_073_344)
+    }
+
     @Test func collapsibleBlocksOfEveryModel() throws {
         let g = try Generator(seed: 0)
         #expect(try ResNet(.resNet34, classCount: 10, width: 4, generator: g).collapsibleBlockNames.count == 12)

@@ -104,6 +104,30 @@ private func setGrad(_ p: Tensor, _ g: [Float]) throws {
         #expect(try run(2) == straight)
     }
 
+    @Test func adamWStateRoundTrips() throws {
+        func steps(_ adam: AdamW, _ p: Tensor, _ range: Range<Int>) throws {
+            for i in range {
+                try setGrad(p, [Float(i) * 0.1, -0.2, 0.3])
+                try adam.step()
+            }
+        }
+        let p1 = try Tensor([1, 2, 3] as [Float], shape: [3]).requiresGrad(true)
+        let a1 = try AdamW(parameters: [("w", p1)], lr: 0.01)
+        try steps(a1, p1, 0..<5)
+        let p2 = try Tensor([1, 2, 3] as [Float], shape: [3]).requiresGrad(true)
+        let a2 = try AdamW(parameters: [("w", p2)], lr: 0.01)
+        try steps(a2, p2, 0..<2)
+        let saved = try a2.state()
+        #expect(saved.tensors.map(\.name) == ["exp_avg.w", "exp_avg_sq.w"])
+        let p3 = try p2.detach().clone().requiresGrad(true)
+        let a3 = try AdamW(parameters: [("w", p3)], lr: 0.01)
+        try a3.load(state: saved)
+        #expect(a3.stepCount == 2)
+        try steps(a3, p3, 2..<5)
+        #expect(try p3.floats() == p1.floats())
+        #expect(throws: NNError.self) { try SGD(parameters: [("w", p3)], lr: 0.1).load(state: saved) }
+    }
+
     @Test func attachedOptimizerFollowsModuleChanges() throws {
         let g = try Generator(seed: 1)
         let net = Sequential(try Linear(3, 3, generator: g), ReLU(), try Linear(3, 2, generator: g))
