@@ -1,0 +1,204 @@
+import Data
+import Foundation
+import Models
+import NN
+import Torch
+
+/// The demo: one model trained with λ > 0 and one with λ = 0 on the same data, seed and
+/// budget; both collapsed block by block (LaCoOT's ranking, a random order, and for λ = 0
+/// the reference's deepest-first order) with no finetuning; a report compares the curves.
+public struct Demo {
+    public struct Options: Sendable {
+        public var outputDirectory = "runs/demo"
+        /// λ of the regularized model (the other one uses 0).
+        public var lambda = 1.0
+        public var lambdaWarmupEpochs = 0.0
+        public var epochs = 3
+        public var width = 16
+        public var batchSize = 128
+        public var learningRate = 0.1
+        public var distance: DistanceMode = .reference
+        public var seed: UInt64 = 0
+        public var dataset = "fashion-mnist"
+        public var dataDirectory: String? = nil
+        public var trainLimit: Int? = nil
+        public var testLimit: Int? = nil
+        public var maxAccuracyDrop = 1.0
+        public var showProgress = true
+        public var channelsLast = false
+
+        public init() {}
+
+        /// A short run (about a minute): 1 epoch on 12,000 training images, 2,000 test images.
+        public mutating func makeQuick() {
+            epochs = 1
+            trainLimit = 12_000
+            testLimit = 2_000
+        }
+    }
+
+    public struct Result: Encodable, Sendable {
+        public var report: String
+        public var reportMarkdown: String
+        public var reportJSON: String
+        public var collapsedModel: String?
+        public var runs: [RunResult]
+        public var summary: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case report, runs, summary
+            case reportMarkdown = "report_markdown"
+            case reportJSON = "report_json"
+            case collapsedModel = "collapsed_model"
+        }
+    }
+
+    public var options: Options
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(options: Options) { self.options = options }
+
+    public func run() throws -> Result {
+        let o = options
+        let out = RunFolder(o.outputDirectory)
+        try out.create()
+        var dataConfig = DataConfig()
+        dataConfig.dataset = o.dataset
+        dataConfig.directory = o.dataDirectory
+        dataConfig.trainLimit = o.trainLimit
+        dataConfig.testLimit = o.testLimit
+        dataConfig.splitSeed = o.seed
+        let data = try PreparedData.prepare(dataConfig)
+        log("data: \(data.label)")
+        let architecture = ModelArchitecture(kind: .resNet18, classCount: data.train.classCount,
+                                             inputChannels: data.train.channels, stem: .cifar, width: o.width)
+        log("model: \(architecture.label)")
+
+        var runs: [RunResult] = []
+        var collapsedPath: String?
+        var budget = ""
+        for lambda in [o.lambda, 0] {
+            var training = TrainingConfig()
+            training.epochs = o.epochs
+            training.batchSize = o.batchSize
+            training.learningRate = o.learningRate
+            training.schedule = .cosine
+            training.lambda = lambda
+            training.lambdaWarmupEpochs = lambda > 0 ? o.lambdaWarmupEpochs : 0
+            training.distance = o.distance
+            training.seed = o.seed
+            training.channelsLast = o.channelsLast
+            budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
+            let folder = RunFolder(url: out.url.appendingPathComponent(Self.folderName(lambda: lambda)))
+            try folder.create()
+            let runConfig = RunConfig(model: architecture, data: dataConfig, training: training, threads: Runtime.threadCount)
+            try folder.writeConfig(runConfig)
+
+            log("training with \(training.lambdaSchedule) for \(o.epochs) epoch(s) → \(folder.url.path)")
+            let model = try architecture.build(generator: Generator(seed: o.seed))
+            let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
+            trainer.showProgress = o.showProgress
+            trainer.log = log
+            let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
+                                          runConfig: runConfig)
+
+            let distance = training.slicedWasserstein
+            let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
+                                                          distance: distance, seed: o.seed, batchSize: o.batchSize)
+            try AtomicFile.writeJSON(distances, to: folder.scoresURL)
+            log("validation distances (λ = \(lambda)): "
+                + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
+
+            let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
+            var full: Measurement?
+            for order in orders {
+                let copy = try Self.copy(of: model)
+                let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
+                if full == nil { full = try collapser.measure(on: data.test) }
+                let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
+                let curve = try collapser.curve(order: arranged, test: data.test) { step in
+                    log(String(format: "  λ = %g, %@: removed %@ → test accuracy %.2f %%, %.2f M MACs", lambda,
+                               order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
+                }
+                let label = "λ=\(Self.format(lambda)), \(order.rawValue)"
+                runs.append(RunResult(label: label, lambda: lambda, order: order.rawValue, full: full!, curve: curve,
+                                      distances: distances, training: history))
+            }
+
+            if lambda > 0 {
+                // the deployable result: remove in ranked order within the accuracy budget
+                let copy = try Self.copy(of: model)
+                let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
+                collapser.measureLatency = false
+                let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
+                                                     validation: data.validation, test: data.test, distances: distances)
+                let url = try CollapsedModel.save(copy, normalization: data.normalization, classNames: data.classNames,
+                                                  to: folder.collapsedManifestURL)
+                collapsedPath = url.path
+                log("collapsed within \(Self.format(o.maxAccuracyDrop)) point(s) of validation accuracy: "
+                    + (outcome.removed.isEmpty ? "no block" : outcome.removed.joined(separator: ", ")) + " → \(url.path)")
+            }
+        }
+
+        let report = CollapseReport(
+            title: "LaCoOT demo: \(architecture.label) on \(o.dataset)",
+            createdAt: ISO8601DateFormatter().string(from: Date()),
+            model: architecture.label, dataset: data.label, budget: budget,
+            distanceMode: "\(o.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
+            engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
+        try AtomicFile.writeJSON(report, to: out.reportJSONURL)
+        try AtomicFile.write(Data(report.markdown().utf8), to: out.reportMarkdownURL)
+        try AtomicFile.write(Data(report.html().utf8), to: out.reportHTMLURL)
+        return Result(report: out.reportHTMLURL.path, reportMarkdown: out.reportMarkdownURL.path,
+                      reportJSON: out.reportJSONURL.path, collapsedModel: collapsedPath, runs: runs,
+                      summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
+    }
+
+    /// A fresh model with the same architecture, collapsed blocks and weights.
+    static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
+        let copy = try model.manifest.build()
+        let report = try copy.load(stateDict: model.stateDict(), strict: true)
+        guard report.isClean else { throw ModelError("internal: model copy does not match: \(report)") }
+        if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
+        return copy
+    }
+
+    static func folderName(lambda: Double) -> String { "lambda-\(format(lambda))" }
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() ? String(Int(x)) : String(x)
+    }
+
+    /// Five lines: what each model keeps when its blocks go, and where the report is.
+    static func summary(_ runs: [RunResult], reportPath: String) -> [String] {
+        var lines: [String] = []
+        for run in runs where run.order == "ranked" || run.order == "random" {
+            guard let last = run.curve.last else { continue }
+            lines.append(String(format: "λ = %@, %@ order: %.2f %% full → %.2f %% with %d blocks removed (%.2f → %.2f M MACs)",
+                                format(run.lambda), run.order, run.full.accuracy, last.accuracy, last.removed.count,
+                                Double(run.full.macs) / 1e6, Double(last.macs) / 1e6))
+        }
+        lines.append("report: \(reportPath)")
+        return lines
+    }
+
+    /// The comparison the paper's claim rests on, in words.
+    static func notes(_ runs: [RunResult]) -> [String] {
+        let regularized = runs.filter { $0.lambda > 0 && $0.order == "ranked" }
+        let baseline = runs.first { $0.lambda == 0 && $0.order == "ranked" }
+        var notes: [String] = []
+        if let base = baseline, let lastBase = base.curve.last {
+            notes.append(String(format: "λ = 0 model: %.2f %% full, %.2f %% with all %d blocks removed (%.2f points lost).",
+                                base.full.accuracy, lastBase.accuracy, lastBase.removed.count,
+                                base.full.accuracy - lastBase.accuracy))
+            for run in regularized {
+                guard let last = run.curve.last else { continue }
+                notes.append(String(format: "λ = %@ model: %.2f %% full, %.2f %% with all %d blocks removed; "
+                                    + "gap to the full λ = 0 model: %.2f points.", format(run.lambda), run.full.accuracy,
+                                    last.accuracy, last.removed.count, base.full.accuracy - last.accuracy))
+            }
+        }
+        notes.append("Accuracies are on the test set, after collapsing with no finetuning and no BatchNorm recalibration.")
+        return notes
+    }
+}

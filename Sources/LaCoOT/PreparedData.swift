@@ -1,0 +1,45 @@
+import Data
+import Foundation
+
+/// The three splits of a run, ready for loaders: train and validation (a seeded split of the
+/// training set) and the separate test set, with the normalization to apply.
+public struct PreparedData: Sendable {
+    public var train: ImageDataset
+    public var validation: ImageDataset
+    public var test: ImageDataset
+    public var normalization: Normalization
+    public var classNames: [String]
+    /// e.g. "fashion-mnist (54000 train / 6000 validation / 10000 test, padded to 32×32)"
+    public var label: String
+
+    /// Loads and splits the data a `DataConfig` describes. Errors name the missing file or
+    /// folder and what to install.
+    public static func prepare(_ config: DataConfig) throws -> PreparedData {
+        guard let kind = DatasetKind(rawValue: config.dataset) else {
+            throw ConfigurationError(field: "dataset", problem: "\"\(config.dataset)\" is unknown; choose one of "
+                                     + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard config.validationFraction > 0, config.validationFraction < 1 else {
+            throw ConfigurationError(field: "val-fraction", problem: "must be in (0, 1), got \(config.validationFraction)")
+        }
+        var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize)
+        var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize)
+        if let size = config.padTo, size > full.height || size > full.width {
+            full = try full.padded(toHeight: size, width: size)
+            test = try test.padded(toHeight: size, width: size)
+        }
+        if let limit = config.trainLimit, limit < full.count {
+            full = try full.subset(Array(0..<max(limit, 2)))
+        }
+        if let limit = config.testLimit, limit < test.count {
+            test = try test.subset(Array(0..<max(limit, 1)))
+        }
+        let split = try full.split(validationFraction: config.validationFraction, seed: config.splitSeed)
+        let normalization = config.normalization ?? kind.knownNormalization ?? Normalization.computed(from: split.train)
+        var label = "\(config.dataset) (\(split.train.count) train / \(split.validation.count) validation / \(test.count) test"
+        if let size = config.padTo, size == full.height { label += ", padded to \(size)×\(size)" }
+        label += ")"
+        return PreparedData(train: split.train, validation: split.validation, test: test, normalization: normalization,
+                            classNames: full.classNames, label: label)
+    }
+}

@@ -1,0 +1,111 @@
+import Models
+import Torch
+
+/// LaCoOT's training term: λ · (1/B) · Σ_b MSW(P_b_in, P_b_out) over the regularized blocks.
+///
+/// Plug it into any training loop: collect the block events of the forward pass, then ask for
+/// the penalty and add it to the loss.
+/// ```swift
+/// let lacoot = try LaCoOTRegularizer(model: model, lambda: 5)
+/// var events: [BlockEvent] = []
+/// let logits = try model.forward(x) { events.append($0) }
+/// let penalty = try lacoot.penalty(events, epoch: 0.5)
+/// let loss = try Functional.crossEntropy(logits, target: y) + penalty.loss
+/// ```
+/// Each sample is one point (its whole feature map flattened), the batch's true size is used,
+/// and no feature is normalized — as the paper defines it. Directions come from a generator
+/// seeded by `seed`, so runs reproduce.
+public final class LaCoOTRegularizer {
+    public var lambda: LambdaSchedule
+    public var distance: SlicedWasserstein
+    /// The blocks regularized (all the model's collapsible blocks by default).
+    public let blocks: [String]
+    private let selected: Set<String>
+    public let seed: UInt64
+    let generator: Generator
+    /// The last direction used per block (warm start of the `optimized` mode).
+    private var warmStarts: [String: Tensor] = [:]
+
+    /// The penalty of one forward pass.
+    public struct Penalty {
+        /// λ · mean over blocks of the distance (a scalar in the graph; 0 when λ = 0).
+        public let loss: Tensor
+        /// λ at this step.
+        public let lambda: Double
+        /// The distance of each block (detached values), in forward order; empty when λ = 0
+        /// and `measureWhenOff` is false.
+        public let distances: [BlockDistance]
+        /// Mean of `distances` (0 when empty).
+        public var meanDistance: Double {
+            distances.isEmpty ? 0 : distances.map(\.distance).reduce(0, +) / Double(distances.count)
+        }
+    }
+
+    /// - Parameters:
+    ///   - blocks: names of the blocks to regularize; nil = every collapsible block of `model`.
+    public init(model: any CollapsibleModel, lambda: LambdaSchedule, distance: SlicedWasserstein = SlicedWasserstein(),
+                blocks: [String]? = nil, seed: UInt64 = 0) throws {
+        guard lambda.lambda >= 0, lambda.lambda.isFinite else {
+            throw ModelError("λ must be a finite number ≥ 0, got \(lambda.lambda)")
+        }
+        guard distance.projectionCount >= 1 else {
+            throw ModelError("the distance needs at least one projection, got \(distance.projectionCount)")
+        }
+        let all = model.collapsibleBlockNames
+        let chosen = blocks ?? all
+        for name in chosen where !all.contains(name) {
+            throw ModelError("\"\(name)\" is not a collapsible block of this model (collapsible: \(all.joined(separator: ", ")))")
+        }
+        guard !chosen.isEmpty else { throw ModelError("no block to regularize") }
+        self.lambda = lambda
+        self.distance = distance
+        self.blocks = chosen
+        self.selected = Set(chosen)
+        self.seed = seed
+        self.generator = try Generator(seed: seed)
+    }
+
+    public convenience init(model: any CollapsibleModel, lambda: Double, distance: SlicedWasserstein = SlicedWasserstein(),
+                            blocks: [String]? = nil, seed: UInt64 = 0) throws {
+        try self.init(model: model, lambda: .constant(lambda), distance: distance, blocks: blocks, seed: seed)
+    }
+
+    /// The penalty for the block events of one forward pass at fractional epoch `epoch`.
+    /// With λ = 0 nothing is computed unless `measureWhenOff` (then the distances are
+    /// measured without a graph, for logging).
+    public func penalty(_ events: [BlockEvent], epoch: Double, measureWhenOff: Bool = false) throws -> Penalty {
+        let weight = lambda.value(atEpoch: epoch)
+        let used = events.filter { selected.contains($0.name) }
+        if weight == 0 || used.isEmpty {
+            var values: [BlockDistance] = []
+            if measureWhenOff {
+                values = try withNoGrad {
+                    try used.map { BlockDistance(block: $0.name, distance: try measure($0).item()) }
+                }
+            }
+            return Penalty(loss: try Tensor.scalar(0), lambda: weight, distances: values)
+        }
+        var total: Tensor?
+        var values: [BlockDistance] = []
+        for event in used {
+            let d = try measure(event)
+            values.append(BlockDistance(block: event.name, distance: try d.item()))
+            total = try total.map { try $0 + d } ?? d
+        }
+        let loss = try total! * (weight / Double(used.count))
+        return Penalty(loss: loss, lambda: weight, distances: values)
+    }
+
+    /// The distance between one block's input and output batches.
+    func measure(_ event: BlockEvent) throws -> Tensor {
+        let result = try distance(event.input, event.output, generator: generator, warmStart: warmStarts[event.name])
+        if distance.mode == .optimized, let direction = result.direction {
+            warmStarts[event.name] = direction
+        }
+        return result.distance
+    }
+
+    /// State to checkpoint: the direction generator (warm starts are rebuilt within a step).
+    public func generatorState() throws -> Tensor { try generator.state() }
+    public func restoreGenerator(_ state: Tensor) throws { try generator.setState(state) }
+}

@@ -1,0 +1,319 @@
+import Data
+import Foundation
+import Models
+import NN
+import Torch
+
+/// Why a training run stopped early.
+public enum TrainingError: Error, CustomStringConvertible, Sendable {
+    /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
+    case nonFiniteLoss(epoch: Int, step: Int, crossEntropy: Double, regularizer: Double, checkpoint: String?)
+    /// Ctrl-C: the step finished and a checkpoint was written.
+    case interrupted(epoch: Int, step: Int, checkpoint: String?)
+    /// The checkpoint does not belong to this run (other configuration or model).
+    case checkpointMismatch(String)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteLoss(epoch, step, ce, reg, checkpoint):
+            return "training diverged at epoch \(epoch + 1), step \(step + 1): loss is not finite "
+                + "(cross-entropy \(ce), λ·MSW \(reg)); lower --lr or --lambda"
+                + (checkpoint.map { "; the last good checkpoint is \($0)" } ?? "")
+        case let .interrupted(epoch, step, checkpoint):
+            return "interrupted at epoch \(epoch + 1), step \(step)"
+                + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
+        case let .checkpointMismatch(message):
+            return message
+        }
+    }
+}
+
+/// Trains a collapsible model with cross-entropy + LaCoOT's regularizer.
+///
+/// ```swift
+/// var config = TrainingConfig()
+/// config.epochs = 10
+/// config.lambda = 5
+/// let trainer = try Trainer(model: model, config: config, normalization: .fashionMNIST)
+/// let history = try trainer.fit(train: split.train, validation: split.validation)
+/// ```
+/// After each epoch it records the loss split into its two parts, train and validation
+/// accuracy and the validation distance of every block; with a run folder it writes a
+/// checkpoint (atomically) and `metrics.jsonl`, and `resume: true` continues from them.
+public final class Trainer {
+    public let model: any CollapsibleModel
+    public let config: TrainingConfig
+    public let regularizer: LaCoOTRegularizer
+    public let optimizer: any Optimizer
+    public let normalization: Normalization
+    /// Show progress lines on stderr.
+    public var showProgress = true
+    /// Receives one line per epoch and notable events (default: stderr).
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Called after each epoch with its metrics.
+    public var onEpoch: ((EpochMetrics) throws -> Void)?
+    /// Measure the validation distances after each epoch (a validation pass per epoch).
+    public var scoreEveryEpoch = true
+    /// Batch size of the validation passes.
+    public var evaluationBatchSize = 256
+
+    public init(model: any CollapsibleModel, config: TrainingConfig, normalization: Normalization) throws {
+        try config.validate()
+        self.model = model
+        self.config = config
+        self.normalization = normalization
+        regularizer = try LaCoOTRegularizer(model: model, lambda: config.lambdaSchedule, distance: config.slicedWasserstein,
+                                            blocks: config.blocks, seed: config.seed &+ 1)
+        switch config.optimizer {
+        case .sgd:
+            optimizer = try SGD(lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay,
+                            nesterov: config.nesterov)
+        case .adamw:
+            optimizer = try AdamW(lr: config.learningRate, weightDecay: config.weightDecay)
+        }
+        if config.channelsLast { try model.setMemoryFormat(.channelsLast) }
+        optimizer.attach(to: model)
+    }
+
+    /// Trains for `config.epochs` epochs (or what remains of them when resuming) and returns
+    /// every epoch's metrics. With `runFolder`, checkpoints after each epoch and on Ctrl-C.
+    @discardableResult
+    public func fit(train: ImageDataset, validation: ImageDataset?, runFolder: RunFolder? = nil,
+                    runConfig: RunConfig? = nil, resume: Bool = false) throws -> [EpochMetrics] {
+        let loader = try Loader(dataset: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
+                                augmentation: config.augment ? .standard : .none, normalization: normalization,
+                                seed: config.seed)
+        guard loader.batchCount > 0 else {
+            throw ConfigurationError(field: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
+        }
+        let stepsPerEpoch = min(loader.batchCount, config.maxBatchesPerEpoch ?? Int.max)
+        let scheduler = try LRScheduler(config.lrSchedule(stepsPerEpoch: stepsPerEpoch), optimizer: optimizer)
+        let configJSON = try runConfig?.json() ?? "{}"
+
+        var history: [EpochMetrics] = []
+        var startEpoch = 0
+        var skipSteps = 0
+        var partial = PartialEpoch()
+        if resume, let runFolder, runFolder.hasCheckpoint {
+            let checkpoint = try TrainingCheckpoint.load(from: runFolder.checkpointURL)
+            if let runConfig, checkpoint.configuration != "{}", checkpoint.configuration != configJSON {
+                let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(checkpoint.configuration.utf8))
+                if saved?.model != runConfig.model || saved?.training != runConfig.training || saved?.data != runConfig.data {
+                    throw TrainingError.checkpointMismatch(
+                        "\(runFolder.checkpointURL.path) was written by a run with another configuration; "
+                            + "use a new --run-dir or the same options as \(runFolder.configURL.path)")
+                }
+            }
+            let report = try model.load(stateDict: checkpoint.model, strict: true)
+            guard report.isClean else {
+                throw TrainingError.checkpointMismatch("\(runFolder.checkpointURL.path) does not match the model: \(report)")
+            }
+            if let state = checkpoint.optimizer { try optimizer.load(state: state) }
+            if let state = checkpoint.schedule { try scheduler.load(state: state) }
+            if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
+            for (name, generator) in model.namedGenerators() {
+                if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
+            }
+            startEpoch = checkpoint.epoch
+            if let text = checkpoint.metadata["partial_epoch"],
+               let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) {
+                partial = saved
+                skipSteps = saved.steps
+            }
+            history = Array(try runFolder.readMetrics().prefix(startEpoch))
+            log("resuming from \(runFolder.checkpointURL.path): epoch \(startEpoch + 1)"
+                + (skipSteps > 0 ? ", step \(skipSteps + 1)" : ""))
+        }
+
+        func saveCheckpoint(epochsDone: Int, partial: PartialEpoch?) throws -> String? {
+            guard let runFolder else { return nil }
+            var metadata: [String: String] = [:]
+            if let partial {
+                metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
+            }
+            try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: scheduler, epoch: epochsDone,
+                                   generators: ["regularizer": regularizer.generator], configuration: configJSON,
+                                   metadata: metadata).save(to: runFolder.checkpointURL)
+            return runFolder.checkpointURL.path
+        }
+
+        model.train()
+        for epoch in startEpoch..<config.epochs {
+            let started = Date()
+            let meter = Progress(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
+                                 enabled: showProgress)
+            if skipSteps > 0 { meter.advance(by: skipSteps * config.batchSize) }
+            var step = 0
+            var stopError: Error?
+            try loader.forEachBatch(epoch: epoch) { batch in
+                if stopError != nil || step >= stepsPerEpoch { return }
+                defer { step += 1 }
+                if step < skipSteps { return }
+                let fractionalEpoch = Double(epoch) + Double(step) / Double(stepsPerEpoch)
+                let result = try trainStep(batch, fractionalEpoch: fractionalEpoch)
+                guard result.loss.isFinite else {
+                    stopError = TrainingError.nonFiniteLoss(
+                        epoch: epoch, step: step, crossEntropy: result.crossEntropy, regularizer: result.regularizer,
+                        checkpoint: runFolder.flatMap { $0.hasCheckpoint ? $0.checkpointURL.path : nil })
+                    return
+                }
+                scheduler.step()
+                partial.add(result, count: batch.count)
+                meter.advance(by: batch.count, status: partial.status)
+                if Interrupt.requested {
+                    partial.steps = step + 1
+                    let path = try saveCheckpoint(epochsDone: epoch, partial: partial)
+                    stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)
+                }
+            }
+            if let stopError {
+                meter.finish(status: "stopped")
+                throw stopError
+            }
+            skipSteps = 0
+            meter.finish(status: partial.status)
+            let seconds = Date().timeIntervalSince(started) + partial.secondsBefore
+
+            var validationAccuracy: Double?
+            var distances: [BlockDistance] = []
+            if let validation, validation.count > 0 {
+                validationAccuracy = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
+                                                             batchSize: evaluationBatchSize)
+                if scoreEveryEpoch {
+                    distances = try Evaluation.blockDistances(of: model, on: validation, normalization: normalization,
+                                                              distance: config.slicedWasserstein, seed: config.seed,
+                                                              batchSize: config.batchSize)
+                }
+            }
+            let metrics = partial.metrics(epoch: epoch + 1, learningRate: scheduler.learningRate,
+                                          validationAccuracy: validationAccuracy, distances: distances, seconds: seconds)
+            history.append(metrics)
+            partial = PartialEpoch()
+            if let runFolder {
+                try runFolder.writeMetrics(history)
+                _ = try saveCheckpoint(epochsDone: epoch + 1, partial: nil)
+            }
+            log(Self.describe(metrics, epochs: config.epochs))
+            try onEpoch?(metrics)
+        }
+        return history
+    }
+
+    struct StepResult {
+        let loss: Double
+        let crossEntropy: Double
+        let regularizer: Double
+        let correct: Int
+        let lambda: Double
+    }
+
+    /// One optimization step on one batch.
+    func trainStep(_ batch: Batch, fractionalEpoch: Double) throws -> StepResult {
+        let images = config.channelsLast ? try batch.images.contiguous(.channelsLast) : batch.images
+        let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
+        var events: [BlockEvent] = []
+        let logits: Tensor
+        if lambda > 0 {
+            logits = try model.forward(images) { events.append($0) }
+        } else {
+            logits = try model(images)
+        }
+        let ce = try Functional.crossEntropy(logits, target: batch.labels, labelSmoothing: config.labelSmoothing)
+        let penalty = try regularizer.penalty(events, epoch: fractionalEpoch)
+        let loss = lambda > 0 ? try ce + penalty.loss : ce
+        try optimizer.zeroGrad()
+        let ceValue = try ce.item()
+        let regValue = lambda > 0 ? try penalty.loss.item() : 0
+        let total = ceValue + regValue
+        if !total.isFinite {
+            return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: 0, lambda: lambda)
+        }
+        try loss.backward()
+        try optimizer.step()
+        let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(batch.labels).sum().item() })
+        return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda)
+    }
+
+    static func describe(_ m: EpochMetrics, epochs: Int) -> String {
+        var text = String(format: "epoch %d/%d  loss %.4f (CE %.4f + λ·MSW %.4f)  train %.2f%%", m.epoch, epochs,
+                          m.trainLoss, m.trainCrossEntropy, m.trainRegularizer, m.trainAccuracy)
+        if let v = m.validationAccuracy { text += String(format: "  val %.2f%%", v) }
+        text += String(format: "  lr %.4g  %.0f img/s  %.0f s", m.learningRate, m.imagesPerSecond, m.seconds)
+        if !m.validationDistances.isEmpty {
+            text += "  MSW " + m.validationDistances.map { String(format: "%@ %.3f", $0.block, $0.distance) }
+                .joined(separator: ", ")
+        }
+        return text
+    }
+}
+
+/// Running sums of one epoch (saved in a mid-epoch checkpoint on Ctrl-C).
+struct PartialEpoch: Codable {
+    var steps = 0
+    var samples = 0
+    var lossSum = 0.0
+    var crossEntropySum = 0.0
+    var regularizerSum = 0.0
+    var correct = 0
+    var lambda = 0.0
+    var secondsBefore = 0.0
+    private var started = Date()
+
+    enum CodingKeys: String, CodingKey {
+        case steps, samples, lossSum, crossEntropySum, regularizerSum, correct, lambda, secondsBefore
+    }
+
+    init() {}
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        samples = try c.decode(Int.self, forKey: .samples)
+        lossSum = try c.decode(Double.self, forKey: .lossSum)
+        crossEntropySum = try c.decode(Double.self, forKey: .crossEntropySum)
+        regularizerSum = try c.decode(Double.self, forKey: .regularizerSum)
+        correct = try c.decode(Int.self, forKey: .correct)
+        lambda = try c.decode(Double.self, forKey: .lambda)
+        secondsBefore = try c.decode(Double.self, forKey: .secondsBefore)
+        started = Date()
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(lossSum, forKey: .lossSum)
+        try c.encode(crossEntropySum, forKey: .crossEntropySum)
+        try c.encode(regularizerSum, forKey: .regularizerSum)
+        try c.encode(correct, forKey: .correct)
+        try c.encode(lambda, forKey: .lambda)
+        try c.encode(secondsBefore + Date().timeIntervalSince(started), forKey: .secondsBefore)
+    }
+
+    mutating func add(_ r: Trainer.StepResult, count: Int) {
+        steps += 1
+        samples += count
+        lossSum += r.loss * Double(count)
+        crossEntropySum += r.crossEntropy * Double(count)
+        regularizerSum += r.regularizer * Double(count)
+        correct += r.correct
+        lambda = r.lambda
+    }
+
+    var status: String {
+        guard samples > 0 else { return "" }
+        let n = Double(samples)
+        return String(format: "loss %.3f acc %.1f%%", lossSum / n, 100 * Double(correct) / n)
+            + (regularizerSum > 0 ? String(format: " λ·MSW %.3f", regularizerSum / n) : "")
+    }
+
+    func metrics(epoch: Int, learningRate: Double, validationAccuracy: Double?, distances: [BlockDistance],
+                 seconds: Double) -> EpochMetrics {
+        let n = Double(max(samples, 1))
+        return EpochMetrics(epoch: epoch, learningRate: learningRate, lambda: lambda, trainLoss: lossSum / n,
+                            trainCrossEntropy: crossEntropySum / n, trainRegularizer: regularizerSum / n,
+                            trainAccuracy: 100 * Double(correct) / n, validationAccuracy: validationAccuracy,
+                            validationDistances: distances, seconds: seconds,
+                            imagesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
+    }
+}

@@ -1,0 +1,103 @@
+import Data
+import Foundation
+import NN
+
+/// Everything that defines a training run (saved as the run's `config.json`).
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adamw }
+    public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, multistep, cosine }
+
+    public var epochs: Int = 10
+    public var batchSize: Int = 128
+    public var optimizer: OptimizerKind = .sgd
+    public var learningRate: Double = 0.1
+    /// SGD momentum (the reference: 0.9).
+    public var momentum: Double = 0.9
+    public var nesterov: Bool = false
+    /// Weight decay (the reference: 1e-4 with SGD); AdamW's is decoupled.
+    public var weightDecay: Double = 1e-4
+    public var schedule: ScheduleKind = .cosine
+    /// Multi-step milestones in epochs (the reference: 80, 120 of 160) and factor.
+    public var milestones: [Int] = []
+    public var gamma: Double = 0.1
+    /// Epochs of linear learning-rate warm-up (0 = none).
+    public var warmupEpochs: Int = 0
+    /// LaCoOT's weight λ and its optional linear ramp from 0.
+    public var lambda: Double = 5
+    public var lambdaWarmupEpochs: Double = 0
+    public var distance: DistanceMode = .reference
+    public var projections: Int = 50
+    public var p: Double = 2
+    public var ascentSteps: Int = 5
+    /// Regularized blocks (nil = all collapsible blocks).
+    public var blocks: [String]? = nil
+    public var labelSmoothing: Double = 0
+    /// Random crop (padding 4) and horizontal flip on training batches.
+    public var augment: Bool = true
+    /// Keep 4-D weights and activations channels-last (NHWC): faster convolutions on oneDNN.
+    public var channelsLast: Bool = false
+    public var seed: UInt64 = 0
+    /// Stop each epoch after this many batches (quick runs and tests); nil = the whole split.
+    public var maxBatchesPerEpoch: Int? = nil
+
+    public init() {}
+
+    /// The distance the regularizer uses.
+    public var slicedWasserstein: SlicedWasserstein {
+        SlicedWasserstein(mode: distance, projectionCount: projections, p: p, ascentSteps: ascentSteps)
+    }
+
+    public var lambdaSchedule: LambdaSchedule { LambdaSchedule(lambda: lambda, warmupEpochs: lambdaWarmupEpochs) }
+
+    /// Checks every field; the message names the field.
+    public func validate() throws {
+        func bad(_ field: String, _ problem: String) -> ConfigurationError { ConfigurationError(field: field, problem: problem) }
+        guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw bad("batch-size", "must be at least 1, got \(batchSize)") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("lr", "must be > 0, got \(learningRate)") }
+        guard momentum >= 0, momentum < 1 else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
+        guard weightDecay >= 0 else { throw bad("weight-decay", "must be ≥ 0, got \(weightDecay)") }
+        guard lambda >= 0, lambda.isFinite else { throw bad("lambda", "must be a number ≥ 0, got \(lambda)") }
+        guard lambdaWarmupEpochs >= 0 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
+        guard projections >= 1 else { throw bad("projections", "must be at least 1, got \(projections)") }
+        guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
+        guard ascentSteps >= 0 else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
+        guard labelSmoothing >= 0, labelSmoothing < 1 else { throw bad("label-smoothing", "must be in [0, 1), got \(labelSmoothing)") }
+        guard warmupEpochs >= 0, warmupEpochs < epochs else { throw bad("warmup-epochs", "must be in [0, epochs), got \(warmupEpochs)") }
+        if schedule == .multistep {
+            guard !milestones.isEmpty, milestones == milestones.sorted(), milestones.allSatisfy({ $0 > 0 }) else {
+                throw bad("milestones", "a multi-step schedule needs increasing positive epochs, got \(milestones)")
+            }
+        }
+        if let maxBatchesPerEpoch, maxBatchesPerEpoch < 1 { throw bad("max-batches", "must be at least 1") }
+    }
+
+    /// The learning-rate schedule over `stepsPerEpoch × epochs` iterations.
+    public func lrSchedule(stepsPerEpoch: Int) -> LRSchedule {
+        let total = max(1, (epochs - warmupEpochs) * stepsPerEpoch)
+        let main: LRSchedule
+        switch schedule {
+        case .constant: main = .constant
+        case .multistep: main = .multiStep(milestones: milestones.map { max(1, ($0 - warmupEpochs) * stepsPerEpoch) }, gamma: gamma)
+        case .cosine: main = .cosine(total: total, minimum: 0)
+        }
+        return warmupEpochs > 0 ? .linearWarmup(steps: warmupEpochs * stepsPerEpoch, startFactor: 0.01, then: main) : main
+    }
+
+    /// A one-line summary for reports ("10 epochs, batch 128, SGD lr 0.1 cosine, λ = 5, seed 0").
+    public var summary: String {
+        var parts = ["\(epochs) epoch\(epochs == 1 ? "" : "s")", "batch \(batchSize)"]
+        parts.append("\(optimizer == .sgd ? "SGD" : "AdamW") lr \(learningRate) \(schedule.rawValue)")
+        parts.append(lambdaSchedule.description)
+        parts.append("seed \(seed)")
+        if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// A configuration value that is out of range; names the field (the CLI flag).
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let field: String
+    public let problem: String
+    public var description: String { "--\(field) \(problem)" }
+}

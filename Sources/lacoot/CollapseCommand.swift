@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+import Models
+import Torch
+
+/// `lacoot collapse`: replaces blocks with the identity (no finetuning) and reports.
+struct CollapseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collapse",
+        abstract: "Collapse blocks of a trained run into the identity, with no finetuning, and report before → after.",
+        discussion: """
+        Choose exactly one policy: --remove K (the first K blocks of the order), --max-drop X (remove in
+        order while validation accuracy stays within X points; test accuracy reported), or --blocks.
+        Writes collapsed.safetensors + collapsed.json (loadable in PyTorch with the listed blocks set to
+        nn.Identity) and report.json / report.md / report.html with the removal curve.
+
+        Example:
+          lacoot collapse --run-dir runs/r18-l1 --max-drop 1
+          lacoot collapse --run-dir runs/r18-l1 --remove 2 --order random
+        """
+    )
+
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`.")
+    var runDirectory: String
+
+    @Option(name: .long, help: "Remove the first K blocks of the removal order.")
+    var remove: Int?
+
+    @Option(name: .customLong("max-drop"), help: "Remove while validation accuracy stays within X points of the full model.")
+    var maxDrop: Double?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Remove exactly these blocks (e.g. layer1.1 layer4.1).")
+    var blocks: [String] = []
+
+    @Option(name: .long, help: "Removal order: ranked (lowest distance first), random, reverse, deepest-first.")
+    var order: RemovalOrder = .ranked
+
+    @OptionGroup(title: "Distance") var distance: DistanceOptions
+
+    @Option(name: .long, help: "Seed of the scoring directions and of the random order.") var seed: UInt64 = 0
+
+    @Flag(name: .customLong("no-latency"), help: "Skip latency measurements.") var noLatency = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        let chosen = [remove != nil, maxDrop != nil, !blocks.isEmpty].filter { $0 }.count
+        guard chosen == 1 else { throw ValidationError("choose exactly one of --remove, --max-drop, --blocks") }
+        if let remove, remove < 0 { throw ValidationError("--remove must be ≥ 0, got \(remove)") }
+        if let maxDrop, maxDrop < 0 || !maxDrop.isFinite { throw ValidationError("--max-drop must be ≥ 0, got \(maxDrop)") }
+    }
+
+    struct Output: Encodable {
+        let removed: [String]
+        let before: LaCoOT.Measurement
+        let after: LaCoOT.Measurement
+        let model: String
+        let report: String
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let run = try TrainedRun.open(RunFolder(runDirectory))
+        let names = run.model.collapsibleBlockNames
+        if let remove, remove > names.count {
+            throw UsageError("--remove \(remove): \(run.config.model.label) has only \(names.count) collapsible blocks (\(names.joined(separator: ", ")))")
+        }
+        for b in blocks where !names.contains(b) {
+            throw UsageError("--blocks: \"\(b)\" is not a collapsible block (collapsible: \(names.joined(separator: ", ")))")
+        }
+        let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
+        // reuse `lacoot score`'s distances when they match the model's blocks
+        var distances: [BlockDistance]? = nil
+        if let data = FileManager.default.contents(atPath: run.folder.scoresURL.path),
+           let saved = try? JSONDecoder().decode([BlockDistance].self, from: data),
+           Set(saved.map(\.block)) == Set(names) {
+            distances = saved
+            runtime.log("using the block distances in \(run.folder.scoresURL.path)")
+        }
+        let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
+        collapser.measureLatency = !noLatency
+        collapser.showProgress = runtime.showProgress
+        let outcome = try collapser.collapse(policy: policy, order: order, validation: run.data.validation,
+                                             test: run.data.test, distances: distances)
+        let manifestURL = try CollapsedModel.save(run.model, normalization: run.data.normalization,
+                                                  classNames: run.data.classNames, to: run.folder.collapsedManifestURL)
+
+        // the report: this collapse as a one-run curve (cumulative steps of the removed blocks)
+        let rebuilt = try TrainedRun.open(run.folder)
+        let stepper = Collapser(model: rebuilt.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
+        stepper.measureLatency = !noLatency
+        let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
+        let history = (try? run.folder.readMetrics()) ?? []
+        let result = RunResult(label: "λ=\(run.config.training.lambda), \(order.rawValue)", lambda: run.config.training.lambda,
+                               order: blocks.isEmpty ? order.rawValue : "given", full: outcome.before, curve: curve,
+                               distances: outcome.distances, training: history)
+        let report = CollapseReport(title: "Collapse of \(run.folder.url.lastPathComponent)",
+                                    createdAt: ISO8601DateFormatter().string(from: Date()),
+                                    model: run.config.model.label, dataset: run.data.label,
+                                    budget: run.config.training.summary,
+                                    distanceMode: distance.distance.rawValue, engine: Torch.Runtime.summary,
+                                    runs: [result], notes: ["No finetuning, no BatchNorm recalibration."])
+        try AtomicFile.writeJSON(report, to: run.folder.reportJSONURL)
+        try AtomicFile.write(Data(report.markdown().utf8), to: run.folder.reportMarkdownURL)
+        try AtomicFile.write(Data(report.html().utf8), to: run.folder.reportHTMLURL)
+        if runtime.json {
+            try printJSON(Output(removed: outcome.removed, before: outcome.before, after: outcome.after,
+                                 model: manifestURL.path, report: run.folder.reportHTMLURL.path))
+        } else {
+            print(outcome)
+            print("collapsed model: \(manifestURL.path)")
+            print("report: \(run.folder.reportHTMLURL.path)")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+
+/// `lacoot demo`: the whole story on Fashion-MNIST in about ten minutes.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Train with λ > 0 and with λ = 0, collapse both block by block, and write a report comparing them.",
+        discussion: """
+        On Fashion-MNIST (Debian's dataset-fashion-mnist, padded to 32×32) with ResNet-18 at width 16:
+        trains one model with the regularizer and one without, on the same seed and budget; removes
+        their blocks one by one with no finetuning (LaCoOT's ranking, a random order, and the
+        reference's deepest-first order for λ = 0); writes report.html / report.md / report.json.
+        About 10 minutes on 2 cores; --quick takes about a minute.
+
+        Example:
+          lacoot demo
+          lacoot demo --quick --json
+        """
+    )
+
+    @Flag(name: .long, help: "A short run: 1 epoch on 12,000 images, 2,000 test images.") var quick = false
+    @Option(name: .long, help: "Output folder.") var out = "runs/demo"
+    @Option(name: .long, help: "λ of the regularized model.") var lambda = 1.0
+    @Option(name: .customLong("lambda-warmup"), help: "Epochs over which λ ramps from 0.") var lambdaWarmup = 0.0
+    @Option(name: .long, help: "Epochs per model.") var epochs: Int?
+    @Option(name: .long, help: "ResNet-18 base channels.") var width = 16
+    @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
+    @Option(name: .customLong("data-dir"), help: "Fashion-MNIST folder (default: Debian's).") var dataDirectory: String?
+    @Option(name: .long, help: "Seed.") var seed: UInt64 = 0
+    @Flag(name: .customLong("channels-last"), help: "NHWC layout.") var channelsLast = false
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard lambda > 0, lambda.isFinite else { throw ValidationError("--lambda must be > 0 (the demo compares it with λ = 0), got \(lambda)") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard width >= 1 else { throw ValidationError("--width must be at least 1, got \(width)") }
+    }
+
+    func run() throws {
+        try runtime.apply()
+        var options = Demo.Options()
+        if quick { options.makeQuick() }
+        options.outputDirectory = out
+        options.lambda = lambda
+        options.lambdaWarmupEpochs = lambdaWarmup
+        if let epochs { options.epochs = epochs }
+        options.width = width
+        options.distance = distance
+        options.dataDirectory = dataDirectory
+        options.seed = seed
+        options.channelsLast = channelsLast
+        options.showProgress = runtime.showProgress
+        var demo = Demo(options: options)
+        demo.log = { runtime.log($0) }
+        Interrupt.install()
+        let result = try demo.run()
+        if runtime.json {
+            try printJSON(result)
+        } else {
+            for line in result.summary { print(line) }
+        }
+    }
+}

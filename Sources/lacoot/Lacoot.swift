@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+import Torch
+
+/// The `lacoot` command: train with the LaCoOT regularizer, score blocks, collapse, evaluate.
+struct Lacoot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lacoot",
+        abstract: "Make deep networks shallower: train with LaCoOT, then collapse blocks into the identity without finetuning.",
+        discussion: """
+        Typical flow:
+          lacoot train --run-dir runs/a --lambda 5 --epochs 10
+          lacoot score --run-dir runs/a
+          lacoot collapse --run-dir runs/a --max-drop 1
+        or all of it, with a λ = 0 baseline and a report: lacoot demo
+        """,
+        version: "0.1.0",
+        subcommands: [DemoCommand.self, TrainCommand.self, ScoreCommand.self, CollapseCommand.self,
+                      EvaluateCommand.self, InfoCommand.self]
+    )
+}
+
+/// An error in what the user asked for, found only at run time (e.g. more blocks than the
+/// model has): printed as one line, exit code 2 like a parse error.
+struct UsageError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
+
+/// Entry point: one clear line per error on stderr; exit 2 for usage errors, 1 for runtime ones.
+@main
+enum Main {
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try Lacoot.parseAsRoot()
+        } catch {
+            let code = Lacoot.exitCode(for: error)
+            if code == .success {
+                print(Lacoot.fullMessage(for: error))
+                exit(0)
+            }
+            printError(Lacoot.fullMessage(for: error))
+            exit(2)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch let error as UsageError {
+            printError("error: \(error.message)")
+            exit(2)
+        } catch let error as ValidationError {
+            printError("error: \(error.message)")
+            exit(2)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            printError("error: \(oneLine(error))")
+            exit(1)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}
+
+/// The first line of an error's description (libtorch messages can run long).
+func oneLine(_ error: Error) -> String {
+    let text = String(describing: error)
+    return text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? text
+}
+
+/// Prints a JSON object on stdout (the `--json` result), sorted keys, one line.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

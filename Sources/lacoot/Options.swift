@@ -1,0 +1,165 @@
+import ArgumentParser
+import Data
+import Foundation
+import LaCoOT
+import Logging
+import Models
+import Torch
+
+extension DistanceMode: ExpressibleByArgument {}
+extension RemovalOrder: ExpressibleByArgument {}
+extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
+
+/// The model names the CLI accepts.
+enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
+    case resnet18, resnet34, resnet50, resnet20, resnet56, mobilenetv2
+
+    var kind: ModelArchitecture.Kind {
+        switch self {
+        case .resnet18: .resNet18
+        case .resnet34: .resNet34
+        case .resnet50: .resNet50
+        case .resnet20: .resNet20
+        case .resnet56: .resNet56
+        case .mobilenetv2: .mobileNetV2
+        }
+    }
+}
+
+/// Threads, output format and verbosity, shared by every command.
+struct RuntimeOptions: ParsableArguments {
+    @Option(name: .long, help: "Intra-op threads (default: the number of active cores).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Print one JSON result object on stdout (logs stay on stderr).")
+    var json = false
+
+    @Flag(name: .long, help: "No progress lines.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Applies the thread count and sets up logging on stderr.
+    func apply() throws {
+        if let threads { try Runtime.setThreadCount(threads) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+    }
+
+    var showProgress: Bool { !quiet }
+
+    func log(_ line: String) { if !quiet || json { printError(line) } }
+}
+
+/// Which dataset and how it is split.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var dataset = "fashion-mnist"
+
+    @Option(name: .customLong("data-dir"), help: "Folder with the dataset's files (default for fashion-mnist: Debian's /usr/share/datasets/fashion-mnist).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Share of the training set held out for validation.")
+    var validationFraction = 0.1
+
+    @Option(name: .customLong("pad-to"), help: "Zero-pad smaller images to this size (28×28 → 32×32 for the CIFAR stems).")
+    var padTo = 32
+
+    @Option(name: .customLong("image-size"), help: "Resize and center-crop image folders to this size.")
+    var imageSize: Int?
+
+    @Option(name: .customLong("train-limit"), help: "Use only the first N training images (quick runs).")
+    var trainLimit: Int?
+
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test images.")
+    var testLimit: Int?
+
+    func validate() throws {
+        guard DatasetKind(rawValue: dataset) != nil else {
+            throw ValidationError("unknown --dataset \"\(dataset)\"; choose one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard validationFraction > 0, validationFraction < 1 else {
+            throw ValidationError("--val-fraction must be in (0, 1), got \(validationFraction)")
+        }
+        if let trainLimit, trainLimit < 10 { throw ValidationError("--train-limit must be at least 10, got \(trainLimit)") }
+        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
+    }
+
+    func config(seed: UInt64) -> DataConfig {
+        var c = DataConfig()
+        c.dataset = dataset
+        c.directory = dataDirectory
+        c.validationFraction = validationFraction
+        c.padTo = padTo
+        c.imageSize = imageSize
+        c.trainLimit = trainLimit
+        c.testLimit = testLimit
+        c.splitSeed = seed
+        return c
+    }
+}
+
+/// The architecture.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model: \(ModelChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: ModelChoice = .resnet18
+
+    @Option(name: .long, help: "ResNet base channels (64 = the paper's ResNet-18; 16 for cheap runs).")
+    var width: Int?
+
+    @Option(name: .customLong("width-multiplier"), help: "MobileNetV2 width multiplier.")
+    var widthMultiplier = 1.0
+
+    @Flag(name: .customLong("imagenet-stem"), help: "Use the ImageNet stem (7×7 stride 2 + max-pool) instead of the CIFAR one.")
+    var imageNetStem = false
+
+    func validate() throws {
+        if let width, width < 1 { throw ValidationError("--width must be at least 1, got \(width)") }
+        guard widthMultiplier > 0 else { throw ValidationError("--width-multiplier must be > 0") }
+    }
+
+    func architecture(classCount: Int, inputChannels: Int) -> ModelArchitecture {
+        let kind = model.kind
+        switch kind {
+        case .mobileNetV2:
+            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
+                                     stem: imageNetStem ? .imageNet : .cifar, widthMultiplier: widthMultiplier, dropout: 0.2)
+        case .resNet18, .resNet34, .resNet50:
+            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
+                                     stem: imageNetStem ? .imageNet : .cifar, width: width ?? 64, shortcut: .projection)
+        default:
+            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
+                                     stem: .cifarNoMaxPool, width: width ?? 16, shortcut: .projection)
+        }
+    }
+}
+
+/// The distance used by the regularizer and for scoring.
+struct DistanceOptions: ParsableArguments {
+    @Option(name: .long, help: "Distance: reference (POT's max-sliced, best of K random directions), optimized (ascent on the sphere from the best direction), sliced (mean over K).")
+    var distance: DistanceMode = .reference
+
+    @Option(name: .long, help: "Random directions K.")
+    var projections = 50
+
+    @Option(name: .long, help: "Ascent steps of the optimized distance.")
+    var ascentSteps = 5
+
+    func validate() throws {
+        guard projections >= 1 else { throw ValidationError("--projections must be at least 1, got \(projections)") }
+        guard ascentSteps >= 0 else { throw ValidationError("--ascent-steps must be ≥ 0, got \(ascentSteps)") }
+    }
+
+    var value: SlicedWasserstein {
+        SlicedWasserstein(mode: distance, projectionCount: projections, ascentSteps: ascentSteps)
+    }
+}
+
+/// Formats MACs in millions.
+func mega(_ x: Int) -> String { String(format: "%.2f M", Double(x) / 1e6) }

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+
+/// `lacoot score`: per-block distances of a trained run on its validation split.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Measure each block's input→output distance on the validation split (eval mode, no augmentation).",
+        discussion: """
+        Averages over validation batches with directions from a fixed seed, writes scores.json to the
+        run folder (collapse reads it) and prints the blocks from most to least removable.
+
+        Example:
+          lacoot score --run-dir runs/r18-l1 --distance sliced
+        """
+    )
+
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`.")
+    var runDirectory: String
+
+    @OptionGroup(title: "Distance") var distance: DistanceOptions
+
+    @Option(name: .long, help: "Seed of the scoring directions.") var seed: UInt64 = 0
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func run() throws {
+        try runtime.apply()
+        let run = try TrainedRun.open(RunFolder(runDirectory))
+        let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
+                                                   normalization: run.data.normalization, distance: distance.value,
+                                                   seed: seed, progress: runtime.showProgress)
+        try AtomicFile.writeJSON(scores, to: run.folder.scoresURL)
+        if runtime.json {
+            try printJSON(scores)
+        } else {
+            print("block distances on \(run.data.validation.count) validation images (\(distance.distance.rawValue)), most removable first:")
+            for s in scores.sorted(by: { $0.distance < $1.distance }) {
+                print(String(format: "  %-12@ %.5f", s.block, s.distance))
+            }
+            print("written to \(run.folder.scoresURL.path)")
+        }
+    }
+}

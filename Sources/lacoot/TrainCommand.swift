@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+import Models
+import Torch
+
+/// `lacoot train`: trains a model with the LaCoOT regularizer into a run folder.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a model with cross-entropy + λ · mean block MSW into a run folder.",
+        discussion: """
+        Writes config.json, metrics.jsonl (one line per epoch) and checkpoint.safetensors (after every
+        epoch, atomically) to --run-dir. Ctrl-C finishes the current step, writes a checkpoint and
+        exits; --resume continues exactly where the run stopped.
+
+        Example:
+          lacoot train --run-dir runs/r18-l1 --width 16 --epochs 10 --lambda 1
+          lacoot train --run-dir runs/r18-l1 --resume
+        """
+    )
+
+    @Option(name: .customLong("run-dir"), help: "Folder for the run's files.")
+    var runDirectory: String
+
+    @Flag(name: .long, help: "Continue the run in --run-dir from its checkpoint (its config.json is used).")
+    var resume = false
+
+    @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Distance") var distance: DistanceOptions
+
+    @Option(name: .long, help: "Regularizer weight λ (0 = plain training; the paper: 5).")
+    var lambda = 5.0
+
+    @Option(name: .customLong("lambda-warmup"), help: "Epochs over which λ ramps linearly from 0.")
+    var lambdaWarmup = 0.0
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Regularize only these blocks (default: all collapsible blocks).")
+    var blocks: [String] = []
+
+    @Option(name: .long, help: "Epochs.") var epochs = 10
+    @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
+    @Option(name: .long, help: "Optimizer: sgd or adamw.") var optimizer: TrainingConfig.OptimizerKind = .sgd
+    @Option(name: .long, help: "Learning rate.") var lr = 0.1
+    @Option(name: .long, help: "SGD momentum.") var momentum = 0.9
+    @Flag(name: .long, help: "Nesterov momentum.") var nesterov = false
+    @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay = 1e-4
+    @Option(name: .long, help: "Learning-rate schedule: constant, multistep, cosine.")
+    var schedule: TrainingConfig.ScheduleKind = .cosine
+    @Option(name: .long, parsing: .upToNextOption, help: "Multi-step milestones in epochs (e.g. 80 120).")
+    var milestones: [Int] = []
+    @Option(name: .long, help: "Multi-step factor.") var gamma = 0.1
+    @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up.") var warmupEpochs = 0
+    @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing.") var labelSmoothing = 0.0
+    @Flag(name: .customLong("no-augment"), help: "No random crop / flip.") var noAugment = false
+    @Flag(name: .customLong("channels-last"), help: "NHWC layout (faster convolutions on oneDNN).") var channelsLast = false
+    @Option(name: .customLong("max-batches"), help: "Stop each epoch after N batches (quick runs).") var maxBatches: Int?
+    @Option(name: .long, help: "Seed of initialization, split, shuffling, augmentation and directions.") var seed: UInt64 = 0
+
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard lambda >= 0, lambda.isFinite else { throw ValidationError("--lambda must be a number ≥ 0, got \(lambda)") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard lr > 0 else { throw ValidationError("--lr must be > 0, got \(lr)") }
+        if schedule == .multistep, milestones.isEmpty {
+            throw ValidationError("--schedule multistep needs --milestones (e.g. --milestones 80 120)")
+        }
+    }
+
+    func trainingConfig() -> TrainingConfig {
+        var t = TrainingConfig()
+        t.epochs = epochs
+        t.batchSize = batchSize
+        t.optimizer = optimizer
+        t.learningRate = lr
+        t.momentum = momentum
+        t.nesterov = nesterov
+        t.weightDecay = weightDecay
+        t.schedule = schedule
+        t.milestones = milestones
+        t.gamma = gamma
+        t.warmupEpochs = warmupEpochs
+        t.lambda = lambda
+        t.lambdaWarmupEpochs = lambdaWarmup
+        t.distance = distance.distance
+        t.projections = distance.projections
+        t.ascentSteps = distance.ascentSteps
+        t.blocks = blocks.isEmpty ? nil : blocks
+        t.labelSmoothing = labelSmoothing
+        t.augment = !noAugment
+        t.channelsLast = channelsLast
+        t.maxBatchesPerEpoch = maxBatches
+        t.seed = seed
+        return t
+    }
+
+    struct Output: Encodable {
+        let runDir: String
+        let checkpoint: String
+        let epochs: [EpochMetrics]
+        enum CodingKeys: String, CodingKey {
+            case epochs, checkpoint
+            case runDir = "run_dir"
+        }
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let folder = RunFolder(runDirectory)
+        let runConfig: RunConfig
+        if resume {
+            guard folder.hasCheckpoint else {
+                throw UsageError("--resume: no checkpoint in \(runDirectory) (expected \(folder.checkpointURL.path))")
+            }
+            runConfig = try folder.readConfig()
+        } else {
+            if folder.hasCheckpoint {
+                throw UsageError("\(runDirectory) already holds a run; pass --resume to continue it or choose another --run-dir")
+            }
+            var training = trainingConfig()
+            try training.validate()
+            training.seed = seed
+            let dataConfig = data.config(seed: seed)
+            // the architecture needs the class and channel counts: read them from the data
+            let prepared = try PreparedData.prepare(dataConfig)
+            runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
+                                                            inputChannels: prepared.train.channels),
+                                  data: dataConfig, training: training, threads: Runtime.threadCount)
+        }
+        if let blocksGiven = runConfig.training.blocks {
+            let names = try runConfig.model.build().collapsibleBlockNames
+            for b in blocksGiven where !names.contains(b) {
+                throw UsageError("--blocks: \"\(b)\" is not a collapsible block of \(runConfig.model.label) (collapsible: \(names.joined(separator: ", ")))")
+            }
+        }
+        let prepared = try PreparedData.prepare(runConfig.data)
+        try folder.create()
+        if !resume { try folder.writeConfig(runConfig) }
+        runtime.log("data: \(prepared.label)")
+        runtime.log("model: \(runConfig.model.label); \(runConfig.training.summary)")
+        let network = try runConfig.model.build(generator: Generator(seed: runConfig.training.seed))
+        let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization)
+        trainer.showProgress = runtime.showProgress
+        trainer.log = { runtime.log($0) }
+        Interrupt.install()
+        let history = try trainer.fit(train: prepared.train, validation: prepared.validation, runFolder: folder,
+                                      runConfig: runConfig, resume: resume)
+        let test = try Evaluation.accuracy(of: network, on: prepared.test, normalization: prepared.normalization)
+        runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, folder.checkpointURL.path))
+        if runtime.json {
+            try printJSON(Output(runDir: folder.url.path, checkpoint: folder.checkpointURL.path, epochs: history))
+        }
+    }
+}
