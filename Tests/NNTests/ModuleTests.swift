@@ -126,6 +126,28 @@ final class TinyNet: Module {
         #expect(abs(try cumulative.runningMean!.floats()[0] - mean[0]) < 1e-5)
     }
 
+    @Test func remainingLayersComputeWhatPyTorchDoes() throws {
+        let x = try Tensor([1, 2, 3, 4, -1, 0, 1, 2] as [Float], shape: [2, 4])
+        let ln = try LayerNorm([4])
+        let y = try ln(x).floats()
+        // Row 1: mean 2.5, population variance 1.25.
+        let expected = [1, 2, 3, 4].map { Float((Double($0) - 2.5) / (1.25 + 1e-5).squareRoot()) }
+        for i in 0..<4 { #expect(abs(y[i] - expected[i]) < 1e-6) }
+        #expect(ln.namedParameters().map(\.name) == ["weight", "bias"])
+        let gelu = try GELU()(Tensor([1.0] as [Float], shape: [1])).floats()[0]
+        #expect(abs(gelu - 0.8413447) < 1e-6)   // x Φ(x) at 1
+        #expect(try ReLU6()(Tensor([-1, 3, 9] as [Float], shape: [3])).floats() == [0, 3, 6])
+        let image = try Tensor((0..<16).map(Float.init), shape: [1, 1, 4, 4])
+        #expect(try AvgPool2d(kernelSize: 2)(image).floats() == [2.5, 4.5, 10.5, 12.5])
+        #expect(try MaxPool2d(kernelSize: 2)(image).floats() == [5, 7, 13, 15])
+        #expect(try AdaptiveAvgPool2d()(image).floats() == [7.5])
+        #expect(try Flatten()(image).shape == [1, 16])
+        let seq = Sequential(Flatten(), try Linear(16, 2, generator: nil))
+        #expect(try CostModel.analyze(seq, input: [1, 4, 4]).outputShape == [1, 2])
+        #expect(try CostModel.analyze(AvgPool2d(kernelSize: 3, stride: 2, ceilMode: true), input: [1, 6, 6]).outputShape == [1, 1, 3, 3])
+        #expect(try AvgPool2d(kernelSize: 3, stride: 2, ceilMode: true)(Tensor.zeros([1, 1, 6, 6])).shape == [1, 1, 3, 3])
+    }
+
     @Test func dropoutIsSeededAndOffInEval() throws {
         let x = try Tensor.ones([1000])
         let d1 = try Dropout(p: 0.3, generator: Generator(seed: 9))
