@@ -57,6 +57,16 @@ enum Main {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
+            // help requested late, or an argument error found while running
+            let code = Lacoot.exitCode(for: error)
+            if code == .success {
+                print(Lacoot.fullMessage(for: error))
+                exit(0)
+            }
+            if code == .validationFailure {
+                printError(Lacoot.fullMessage(for: error))
+                exit(2)
+            }
             printError("error: \(oneLine(error))")
             exit(1)
         }

@@ -1,0 +1,71 @@
+import Data
+import Foundation
+import Testing
+@testable import LaCoOT
+import Models
+import NN
+import Torch
+
+@Suite struct RegularizerTests {
+    @Test func penaltyIsLambdaTimesTheMeanBlockDistance() throws {
+        let model = try tinyModel()
+        let x = try Tensor.randn([6, 1, 32, 32], generator: Generator(seed: 1))
+        var events: [BlockEvent] = []
+        _ = try model.forward(x) { events.append($0) }
+        #expect(events.map(\.name) == ["layer1.1", "layer2.1", "layer3.1", "layer4.1"])
+        let distance = SlicedWasserstein(projectionCount: 10)
+        let regularizer = try LaCoOTRegularizer(model: model, lambda: 5, distance: distance, seed: 9)
+        let penalty = try regularizer.penalty(events, epoch: 0)
+        // the same draws, by hand: one generator, blocks in forward order
+        let g = try Generator(seed: 9)
+        let manual = try events.map { try distance($0.input, $0.output, generator: g).distance.item() }
+        #expect(penalty.distances.map(\.distance) == manual)
+        let expected = 5 * manual.reduce(0, +) / 4
+        #expect(abs(try penalty.loss.item() - expected) < 1e-5 * expected)
+        // its gradient reaches the weights of the regularized blocks
+        try penalty.loss.backward()
+        let grad = try #require(try model.namedParameters().first { $0.name == "layer2.1.conv1.weight" }?.tensor.grad)
+        #expect(try grad.abs().sum().item() > 0)
+    }
+
+    @Test func aSubsetOfBlocksAndARampedLambda() throws {
+        let model = try tinyModel()
+        let x = try Tensor.randn([4, 1, 32, 32], generator: Generator(seed: 2))
+        var events: [BlockEvent] = []
+        _ = try model.forward(x) { events.append($0) }
+        let regularizer = try LaCoOTRegularizer(model: model, lambda: LambdaSchedule(lambda: 2, warmupEpochs: 4),
+                                                blocks: ["layer3.1"], seed: 0)
+        let early = try regularizer.penalty(events, epoch: 1)
+        #expect(early.lambda == 0.5)
+        #expect(early.distances.map(\.block) == ["layer3.1"])
+        #expect(try regularizer.penalty(events, epoch: 10).lambda == 2)
+        #expect(try regularizer.penalty(events, epoch: 0).loss.item() == 0)
+        #expect(throws: ModelError.self) { try LaCoOTRegularizer(model: model, lambda: 1, blocks: ["layer9.1"]) }
+        #expect(throws: ModelError.self) { try LaCoOTRegularizer(model: model, lambda: -1) }
+    }
+
+    @Test func scoringUsesTheTrueSizeOfTheLastBatch() throws {
+        let model = try tinyModel()
+        let data = try tinyData(count: 10)
+        let distance = SlicedWasserstein(mode: .sliced, projectionCount: 6)
+        let scores = try Evaluation.blockDistances(of: model, on: data, normalization: tinyNormalization,
+                                                   distance: distance, seed: 4, batchSize: 4)
+        // by hand: batches of 4, 4 and 2 samples, weighted by their sizes
+        model.eval()
+        let regularizer = try LaCoOTRegularizer(model: model, lambda: 0, distance: distance, seed: 4)
+        let loader = try Loader.evaluation(dataset: data, batchSize: 4, normalization: tinyNormalization, prefetch: 0)
+        var sums = [Double](repeating: 0, count: 4)
+        var sizes: [Int] = []
+        try withNoGrad {
+            try loader.forEachBatch(epoch: 0) { batch in
+                sizes.append(batch.count)
+                var events: [BlockEvent] = []
+                _ = try model.forward(batch.images) { events.append($0) }
+                #expect(events[0].input.shape[0] == batch.count)
+                for (i, e) in events.enumerated() { sums[i] += try regularizer.measure(e).item() * Double(batch.count) }
+            }
+        }
+        #expect(sizes == [4, 4, 2])
+        for (i, s) in scores.enumerated() { #expect(abs(s.distance - sums[i] / 10) < 1e-9) }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// Runs the built `lacoot` executable and returns its exit code, stdout and stderr.
+func lacoot(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
+    let process = Process()
+    process.executableURL = try executable()
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+/// `.build/<config>/lacoot`, next to the test bundle.
+func executable() throws -> URL {
+    var dir = Bundle.main.bundleURL
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("lacoot")
+        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "lacoot executable near \(Bundle.main.bundleURL.path)"])
+}
+
+func scratch() throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url.path
+}
+
+/// One error line on stderr (no stack trace, no C++ noise).
+func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(err.contains(text), "stderr: \(err)", sourceLocation: sourceLocation)
+    #expect(!err.contains("Fatal error") && !err.contains("terminate called"), "stderr: \(err)", sourceLocation: sourceLocation)
+}
+
+@Suite(.serialized) struct CLITests {
+    @Test func helpHasExamples() throws {
+        for command in ["train", "score", "collapse", "evaluate", "demo", "info"] {
+            let r = try lacoot([command, "--help"])
+            #expect(r.code == 0, "\(command): \(r.err)")
+            #expect(r.out.contains("Example"), "\(command) --help has no example")
+        }
+    }
+
+    @Test func usageErrorsExitWith2() throws {
+        let dir = try scratch()
+        var r = try lacoot(["train", "--run-dir", dir + "/a", "--model", "resnet99"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "resnet99")
+        r = try lacoot(["train", "--run-dir", dir + "/a", "--lambda", "-1"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--lambda")
+        r = try lacoot(["train", "--run-dir", dir + "/a", "--dataset", "imagenet21k"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "imagenet21k")
+        r = try lacoot(["collapse", "--run-dir", dir + "/a"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--remove")
+    }
+
+    @Test func runtimeErrorsExitWith1AndNameTheFile() throws {
+        let dir = try scratch()
+        var r = try lacoot(["score", "--run-dir", dir + "/none"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "config.json")
+        r = try lacoot(["train", "--run-dir", dir + "/b", "--dataset", "cifar10", "--data-dir", dir + "/empty", "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: dir + "/empty")
+        #expect(r.err.split(separator: "\n").count == 1, "more than one line: \(r.err)")
+    }
+
+    /// A real (tiny) run: train, score, collapse with too many blocks (usage), collapse, evaluate,
+    /// then a checkpoint that no longer matches its configuration.
+    @Test func trainScoreCollapseEvaluate() throws {
+        let dir = try scratch() + "/run"
+        var r = try lacoot(["train", "--run-dir", dir, "--width", "4", "--epochs", "1", "--max-batches", "3",
+                            "--batch-size", "32", "--train-limit", "400", "--test-limit", "100", "--lambda", "1",
+                            "--projections", "8", "--quiet", "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("\"run_dir\""))
+        for file in ["config.json", "metrics.jsonl", "checkpoint.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "\(file) missing")
+        }
+        r = try lacoot(["train", "--run-dir", dir, "--quiet"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--resume")
+        r = try lacoot(["score", "--run-dir", dir, "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("layer4.1"))
+        r = try lacoot(["collapse", "--run-dir", dir, "--remove", "9", "--quiet"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "only 4 collapsible blocks")
+        r = try lacoot(["collapse", "--run-dir", dir, "--remove", "2", "--no-latency", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/collapsed.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/report.html"))
+        r = try lacoot(["evaluate", "--run-dir", dir, "--model", dir + "/collapsed.json", "--repeats", "1", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("\"accuracy\""))
+        // a checkpoint that does not match its run's configuration
+        let configURL = URL(fileURLWithPath: dir + "/config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"width\" : 4", with: "\"width\" : 8").write(to: configURL, atomically: true, encoding: .utf8)
+        r = try lacoot(["score", "--run-dir", dir, "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "does not match")
+    }
+}
