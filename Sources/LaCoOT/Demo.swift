@@ -7,12 +7,28 @@ import Torch
 /// The demo: one model trained with λ > 0 and one with λ = 0 on the same data, seed and
 /// budget; both collapsed block by block (LaCoOT's ranking, a random order, and for λ = 0
 /// the reference's deepest-first order) with no finetuning; a report compares the curves.
+/// With more arms it is a λ sweep (e.g. λ ∈ {0, 0.5, 1, 2, 5} plus a ramped λ).
 public struct Demo {
+    /// One model to train: its λ and the epochs over which λ ramps up from 0.
+    public struct Arm: Sendable, Equatable {
+        public var lambda: Double
+        public var warmupEpochs: Double
+        public init(lambda: Double, warmupEpochs: Double = 0) {
+            self.lambda = lambda
+            self.warmupEpochs = warmupEpochs
+        }
+        var name: String {
+            "lambda-\(Demo.format(lambda))" + (warmupEpochs > 0 ? "-ramp\(Demo.format(warmupEpochs))" : "")
+        }
+        var label: String {
+            "λ=\(Demo.format(lambda))" + (warmupEpochs > 0 ? " (ramp \(Demo.format(warmupEpochs)) ep)" : "")
+        }
+    }
+
     public struct Options: Sendable {
         public var outputDirectory = "runs/demo"
-        /// λ of the regularized model (the other one uses 0).
-        public var lambda = 1.0
-        public var lambdaWarmupEpochs = 0.0
+        /// The models to train (default: λ = 1 and the λ = 0 baseline).
+        public var arms: [Arm] = [Arm(lambda: 1), Arm(lambda: 0)]
         public var epochs = 3
         public var width = 16
         public var batchSize = 128
@@ -77,19 +93,20 @@ public struct Demo {
         var runs: [RunResult] = []
         var collapsedPath: String?
         var budget = ""
-        for lambda in [o.lambda, 0] {
+        for arm in o.arms {
+            let lambda = arm.lambda
             var training = TrainingConfig()
             training.epochs = o.epochs
             training.batchSize = o.batchSize
             training.learningRate = o.learningRate
             training.schedule = .cosine
             training.lambda = lambda
-            training.lambdaWarmupEpochs = lambda > 0 ? o.lambdaWarmupEpochs : 0
+            training.lambdaWarmupEpochs = lambda > 0 ? arm.warmupEpochs : 0
             training.distance = o.distance
             training.seed = o.seed
             training.channelsLast = o.channelsLast
             budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
-            let folder = RunFolder(url: out.url.appendingPathComponent(Self.folderName(lambda: lambda)))
+            let folder = RunFolder(url: out.url.appendingPathComponent(arm.name))
             try folder.create()
             let runConfig = RunConfig(model: architecture, data: dataConfig, training: training, threads: Runtime.threadCount)
             try folder.writeConfig(runConfig)
@@ -120,13 +137,13 @@ public struct Demo {
                     log(String(format: "  λ = %g, %@: removed %@ → test accuracy %.2f %%, %.2f M MACs", lambda,
                                order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
                 }
-                let label = "λ=\(Self.format(lambda)), \(order.rawValue)"
+                let label = "\(arm.label), \(order.rawValue)"
                 runs.append(RunResult(label: label, lambda: lambda, order: order.rawValue, full: full!, curve: curve,
                                       distances: distances, training: history))
             }
 
-            if lambda > 0 {
-                // the deployable result: remove in ranked order within the accuracy budget
+            if lambda > 0, collapsedPath == nil {
+                // the deployable result (of the first regularized model): remove in ranked order within the accuracy budget
                 let copy = try Self.copy(of: model)
                 let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
                 collapser.measureLatency = false
@@ -163,8 +180,6 @@ public struct Demo {
         return copy
     }
 
-    static func folderName(lambda: Double) -> String { "lambda-\(format(lambda))" }
-
     static func format(_ x: Double) -> String {
         x == x.rounded() ? String(Int(x)) : String(x)
     }
@@ -174,8 +189,8 @@ public struct Demo {
         var lines: [String] = []
         for run in runs where run.order == "ranked" || run.order == "random" {
             guard let last = run.curve.last else { continue }
-            lines.append(String(format: "λ = %@, %@ order: %.2f %% full → %.2f %% with %d blocks removed (%.2f → %.2f M MACs)",
-                                format(run.lambda), run.order, run.full.accuracy, last.accuracy, last.removed.count,
+            lines.append(String(format: "%@: %.2f %% full → %.2f %% with %d blocks removed (%.2f → %.2f M MACs)",
+                                run.label, run.full.accuracy, last.accuracy, last.removed.count,
                                 Double(run.full.macs) / 1e6, Double(last.macs) / 1e6))
         }
         lines.append("report: \(reportPath)")
@@ -193,8 +208,8 @@ public struct Demo {
                                 base.full.accuracy - lastBase.accuracy))
             for run in regularized {
                 guard let last = run.curve.last else { continue }
-                notes.append(String(format: "λ = %@ model: %.2f %% full, %.2f %% with all %d blocks removed; "
-                                    + "gap to the full λ = 0 model: %.2f points.", format(run.lambda), run.full.accuracy,
+                notes.append(String(format: "%@ model: %.2f %% full, %.2f %% with all %d blocks removed; "
+                                    + "gap to the full λ = 0 model: %.2f points.", run.label, run.full.accuracy,
                                     last.accuracy, last.removed.count, base.full.accuracy - last.accuracy))
             }
         }

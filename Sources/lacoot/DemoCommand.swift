@@ -17,6 +17,7 @@ struct DemoCommand: ParsableCommand {
         Example:
           lacoot demo
           lacoot demo --quick --json
+          lacoot demo --lambdas 0 0.5 1 2 5 --ramped-lambdas 5 --epochs 8 --out runs/sweep
         """
     )
 
@@ -24,6 +25,12 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Output folder.") var out = "runs/demo"
     @Option(name: .long, help: "λ of the regularized model.") var lambda = 1.0
     @Option(name: .customLong("lambda-warmup"), help: "Epochs over which λ ramps from 0.") var lambdaWarmup = 0.0
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "A λ sweep instead: train one model per value (include 0 for the baseline), e.g. --lambdas 0 0.5 1 2 5.")
+    var lambdas: [Double] = []
+    @Option(name: .customLong("ramped-lambdas"), parsing: .upToNextOption,
+            help: "Extra models whose λ ramps from 0 over --lambda-warmup epochs (default 2), e.g. --ramped-lambdas 5.")
+    var rampedLambdas: [Double] = []
     @Option(name: .long, help: "Epochs per model.") var epochs: Int?
     @Option(name: .long, help: "ResNet-18 base channels.") var width = 16
     @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
@@ -35,6 +42,12 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         guard lambda > 0, lambda.isFinite else { throw ValidationError("--lambda must be > 0 (the demo compares it with λ = 0), got \(lambda)") }
+        for l in lambdas + rampedLambdas where !(l >= 0 && l.isFinite) {
+            throw ValidationError("--lambdas and --ramped-lambdas take numbers ≥ 0, got \(l)")
+        }
+        if !lambdas.isEmpty, !lambdas.contains(0) {
+            throw ValidationError("--lambdas needs 0 among its values: the λ = 0 model is the baseline the others are compared with")
+        }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard width >= 1 else { throw ValidationError("--width must be at least 1, got \(width)") }
     }
@@ -44,8 +57,13 @@ struct DemoCommand: ParsableCommand {
         var options = Demo.Options()
         if quick { options.makeQuick() }
         options.outputDirectory = out
-        options.lambda = lambda
-        options.lambdaWarmupEpochs = lambdaWarmup
+        if lambdas.isEmpty {
+            options.arms = [Demo.Arm(lambda: lambda, warmupEpochs: lambdaWarmup), Demo.Arm(lambda: 0)]
+        } else {
+            options.arms = lambdas.map { Demo.Arm(lambda: $0, warmupEpochs: $0 > 0 ? lambdaWarmup : 0) }
+        }
+        let ramp = lambdaWarmup > 0 ? lambdaWarmup : 2
+        options.arms += rampedLambdas.filter { $0 > 0 }.map { Demo.Arm(lambda: $0, warmupEpochs: ramp) }
         if let epochs { options.epochs = epochs }
         options.width = width
         options.distance = distance
