@@ -93,6 +93,19 @@ public struct Demo {
         var runs: [RunResult] = []
         var collapsedPath: String?
         var budget = ""
+        /// Rewrites the report with the runs so far (after each model, so a long sweep shows
+        /// its progress and keeps what it finished if stopped).
+        func writeReport() throws {
+            let report = CollapseReport(
+                title: "LaCoOT demo: \(architecture.label) on \(o.dataset)",
+                createdAt: ISO8601DateFormatter().string(from: Date()),
+                model: architecture.label, dataset: data.label, budget: budget,
+                distanceMode: "\(o.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
+                engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
+            try AtomicFile.writeJSON(report, to: out.reportJSONURL)
+            try AtomicFile.write(Data(report.markdown().utf8), to: out.reportMarkdownURL)
+            try AtomicFile.write(Data(report.html().utf8), to: out.reportHTMLURL)
+        }
         for arm in o.arms {
             let lambda = arm.lambda
             var training = TrainingConfig()
@@ -155,17 +168,9 @@ public struct Demo {
                 log("collapsed within \(Self.format(o.maxAccuracyDrop)) point(s) of validation accuracy: "
                     + (outcome.removed.isEmpty ? "no block" : outcome.removed.joined(separator: ", ")) + " → \(url.path)")
             }
+            try writeReport()
         }
 
-        let report = CollapseReport(
-            title: "LaCoOT demo: \(architecture.label) on \(o.dataset)",
-            createdAt: ISO8601DateFormatter().string(from: Date()),
-            model: architecture.label, dataset: data.label, budget: budget,
-            distanceMode: "\(o.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
-            engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
-        try AtomicFile.writeJSON(report, to: out.reportJSONURL)
-        try AtomicFile.write(Data(report.markdown().utf8), to: out.reportMarkdownURL)
-        try AtomicFile.write(Data(report.html().utf8), to: out.reportHTMLURL)
         return Result(report: out.reportHTMLURL.path, reportMarkdown: out.reportMarkdownURL.path,
                       reportJSON: out.reportJSONURL.path, collapsedModel: collapsedPath, runs: runs,
                       summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
