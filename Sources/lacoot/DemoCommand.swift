@@ -24,9 +24,9 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .long, help: "A short run: 1 epoch on 12,000 images, 2,000 test images.") var quick = false
     @Option(name: .long, help: "Output folder.") var out = "runs/demo"
     @Option(name: .long, help: "λ of the regularized model.") var lambda = 1.0
-    @Option(name: .customLong("lambda-warmup"), help: "Epochs over which λ ramps from 0.") var lambdaWarmup = 0.0
+    @Option(name: .customLong("lambda-warmup"), help: "Epochs over which --lambda (and --ramped-lambdas) ramp up from 0.") var lambdaWarmup = 0.0
     @Option(name: .long, parsing: .upToNextOption,
-            help: "A λ sweep instead: train one model per value (include 0 for the baseline), e.g. --lambdas 0 0.5 1 2 5.")
+            help: "A λ sweep instead: one model per constant λ (include 0 for the baseline), e.g. --lambdas 0 0.5 1 2 5.")
     var lambdas: [Double] = []
     @Option(name: .customLong("ramped-lambdas"), parsing: .upToNextOption,
             help: "Extra models whose λ ramps from 0 over --lambda-warmup epochs (default 2), e.g. --ramped-lambdas 5.")
@@ -60,7 +60,7 @@ struct DemoCommand: ParsableCommand {
         if lambdas.isEmpty {
             options.arms = [Demo.Arm(lambda: lambda, warmupEpochs: lambdaWarmup), Demo.Arm(lambda: 0)]
         } else {
-            options.arms = lambdas.map { Demo.Arm(lambda: $0, warmupEpochs: $0 > 0 ? lambdaWarmup : 0) }
+            options.arms = lambdas.map { Demo.Arm(lambda: $0) }   // constant λ, as the reference
         }
         let ramp = lambdaWarmup > 0 ? lambdaWarmup : 2
         options.arms += rampedLambdas.filter { $0 > 0 }.map { Demo.Arm(lambda: $0, warmupEpochs: ramp) }
