@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // libtorch: the Debian package (`libtorch-dev`, headers in /usr/include, libraries on the
@@ -11,6 +12,10 @@ var shimCxx: [CXXSetting] = [.define("CTORCH_BUILD")]
 var shimLinker: [LinkerSetting] = [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("stdc++")]
 var cxxStandard: CXXLanguageStandard = .gnucxx17
 if let root = libtorch {
+    if !FileManager.default.fileExists(atPath: "\(root)/include/ATen/ATen.h") {
+        // reported by the shim as one clear compile error
+        shimCxx.append(.define("CTORCH_BAD_LIBTORCH", to: "\"\(root)\""))
+    }
     shimCxx.append(.unsafeFlags(["-I\(root)/include", "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations"]))
     shimLinker.append(.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib"]))
     // libtorch 2.x headers want C++20 (clean there); 1.13's fail under it.

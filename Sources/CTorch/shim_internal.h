@@ -1,7 +1,12 @@
 // Internal helpers shared by the shim's translation units (C++ only).
 #pragma once
-#if !__has_include(<ATen/ATen.h>)
+#if defined(CTORCH_BAD_LIBTORCH)
+#pragma message("LIBTORCH is " CTORCH_BAD_LIBTORCH)
+#error "LIBTORCH has no include/ATen/ATen.h: point LIBTORCH at a libtorch folder (include/ and lib/, e.g. a PyTorch wheel's torch/ folder), or unset it to use Debian's libtorch-dev (scripts/setup installs it)"
+#include <ctorch_stops_here_libtorch_not_found>
+#elif !__has_include(<ATen/ATen.h>)
 #error "libtorch not found: run scripts/setup (installs Debian's libtorch-dev) or set LIBTORCH=/path/to/libtorch (a folder with include/ and lib/)"
+#include <ctorch_stops_here_libtorch_not_found>
 #endif
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
