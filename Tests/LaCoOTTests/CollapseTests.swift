@@ -85,3 +85,41 @@ import Torch
         #expect(keys.contains("layer1.0.conv1.weight"))
     }
 }
+
+@Suite struct PyTorchLoadingTests {
+    /// The repository root (this file is Tests/LaCoOTTests/CollapseTests.swift).
+    var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    @Test func aCollapsedModelLoadsInPyTorchWithTheSameLogits() throws {
+        let python = root.appendingPathComponent(".venv-ref/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            print("PyTorchLoadingTests: skipped, \(python.path) missing (run scripts/setup)")
+            return
+        }
+        let model = try ResNet(.resNet18, classCount: 5, inputChannels: 1, width: 8, generator: Generator(seed: 11))
+        try model.collapse(["layer2.1", "layer3.1"])
+        model.eval()
+        let folder = try temporaryFolder()
+        let manifest = try CollapsedModel.save(model, normalization: tinyNormalization,
+                                               to: folder.appendingPathComponent("collapsed.json"))
+        let x = try Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 12))
+        let input = folder.appendingPathComponent("input.safetensors")
+        let output = folder.appendingPathComponent("logits.safetensors")
+        try Safetensors.write([("input", x)], to: input)
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [root.appendingPathComponent("Benchmarks/reference/load_collapsed.py").path,
+                             manifest.path, input.path, output.path]
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(message)")
+        let theirs = try #require(try Safetensors.read(contentsOf: output)["logits"]).floats()
+        let ours = try withNoGrad { try model(x).floats() }
+        #expect(theirs.count == ours.count)
+        let worst = zip(theirs, ours).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-4, "max |Δ logit| = \(worst)")
+    }
+}

@@ -1,0 +1,40 @@
+"""Loads a collapsed model written by lacoot into PyTorch, the way a user would.
+
+Usage: load_collapsed.py MANIFEST.json INPUT.safetensors OUTPUT.safetensors
+
+Builds the manifest's ResNet-18 (CIFAR stem) from lacoot_ref, replaces every block listed
+in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
+key present, none left over), runs the ``input`` tensor of INPUT in eval mode and writes
+``logits`` to OUTPUT. Prints one JSON line.
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lacoot_ref import remove_blocks, resnet18_cifar  # noqa: E402
+
+
+def main() -> None:
+    manifest_path, input_path, output_path = sys.argv[1:4]
+    with open(manifest_path) as f:
+        manifest = json.load(f)
+    arch = manifest["architecture"]
+    if arch["kind"] != "resNet18" or arch["stem"] != "cifar":
+        raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem, not {arch['kind']}/{arch['stem']}")
+    model = resnet18_cifar(num_classes=arch["classCount"], in_channels=arch["inputChannels"], width=arch["width"])
+    remove_blocks(model, manifest["removed_blocks"])
+    weights = load_file(os.path.join(os.path.dirname(manifest_path), manifest["weights"]))
+    model.load_state_dict(weights, strict=True)
+    model.eval()
+    with torch.no_grad():
+        logits = model(load_file(input_path)["input"])
+    save_file({"logits": logits.contiguous()}, output_path)
+    print(json.dumps({"removed": manifest["removed_blocks"], "keys": len(weights), "logits": list(logits.shape)}))
+
+
+if __name__ == "__main__":
+    main()
