@@ -1,4 +1,5 @@
 import Foundation
+import LaCoOT
 import Models
 import NN
 import Torch
@@ -75,4 +76,37 @@ func interleaved(rounds: Int, perRound: Int, warmup: Int, sides: [Side]) throws 
     var out: [String: [Double]] = [:]
     for (side, s) in zip(sides, samples) { out[side.name] = s }
     return out
+}
+
+/// A LaCoOT training step written the way a user plugs the regularizer into their own loop
+/// (and as `Trainer` does): forward observing the collapsible blocks, cross-entropy +
+/// λ · mean block distance, backward, SGD step. λ = 0 runs the plain forward.
+final class LaCoOTTrainStep {
+    let base: ResNetTrainStep
+    let regularizer: LaCoOTRegularizer
+    let lambda: Double
+
+    init(width: Int = 64, batch: Int = 128, channelsLast: Bool = false, lambda: Double,
+         mode: DistanceMode = .reference) throws {
+        base = try ResNetTrainStep(width: width, batch: batch, channelsLast: channelsLast)
+        self.lambda = lambda
+        regularizer = try LaCoOTRegularizer(model: base.model, lambda: lambda,
+                                            distance: SlicedWasserstein(mode: mode, projectionCount: 50), seed: 0)
+    }
+
+    @discardableResult
+    func step() throws -> Double {
+        try base.optimizer.zeroGrad()
+        var events: [BlockEvent] = []
+        let logits = lambda > 0 ? try base.model.forward(base.x) { events.append($0) } : try base.model(base.x)
+        let ce = try Functional.crossEntropy(logits, target: base.y)
+        let loss = lambda > 0 ? try ce + regularizer.penalty(events, epoch: 0).loss : ce
+        try loss.backward()
+        try base.optimizer.step()
+        return try loss.item()
+    }
+
+    func time(reps: Int, warmup: Int) throws -> [Double] {
+        try timeReps(reps: reps, warmup: warmup) { try step() }
+    }
 }
