@@ -296,6 +296,8 @@ struct Table {
 enum JSONLine {
     enum Value {
         case number(Double, digits: Int)
+        /// A number in exponent notation with `digits` significant digits (e.g. 3.4e-16).
+        case scientific(Double, digits: Int)
         case string(String)
         case null
     }
@@ -314,6 +316,9 @@ enum JSONLine {
                 if s.hasSuffix(".") { s.removeLast() }
             }
             return s == "-0" ? "0" : s
+        case let .scientific(x, digits):
+            guard x.isFinite else { return "null" }
+            return String(format: "%.\(max(digits - 1, 0))e", x)
         case let .string(s): return quote(s)
         case .null: return "null"
         }
