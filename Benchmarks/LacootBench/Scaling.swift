@@ -60,12 +60,12 @@ enum ScalingBench {
             }
             measured.append((pt.n, pt.d, try time(reference), try time(optimized)))
         }
-        // Least-squares fit t = a·K·N·d + b·K·N·log2 N + c·K·d + e over the reference-mode
+        // Non-negative least-squares fit t = a·K·N·d + b·K·N·log2 N + c·K·d + e over the reference-mode
         // points (K·d: drawing and normalizing the directions).
         let rows = measured.map { m -> [Double] in
             [Double(k * m.n * m.d), Double(k * m.n) * log2(Double(m.n)), Double(k * m.d), 1]
         }
-        let coef = leastSquares(rows, measured.map(\.ref))
+        let coef = nonNegativeLeastSquares(rows, measured.map(\.ref))
         var mswTable = Table(["N", "d", "reference fwd+bwd", "fit", "fit error", "ns per K·N·d", "optimized (5 ascent steps)"])
         var maxErr = 0.0
         for (m, r) in zip(measured, rows) {
@@ -90,6 +90,24 @@ enum ScalingBench {
         json.append(("msw_ns_per_knd", .number(coef[0] * 1e9, digits: 4)))
         json.append(("msw_fit_max_rel_err", .number(maxErr, digits: 3)))
         try report.finish(json: json)
+    }
+
+    /// Least squares with every coefficient ≥ 0 (a cost term cannot be negative): fits, drops
+    /// the most negative term, refits, until none is negative.
+    static func nonNegativeLeastSquares(_ a: [[Double]], _ t: [Double]) -> [Double] {
+        let m = a.first?.count ?? 0
+        var active = Array(0..<m)
+        while !active.isEmpty {
+            let c = leastSquares(a.map { row in active.map { row[$0] } }, t)
+            if let worst = c.indices.filter({ c[$0] < 0 }).min(by: { c[$0] < c[$1] }) {
+                active.remove(at: worst)
+                continue
+            }
+            var out = [Double](repeating: 0, count: m)
+            for (i, j) in active.enumerated() { out[j] = c[i] }
+            return out
+        }
+        return [Double](repeating: 0, count: m)
     }
 
     /// Solves min ‖A c − t‖ (a few unknowns) through the normal equations (columns scaled first).
