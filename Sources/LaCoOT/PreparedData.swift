@@ -24,7 +24,9 @@ public struct PreparedData: Sendable {
         }
         var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize)
         var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize)
+        var paddedTo: Int?
         if let size = config.padTo, size > full.height || size > full.width {
+            paddedTo = size
             full = try full.padded(toHeight: size, width: size)
             test = try test.padded(toHeight: size, width: size)
         }
@@ -37,7 +39,7 @@ public struct PreparedData: Sendable {
         let split = try full.split(validationFraction: config.validationFraction, seed: config.splitSeed)
         let normalization = config.normalization ?? kind.knownNormalization ?? Normalization.computed(from: split.train)
         var label = "\(config.dataset) (\(split.train.count) train / \(split.validation.count) validation / \(test.count) test"
-        if let size = config.padTo, size == full.height { label += ", padded to \(size)×\(size)" }
+        if let size = paddedTo { label += ", padded to \(size)×\(size)" }
         label += ")"
         return PreparedData(train: split.train, validation: split.validation, test: test, normalization: normalization,
                             classNames: full.classNames, label: label)

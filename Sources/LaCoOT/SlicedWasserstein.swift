@@ -81,16 +81,17 @@ public struct SlicedWasserstein: Sendable {
         return (try x.reshape([n, -1]), try y.reshape([n, -1]))
     }
 
-    /// W_p^p for each column of `directions`: [K].
+    /// W_p^p for each column of `directions`: [K]. One matmul per batch for all directions
+    /// (no copy of the features), one sort per batch along the samples.
     private func projectedCosts(_ x: Tensor, _ y: Tensor, _ directions: Tensor) throws -> Tensor {
-        let n = x.shape[0]
-        // one matmul for both batches and all directions
-        let projected = try Tensor.cat([x, y], dim: 0).matmul(directions)      // [2N, K]
-        let px = try projected.narrow(0, start: 0, length: n).sort(dim: 0).values
-        let py = try projected.narrow(0, start: n, length: n).sort(dim: 0).values
-        let gap = try (px - py).abs()
-        let powered = p == 2 ? try gap.square() : (p == 1 ? gap : try gap.pow(p))
-        return try powered.mean(dims: [0])
+        let px = try x.matmul(directions).sort(dim: 0).values      // [N, K]
+        let py = try y.matmul(directions).sort(dim: 0).values
+        return try powered(px - py).mean(dims: [0])
+    }
+
+    /// |gap|^p, with the common p = 1, 2 cases as single ops.
+    private func powered(_ gap: Tensor) throws -> Tensor {
+        p == 2 ? try gap.square() : (p == 1 ? try gap.abs() : try gap.abs().pow(p))
     }
 
     /// p-th root that stays differentiable at zero (identical batches).
@@ -125,31 +126,38 @@ public struct SlicedWasserstein: Sendable {
     /// r_i the sorted projected gaps and φ(r) = sign(r)|r|^(p−1) — the gradient of W_p^p at θ.
     /// For p = 2 this is a power-iteration step on the coupling's second-moment matrix. The
     /// best direction seen is returned, so the result is never below the best candidate.
+    ///
+    /// Each step is two matrix-vector products forward and two back (Xᵀa − Yᵀb, with the
+    /// weights scattered to the samples' original positions), with no copy of the features and
+    /// a single synchronization at the end.
     private func ascend(_ x: Tensor, _ y: Tensor, candidates: Tensor) throws -> Tensor {
         let costs = try projectedCosts(x, y, candidates)
-        let (bestCost, index) = try costs.max(dim: 0)
-        var best = try candidates.narrow(1, start: Int(index.item()), length: 1).contiguous()
-        var bestValue = try bestCost.item()
-        var theta = best
+        let start = try candidates.narrow(1, start: Int(costs.argmax(dim: 0).item()), length: 1).contiguous()
+        var thetas = [start]
+        var values = [try costs.amax()]
+        var theta = start
         let n = x.shape[0]
-        for _ in 0..<ascentSteps {
-            let px = try x.matmul(theta).reshape([n])
-            let py = try y.matmul(theta).reshape([n])
-            let (sx, ix) = try px.sort(dim: 0)
-            let (sy, iy) = try py.sort(dim: 0)
-            let gap = try sx - sy                                           // [N]
+        let xt = try x.transpose(0, 1), yt = try y.transpose(0, 1)
+        for step in 0..<ascentSteps {
+            let (sx, ix) = try x.matmul(theta).reshape([n]).sort(dim: 0)
+            let (sy, iy) = try y.matmul(theta).reshape([n]).sort(dim: 0)
+            let gap = try sx - sy                                              // [N], sorted order
+            if step > 0 { values.append(try powered(gap).mean()) }            // W_p^p at θ
             let weight = p == 2 ? gap : try gap.sign() * gap.abs().pow(p - 1)
-            let coupled = try x.indexSelect(0, ix) - y.indexSelect(0, iy)   // [N, d]
-            let step = try coupled.transpose(0, 1).matmul(weight.reshape([n, 1]))  // [d, 1]
-            let length = try step.norm().item()
-            guard length.isFinite, length > 0 else { break }
-            theta = try step / length
-            let value = try projectedCosts(x, y, theta).item()
-            if value > bestValue {
-                bestValue = value
-                best = theta
-            }
+            // weight of each sample at its original position: gather by the inverse permutation
+            let a = try weight.gather(0, ix.sort(dim: 0).indices)
+            let b = try weight.gather(0, iy.sort(dim: 0).indices)
+            let direction = try xt.matmul(a.reshape([n, 1])) - yt.matmul(b.reshape([n, 1]))   // [d, 1]
+            theta = try direction / direction.norm().clamp(min: 1e-30)
+            thetas.append(theta)
         }
-        return best
+        if ascentSteps > 0 {
+            values.append(try powered(x.matmul(theta).reshape([n]).sort(dim: 0).values
+                                      - y.matmul(theta).reshape([n]).sort(dim: 0).values).mean())
+        }
+        // non-finite values (a degenerate step) never win
+        let all = try Tensor.stack(values)
+        let finite = try Tensor.where(all.isFinite(), all, Tensor.scalar(-1, dtype: all.dtype))
+        return thetas[Int(try finite.argmax(dim: 0).item())]
     }
 }

@@ -69,3 +69,33 @@ import Torch
         for (i, s) in scores.enumerated() { #expect(abs(s.distance - sums[i] / 10) < 1e-9) }
     }
 }
+
+@Suite struct EveryModelTests {
+    /// The regularizer works on each family of the zoo: penalty on every active block, a
+    /// gradient into the blocks, and collapsing leaves a model that still runs.
+    @Test(arguments: ["resnet20", "resnet50", "mobilenetv2"])
+    func regularizeAndCollapse(_ name: String) throws {
+        let g = try Generator(seed: 0)
+        let model: any CollapsibleModel
+        switch name {
+        case "resnet20": model = try ResNet(.resNet20, classCount: 3, inputChannels: 1, width: 4, generator: g)
+        case "resnet50": model = try ResNet(.resNet50, classCount: 3, inputChannels: 1, width: 4, generator: g)
+        default: model = try MobileNetV2(classCount: 3, inputChannels: 1, widthMultiplier: 0.25, stem: .cifar, generator: g)
+        }
+        let x = try Tensor.randn([4, 1, 32, 32], generator: Generator(seed: 1))
+        var events: [BlockEvent] = []
+        _ = try model.forward(x) { events.append($0) }
+        #expect(events.map(\.name) == model.collapsibleBlockNames)
+        let penalty = try LaCoOTRegularizer(model: model, lambda: 2, distance: SlicedWasserstein(projectionCount: 5))
+            .penalty(events, epoch: 0)
+        #expect(penalty.distances.count == model.collapsibleBlockNames.count)
+        try penalty.loss.backward()
+        let block = model.collapsibleBlockNames[0]
+        let grads = try model.namedParameters().filter { $0.name.hasPrefix(block + ".") }.compactMap { try $0.tensor.grad }
+        #expect(!grads.isEmpty)
+        let before = try model.cost().totalMACs
+        try model.collapse(model.collapsibleBlockNames)
+        #expect(try model.cost().totalMACs < before)
+        #expect(try withNoGrad { try model(x) }.shape == [4, 3])
+    }
+}
