@@ -29,7 +29,7 @@ public struct Demo {
         public var outputDirectory = "runs/demo"
         /// The models to train (default: λ = 1 and the λ = 0 baseline).
         public var arms: [Arm] = [Arm(lambda: 1), Arm(lambda: 0)]
-        public var epochs = 3
+        public var epochs = 5
         public var width = 16
         public var batchSize = 128
         public var learningRate = 0.1

@@ -31,7 +31,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("ramped-lambdas"), parsing: .upToNextOption,
             help: "Extra models whose λ ramps from 0 over --lambda-warmup epochs (default 2), e.g. --ramped-lambdas 5.")
     var rampedLambdas: [Double] = []
-    @Option(name: .long, help: "Epochs per model.") var epochs: Int?
+    @Option(name: .long, help: "Epochs per model (default 5; --quick: 1).") var epochs: Int?
     @Option(name: .long, help: "ResNet-18 base channels.") var width = 16
     @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
     @Option(name: .customLong("data-dir"), help: "Fashion-MNIST folder (default: Debian's).") var dataDirectory: String?
