@@ -40,7 +40,7 @@ public enum Evaluation {
         let regularizer = try LaCoOTRegularizer(model: model, lambda: 0, distance: distance,
                                                 blocks: model.activeBlockNames.isEmpty ? nil : model.activeBlockNames,
                                                 seed: seed)
-        let total = min(dataset.count, (maxBatches ?? Int.max) &* batchSize)
+        let total = maxBatches.map { min(dataset.count, $0 * batchSize) } ?? dataset.count
         let meter = Progress(label: "score", total: total, enabled: progress)
         let wasTraining = model.isTraining
         model.eval()
