@@ -106,10 +106,15 @@ public struct SlicedWasserstein: Sendable {
             let costs = try projectedCosts(x, y, directions)
             return Result(distance: try root(costs.mean()), direction: nil)
         case .reference:
-            let costs = try projectedCosts(x, y, directions)
-            let (best, index) = try costs.max(dim: 0)
-            let column = try directions.narrow(1, start: Int(index.item()), length: 1)
-            return Result(distance: try root(best), direction: column)
+            // The max over K directions only back-propagates through the winning one, so pick
+            // it without a graph and take the differentiable distance along it alone: the same
+            // value and gradient, without K-wide matrix products in the backward pass.
+            let column = try withNoGrad {
+                let costs = try projectedCosts(x.detach(), y.detach(), directions)
+                return try directions.narrow(1, start: Int(costs.argmax(dim: 0).item()), length: 1)
+            }
+            let cost = try projectedCosts(x, y, column)
+            return Result(distance: try root(cost.reshape([])), direction: column)
         case .optimized:
             var candidates = directions
             if let warmStart, warmStart.shape == [directions.shape[0], 1] {
