@@ -190,6 +190,18 @@ public final class Collapser {
     }
 }
 
+extension Collapser {
+    /// A fresh model with the same architecture, collapsed blocks, weights and memory layout
+    /// (collapse one copy per removal order, keep the original).
+    public static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
+        let copy = try model.manifest.build()
+        let report = try copy.load(stateDict: model.stateDict(), strict: true)
+        guard report.isClean else { throw ModelError("internal: model copy does not match: \(report)") }
+        if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
+        return copy
+    }
+}
+
 extension CollapsePolicy {
     var needsScores: Bool {
         if case .blocks = self { return false }

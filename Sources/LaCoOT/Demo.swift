@@ -142,7 +142,7 @@ public struct Demo {
             let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
             var full: Measurement?
             for order in orders {
-                let copy = try Self.copy(of: model)
+                let copy = try Collapser.copy(of: model)
                 let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
                 if full == nil { full = try collapser.measure(on: data.test) }
                 let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
@@ -157,7 +157,7 @@ public struct Demo {
 
             if lambda > 0, collapsedPath == nil {
                 // the deployable result (of the first regularized model): remove in ranked order within the accuracy budget
-                let copy = try Self.copy(of: model)
+                let copy = try Collapser.copy(of: model)
                 let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
                 collapser.measureLatency = false
                 let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
@@ -174,15 +174,6 @@ public struct Demo {
         return Result(report: out.reportHTMLURL.path, reportMarkdown: out.reportMarkdownURL.path,
                       reportJSON: out.reportJSONURL.path, collapsedModel: collapsedPath, runs: runs,
                       summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
-    }
-
-    /// A fresh model with the same architecture, collapsed blocks and weights.
-    static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
-        let copy = try model.manifest.build()
-        let report = try copy.load(stateDict: model.stateDict(), strict: true)
-        guard report.isClean else { throw ModelError("internal: model copy does not match: \(report)") }
-        if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
-        return copy
     }
 
     static func format(_ x: Double) -> String {

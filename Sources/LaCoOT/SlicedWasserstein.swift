@@ -94,6 +94,13 @@ public struct SlicedWasserstein: Sendable {
         p == 2 ? try gap.square() : (p == 1 ? try gap.abs() : try gap.abs().pow(p))
     }
 
+    /// The column of `candidates` with the largest W_p^p ([d, 1]) and that cost (a scalar).
+    private func bestCandidate(_ x: Tensor, _ y: Tensor, _ candidates: Tensor) throws -> (direction: Tensor, cost: Tensor) {
+        let costs = try projectedCosts(x, y, candidates)
+        let index = Int(try costs.argmax(dim: 0).item())
+        return (try candidates.narrow(1, start: index, length: 1).contiguous(), try costs.select(0, index))
+    }
+
     /// p-th root that stays differentiable at zero (identical batches).
     private func root(_ value: Tensor) throws -> Tensor {
         let safe = try value.clamp(min: 1e-30)
@@ -109,10 +116,7 @@ public struct SlicedWasserstein: Sendable {
             // The max over K directions only back-propagates through the winning one, so pick
             // it without a graph and take the differentiable distance along it alone: the same
             // value and gradient, without K-wide matrix products in the backward pass.
-            let column = try withNoGrad {
-                let costs = try projectedCosts(x.detach(), y.detach(), directions)
-                return try directions.narrow(1, start: Int(costs.argmax(dim: 0).item()), length: 1)
-            }
+            let column = try withNoGrad { try bestCandidate(x.detach(), y.detach(), directions).direction }
             let cost = try projectedCosts(x, y, column)
             return Result(distance: try root(cost.reshape([])), direction: column)
         case .optimized:
@@ -136,10 +140,9 @@ public struct SlicedWasserstein: Sendable {
     /// weights scattered to the samples' original positions), with no copy of the features and
     /// a single synchronization at the end.
     private func ascend(_ x: Tensor, _ y: Tensor, candidates: Tensor) throws -> Tensor {
-        let costs = try projectedCosts(x, y, candidates)
-        let start = try candidates.narrow(1, start: Int(costs.argmax(dim: 0).item()), length: 1).contiguous()
+        let (start, startCost) = try bestCandidate(x, y, candidates)
         var thetas = [start]
-        var values = [try costs.amax()]
+        var values = [startCost]
         var theta = start
         let n = x.shape[0]
         let xt = try x.transpose(0, 1), yt = try y.transpose(0, 1)

@@ -125,10 +125,12 @@ public final class Trainer {
                 + (skipSteps > 0 ? ", step \(skipSteps + 1)" : ""))
         }
 
+        var epochStarted = Date()
         func saveCheckpoint(epochsDone: Int, partial: PartialEpoch?) throws -> String? {
             guard let runFolder else { return nil }
             var metadata: [String: String] = [:]
-            if let partial {
+            if var partial {
+                partial.secondsBefore += Date().timeIntervalSince(epochStarted)
                 metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
             }
             try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: scheduler, epoch: epochsDone,
@@ -139,7 +141,7 @@ public final class Trainer {
 
         model.train()
         for epoch in startEpoch..<config.epochs {
-            let started = Date()
+            epochStarted = Date()
             let meter = Progress(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
                                  enabled: showProgress)
             if skipSteps > 0 { meter.advance(by: skipSteps * config.batchSize) }
@@ -172,7 +174,7 @@ public final class Trainer {
             }
             skipSteps = 0
             meter.finish(status: partial.status)
-            let seconds = Date().timeIntervalSince(started) + partial.secondsBefore
+            let seconds = Date().timeIntervalSince(epochStarted) + partial.secondsBefore
 
             var validationAccuracy: Double?
             var distances: [BlockDistance] = []
@@ -256,39 +258,8 @@ struct PartialEpoch: Codable {
     var regularizerSum = 0.0
     var correct = 0
     var lambda = 0.0
+    /// Training seconds of this epoch before the run was resumed.
     var secondsBefore = 0.0
-    private var started = Date()
-
-    enum CodingKeys: String, CodingKey {
-        case steps, samples, lossSum, crossEntropySum, regularizerSum, correct, lambda, secondsBefore
-    }
-
-    init() {}
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        steps = try c.decode(Int.self, forKey: .steps)
-        samples = try c.decode(Int.self, forKey: .samples)
-        lossSum = try c.decode(Double.self, forKey: .lossSum)
-        crossEntropySum = try c.decode(Double.self, forKey: .crossEntropySum)
-        regularizerSum = try c.decode(Double.self, forKey: .regularizerSum)
-        correct = try c.decode(Int.self, forKey: .correct)
-        lambda = try c.decode(Double.self, forKey: .lambda)
-        secondsBefore = try c.decode(Double.self, forKey: .secondsBefore)
-        started = Date()
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(steps, forKey: .steps)
-        try c.encode(samples, forKey: .samples)
-        try c.encode(lossSum, forKey: .lossSum)
-        try c.encode(crossEntropySum, forKey: .crossEntropySum)
-        try c.encode(regularizerSum, forKey: .regularizerSum)
-        try c.encode(correct, forKey: .correct)
-        try c.encode(lambda, forKey: .lambda)
-        try c.encode(secondsBefore + Date().timeIntervalSince(started), forKey: .secondsBefore)
-    }
 
     mutating func add(_ r: Trainer.StepResult, count: Int) {
         steps += 1

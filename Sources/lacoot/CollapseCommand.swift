@@ -78,6 +78,7 @@ struct CollapseCommand: ParsableCommand {
             distances = saved
             runtime.log("using the block distances in \(run.folder.scoresURL.path)")
         }
+        let full = try Collapser.copy(of: run.model)   // for the report's step-by-step curve
         let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
         collapser.measureLatency = !noLatency
         collapser.showProgress = runtime.showProgress
@@ -87,8 +88,7 @@ struct CollapseCommand: ParsableCommand {
                                                   classNames: run.data.classNames, to: run.folder.collapsedManifestURL)
 
         // the report: this collapse as a one-run curve (cumulative steps of the removed blocks)
-        let rebuilt = try TrainedRun.open(run.folder)
-        let stepper = Collapser(model: rebuilt.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
+        let stepper = Collapser(model: full, normalization: run.data.normalization, distance: distance.value, seed: seed)
         stepper.measureLatency = !noLatency
         let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
         let history = (try? run.folder.readMetrics()) ?? []

@@ -111,11 +111,13 @@ struct TrainCommand: ParsableCommand {
         try runtime.apply()
         let folder = RunFolder(runDirectory)
         let runConfig: RunConfig
+        let prepared: PreparedData
         if resume {
             guard folder.hasCheckpoint else {
                 throw UsageError("--resume: no checkpoint in \(runDirectory) (expected \(folder.checkpointURL.path))")
             }
             runConfig = try folder.readConfig()
+            prepared = try PreparedData.prepare(runConfig.data)
         } else {
             if folder.hasCheckpoint {
                 throw UsageError("\(runDirectory) already holds a run; pass --resume to continue it or choose another --run-dir")
@@ -125,7 +127,7 @@ struct TrainCommand: ParsableCommand {
             training.seed = seed
             let dataConfig = data.config(seed: seed)
             // the architecture needs the class and channel counts: read them from the data
-            let prepared = try PreparedData.prepare(dataConfig)
+            prepared = try PreparedData.prepare(dataConfig)
             runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
                                                             inputChannels: prepared.train.channels),
                                   data: dataConfig, training: training, threads: Runtime.threadCount)
@@ -136,7 +138,6 @@ struct TrainCommand: ParsableCommand {
                 throw UsageError("--blocks: \"\(b)\" is not a collapsible block of \(runConfig.model.label) (collapsible: \(names.joined(separator: ", ")))")
             }
         }
-        let prepared = try PreparedData.prepare(runConfig.data)
         try folder.create()
         if !resume { try folder.writeConfig(runConfig) }
         runtime.log("data: \(prepared.label)")
