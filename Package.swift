@@ -2,25 +2,35 @@
 import Foundation
 import PackageDescription
 
-// libtorch: the Debian package (`libtorch-dev`, headers in /usr/include, libraries on the
-// default linker path) unless `LIBTORCH` names another libtorch folder (include/ + lib/,
-// e.g. the `torch/` folder of a PyTorch wheel). Those builds need a few unsafe flags, which
+// libtorch: the one `scripts/setup` installs into the project (`.libtorch`, a link to the
+// `torch/` folder of PyTorch's CPU wheel), unless `LIBTORCH` names another libtorch folder
+// (include/ + lib/: another version, a CUDA build, a wheel's `torch/` folder). The folder's
+// CMake files give its version and C++ ABI. Linking it needs a few unsafe flags, which
 // SwiftPM accepts in a root package only.
-let libtorch = Context.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+let environmentLibtorch = Context.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+let libtorch = environmentLibtorch ?? Context.packageDirectory + "/.libtorch"
+let fileManager = FileManager.default
+
+/// The text of one of libtorch's CMake files (empty when absent).
+func cmakeText(_ name: String) -> String {
+    (try? String(contentsOfFile: "\(libtorch)/share/cmake/Torch/\(name)", encoding: .utf8)) ?? ""
+}
 
 var shimCxx: [CXXSetting] = [.define("CTORCH_BUILD")]
 var shimLinker: [LinkerSetting] = [.linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("stdc++")]
-var cxxStandard: CXXLanguageStandard = .gnucxx17
-if let root = libtorch {
-    if !FileManager.default.fileExists(atPath: "\(root)/include/ATen/ATen.h") {
-        // reported by the shim as one clear compile error
-        shimCxx.append(.define("CTORCH_BAD_LIBTORCH", to: "\"\(root)\""))
-    }
-    shimCxx.append(.unsafeFlags(["-I\(root)/include", "-D_GLIBCXX_USE_CXX11_ABI=1", "-Wno-deprecated-declarations"]))
-    shimLinker.append(.unsafeFlags(["-L\(root)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(root)/lib"]))
-    // libtorch 2.x headers want C++20 (clean there); 1.13's fail under it.
-    if Context.environment["LIBTORCH_CXX20"] == "1" { cxxStandard = .cxx20 }
+if !fileManager.fileExists(atPath: "\(libtorch)/include/ATen/ATen.h") {
+    // reported by the shim as one clear compile error naming the folder
+    shimCxx.append(.define(environmentLibtorch == nil ? "CTORCH_NO_LIBTORCH" : "CTORCH_BAD_LIBTORCH", to: "\"\(libtorch)\""))
 }
+let cxx11ABI = cmakeText("TorchConfig.cmake").contains("_GLIBCXX_USE_CXX11_ABI=0") ? "0" : "1"
+shimCxx.append(.unsafeFlags(["-I\(libtorch)/include", "-D_GLIBCXX_USE_CXX11_ABI=\(cxx11ABI)", "-Wno-deprecated-declarations"]))
+// A CUDA build: link its libraries whole, so that their kernels register (as torch's CMake does).
+let hasCUDA = fileManager.fileExists(atPath: "\(libtorch)/lib/libtorch_cuda.so")
+let cudaLibraries = hasCUDA ? ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"] : []
+shimLinker.append(.unsafeFlags(["-L\(libtorch)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(libtorch)/lib"] + cudaLibraries))
+if hasCUDA { shimCxx.append(.define("CTORCH_HAS_CUDA")) }
+// libtorch 2.x headers are clean under C++20.
+let cxxStandard: CXXLanguageStandard = .cxx20
 
 let package = Package(
     name: "lacoot",

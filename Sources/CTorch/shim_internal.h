@@ -1,11 +1,12 @@
 // Internal helpers shared by the shim's translation units (C++ only).
 #pragma once
-#if defined(CTORCH_BAD_LIBTORCH)
-#pragma message("LIBTORCH is " CTORCH_BAD_LIBTORCH)
-#error "LIBTORCH has no include/ATen/ATen.h: point LIBTORCH at a libtorch folder (include/ and lib/, e.g. a PyTorch wheel's torch/ folder), or unset it to use Debian's libtorch-dev (scripts/setup installs it)"
+#if defined(CTORCH_NO_LIBTORCH)
+#pragma message("libtorch expected in " CTORCH_NO_LIBTORCH)
+#error "libtorch not found: run scripts/setup (it installs PyTorch's CPU wheel and links its torch/ folder as .libtorch), or set LIBTORCH=/path/to/libtorch (a folder with include/ and lib/)"
 #include <ctorch_stops_here_libtorch_not_found>
-#elif !__has_include(<ATen/ATen.h>)
-#error "libtorch not found: run scripts/setup (installs Debian's libtorch-dev) or set LIBTORCH=/path/to/libtorch (a folder with include/ and lib/)"
+#elif defined(CTORCH_BAD_LIBTORCH)
+#pragma message("LIBTORCH is " CTORCH_BAD_LIBTORCH)
+#error "LIBTORCH has no include/ATen/ATen.h: point LIBTORCH at a libtorch folder (include/ and lib/, e.g. a PyTorch wheel's torch/ folder), or unset it to use the one scripts/setup installs"
 #include <ctorch_stops_here_libtorch_not_found>
 #endif
 #include <ATen/ATen.h>

@@ -2,7 +2,7 @@ import CTorch
 
 /// Process-wide libtorch settings: threads, version, capabilities, global seed, grad mode.
 public enum Runtime {
-    /// libtorch's version, e.g. "1.13.0".
+    /// libtorch's version, e.g. "2.13.0".
     public static var version: String { String(cString: ct_version()) }
 
     /// libtorch's build configuration (`at::show_config()`).

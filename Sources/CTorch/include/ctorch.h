@@ -28,7 +28,7 @@ enum {
 /* ---- errors, library ---- */
 const char *ct_last_error(void);
 void ct_clear_error(void);
-const char *ct_version(void);      /* e.g. "1.13.1" */
+const char *ct_version(void);      /* e.g. "2.13.0" */
 const char *ct_config(void);       /* at::show_config() */
 bool ct_has_mkldnn(void);
 bool ct_has_openmp(void);
