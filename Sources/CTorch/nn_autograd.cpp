@@ -1,12 +1,86 @@
 // Network kernels (conv, batch norm, pooling, losses), autograd, fused optimizer updates.
 #include "shim_internal.h"
 
+#include <ATen/autocast_mode.h>
+#include <ATen/Context.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 using namespace ctorch;
 
 extern "C" {
+
+// ---- mixed precision ----
+int ct_autocast_set(int device_type, bool enabled, int dtype) {
+  CT_STATUS(
+    auto device = static_cast<c10::DeviceType>(device_type);
+    bool previous = at::autocast::is_autocast_enabled(device);
+    if (enabled) {
+      auto type = scalar_type(dtype);
+      TORCH_CHECK(type == at::kBFloat16 || type == at::kHalf, "autocast needs bfloat16 or float16");
+      at::autocast::set_autocast_dtype(device, type);
+      at::autocast::increment_nesting();
+    } else if (at::autocast::decrement_nesting() == 0) {
+      at::autocast::clear_cache();
+    }
+    at::autocast::set_autocast_enabled(device, enabled);
+    return previous ? 1 : 0;
+  )
+}
+bool ct_autocast_enabled(int device_type) {
+  try {
+    return at::autocast::is_autocast_enabled(static_cast<c10::DeviceType>(device_type));
+  } catch (...) {
+    return false;
+  }
+}
+
+bool ct_cpu_has_native_bf16(void) {
+  try {
+    std::ifstream info("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(info, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream words(line);
+      std::string flag;
+      while (words >> flag) if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+      return false;
+    }
+  } catch (...) {
+  }
+  return false;
+}
+
+// ---- devices ----
+bool ct_cuda_is_available(void) {
+  try { return at::getNumGPUs() > 0; } catch (...) { return false; }
+}
+int ct_cuda_device_count(void) {
+  try { return static_cast<int>(at::getNumGPUs()); } catch (...) { return 0; }
+}
+int ct_device_of(ct_tensor t, int *index) {
+  CT_STATUS(
+    auto device = t->t.device();
+    if (index != nullptr) *index = device.has_index() ? device.index() : -1;
+    return static_cast<int>(device.type());
+  )
+}
+ct_tensor ct_to_device(ct_tensor t, int device_type, int index, bool non_blocking) {
+  CT_TENSOR(
+    auto type = static_cast<c10::DeviceType>(device_type);
+    TORCH_CHECK(type == c10::DeviceType::CPU || type == c10::DeviceType::CUDA, "unknown device type ", device_type);
+    TORCH_CHECK(type != c10::DeviceType::CUDA || ct_cuda_is_available(),
+                "CUDA is not available (this libtorch has no CUDA, or no GPU is visible)");
+    c10::Device device(type, static_cast<c10::DeviceIndex>(index));
+    at::Tensor moved = t->t.to(device, non_blocking);
+    if (t->t.is_leaf() && t->t.requires_grad() && !moved.is_same(t->t)) {
+      moved = moved.detach().requires_grad_(true);
+    }
+    return wrap(moved);
+  )
+}
 
 // ---- neural-network kernels ----
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { CT_TENSOR(return wrap(at::matmul(a->t, b->t));) }

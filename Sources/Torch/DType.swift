@@ -33,11 +33,6 @@ public enum DType: Int32, Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// Where a tensor lives. This build runs on the CPU.
-public enum Device: Sendable, Equatable {
-    case cpu
-}
-
 /// How a 4-D tensor is laid out in memory.
 public enum MemoryFormat: Int32, Sendable {
     case contiguous = 0

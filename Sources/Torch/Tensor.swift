@@ -38,8 +38,6 @@ public final class Tensor: @unchecked Sendable {
         return DType(rawValue: raw) ?? .float32
     }
 
-    public var device: Device { .cpu }
-
     public func isContiguous(_ format: MemoryFormat = .contiguous) -> Bool {
         ct_is_contiguous(handle, format.rawValue)
     }

@@ -39,6 +39,21 @@ void ct_manual_seed(uint64_t seed);
 bool ct_set_grad_enabled(bool enabled); /* returns the previous mode */
 bool ct_is_grad_enabled(void);
 
+/* ---- mixed precision (autocast, per thread, as torch.autocast) ---- */
+/* device_type: CT_DEVICE_*; dtype: CT_BFLOAT16 or CT_FLOAT16. Enabling increments the nesting;
+ * disabling decrements it and clears the cast cache when the outermost scope ends. Returns the
+ * previous enabled state, or -1 on error. */
+int ct_autocast_set(int device_type, bool enabled, int dtype);
+bool ct_autocast_enabled(int device_type);
+bool ct_cpu_has_native_bf16(void);  /* avx512_bf16 or amx_bf16 in /proc/cpuinfo */
+
+/* ---- devices ---- */
+enum { CT_DEVICE_CPU = 0, CT_DEVICE_CUDA = 1 };  /* as c10::DeviceType */
+bool ct_cuda_is_available(void);
+int ct_cuda_device_count(void);
+int ct_device_of(ct_tensor t, int *index);   /* device type; *index = device index (-1: none) */
+ct_tensor ct_to_device(ct_tensor t, int device_type, int index, bool non_blocking);
+
 /* ---- lifetime, metadata ---- */
 void ct_free(ct_tensor t);
 ct_tensor ct_shallow_copy(ct_tensor t);        /* a second handle to the same tensor */
