@@ -8,7 +8,8 @@ import Torch
 public enum Evaluation {
     /// Top-1 accuracy in percent on `dataset` (every sample, dataset order, no augmentation).
     public static func accuracy(of model: any CollapsibleModel, on dataset: ImageDataset, normalization: Normalization,
-                                batchSize: Int = 256, progress: Bool = false, label: String = "evaluate") throws -> Double {
+                                batchSize: Int = 256, precision: Precision = .fp32, progress: Bool = false,
+                                label: String = "evaluate") throws -> Double {
         let loader = try Loader.evaluation(dataset: dataset, batchSize: batchSize, normalization: normalization)
         let meter = Progress(label: label, total: dataset.count, enabled: progress)
         let wasTraining = model.isTraining
@@ -18,7 +19,8 @@ public enum Evaluation {
         var seen = 0
         try withNoGrad {
             try loader.forEachBatch(epoch: 0) { batch in
-                let logits = try model(batch.images)
+                let images = model.memoryFormat == .channelsLast ? try batch.images.contiguous(.channelsLast) : batch.images
+                let logits = try withPrecision(precision) { try model(images) }
                 correct += Int(try logits.argmax(dim: 1).eq(batch.labels).sum().item())
                 seen += batch.count
                 meter.advance(by: batch.count)

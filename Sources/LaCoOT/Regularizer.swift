@@ -97,8 +97,14 @@ public final class LaCoOTRegularizer {
     }
 
     /// The distance between one block's input and output batches.
+    /// Always in float32: under bf16 mixed precision the block features arrive in bfloat16 and
+    /// are widened (the cast is differentiable), and autocast is off for the projections.
     func measure(_ event: BlockEvent) throws -> Tensor {
-        let result = try distance(event.input, event.output, generator: generator, warmStart: warmStarts[event.name])
+        let input = event.input.dtype == .float32 ? event.input : try event.input.to(.float32)
+        let output = event.output.dtype == .float32 ? event.output : try event.output.to(.float32)
+        let result = try withFullPrecision(device: input.device) {
+            try distance(input, output, generator: generator, warmStart: warmStarts[event.name])
+        }
         if distance.mode == .optimized, let direction = result.direction {
             warmStarts[event.name] = direction
         }

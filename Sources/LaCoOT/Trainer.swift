@@ -215,11 +215,11 @@ public final class Trainer {
         let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
         var events: [BlockEvent] = []
         let logits: Tensor
-        if lambda > 0 {
-            logits = try model.forward(images) { events.append($0) }
-        } else {
-            logits = try model(images)
+        // bf16: the forward pass under autocast; the loss and the distance in float32.
+        let output = try withPrecision(config.precision) {
+            lambda > 0 ? try model.forward(images) { events.append($0) } : try model(images)
         }
+        logits = output.dtype == .float32 ? output : try output.to(.float32)
         let ce = try Functional.crossEntropy(logits, target: batch.labels, labelSmoothing: config.labelSmoothing)
         let penalty = try regularizer.penalty(events, epoch: fractionalEpoch)
         let loss = lambda > 0 ? try ce + penalty.loss : ce

@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import NN
+import Torch
 
 /// Everything that defines a training run (saved as the run's `config.json`).
 public struct TrainingConfig: Codable, Sendable, Equatable {
@@ -34,13 +35,51 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var labelSmoothing: Double = 0
     /// Random crop (padding 4) and horizontal flip on training batches.
     public var augment: Bool = true
-    /// Keep 4-D weights and activations channels-last (NHWC): faster convolutions on oneDNN.
-    public var channelsLast: Bool = false
+    /// Keep 4-D weights and activations channels-last (NHWC): faster convolutions on oneDNN
+    /// (measured: BENCHMARKS.md), so the default.
+    public var channelsLast: Bool = true
+    /// fp32, or bf16 mixed precision (convolutions and matmuls in bfloat16; BatchNorm, losses
+    /// and the distance in float32; weights, optimizer state and checkpoints float32).
+    public var precision: Precision = .fp32
     public var seed: UInt64 = 0
     /// Stop each epoch after this many batches (quick runs and tests); nil = the whole split.
     public var maxBatchesPerEpoch: Int? = nil
 
     public init() {}
+
+    /// Reads a saved configuration; a field the file lacks (written by an older version) takes
+    /// its default.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfig()
+        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+        }
+        epochs = try value(.epochs, d.epochs)
+        batchSize = try value(.batchSize, d.batchSize)
+        optimizer = try value(.optimizer, d.optimizer)
+        learningRate = try value(.learningRate, d.learningRate)
+        momentum = try value(.momentum, d.momentum)
+        nesterov = try value(.nesterov, d.nesterov)
+        weightDecay = try value(.weightDecay, d.weightDecay)
+        schedule = try value(.schedule, d.schedule)
+        milestones = try value(.milestones, d.milestones)
+        gamma = try value(.gamma, d.gamma)
+        warmupEpochs = try value(.warmupEpochs, d.warmupEpochs)
+        lambda = try value(.lambda, d.lambda)
+        lambdaWarmupEpochs = try value(.lambdaWarmupEpochs, d.lambdaWarmupEpochs)
+        distance = try value(.distance, d.distance)
+        projections = try value(.projections, d.projections)
+        p = try value(.p, d.p)
+        ascentSteps = try value(.ascentSteps, d.ascentSteps)
+        blocks = try value(.blocks, d.blocks)
+        labelSmoothing = try value(.labelSmoothing, d.labelSmoothing)
+        augment = try value(.augment, d.augment)
+        channelsLast = try value(.channelsLast, false)   // older files: NCHW was the default
+        precision = try value(.precision, d.precision)
+        seed = try value(.seed, d.seed)
+        maxBatchesPerEpoch = try value(.maxBatchesPerEpoch, d.maxBatchesPerEpoch)
+    }
 
     /// The distance the regularizer uses.
     public var slicedWasserstein: SlicedWasserstein {
@@ -90,6 +129,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         parts.append("\(optimizer == .sgd ? "SGD" : "AdamW") lr \(learningRate) \(schedule.rawValue)")
         parts.append(lambdaSchedule.description)
         parts.append("seed \(seed)")
+        if precision != .fp32 { parts.append(precision.rawValue) }
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }
         return parts.joined(separator: ", ")
     }
