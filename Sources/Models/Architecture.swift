@@ -115,7 +115,7 @@ public struct ModelManifest: Codable, Hashable, Sendable {
         do {
             self = try JSONDecoder().decode(ModelManifest.self, from: Data(json.utf8))
         } catch {
-            throw ModelError("model manifest is not valid: \(error)")
+            throw ModelError.invalidManifest(path: "(JSON)", detail: "\(error)")
         }
     }
 }
@@ -138,8 +138,7 @@ public enum ModelFile {
     public static func manifest(at url: URL) throws -> ModelManifest {
         let meta = try Safetensors.readMetadata(contentsOf: url)
         guard let text = meta[manifestKey] else {
-            throw ModelError("\(url.path): no \"\(manifestKey)\" in the metadata; not a model saved by lacoot "
-                             + "(load a plain state dict with Module.load(stateDict:))")
+            throw ModelError.notAModelFile(path: url.path)
         }
         return try ModelManifest(json: text)
     }
