@@ -117,9 +117,9 @@ extension CollapsibleModel {
         return try CostModel.analyze(self, input: [architecture.inputChannels, h, width ?? h], convention: convention)
     }
 
-    /// What rebuilds this model as it is now (architecture + collapsed blocks).
+    /// What rebuilds this model as it is now (architecture + collapsed blocks, in forward order).
     public var manifest: ModelManifest {
-        ModelManifest(architecture: architecture, collapsedBlocks: collapsibleBlockNames.filter { module(at: $0) is Identity })
+        ModelManifest(architecture: architecture, removedBlocks: collapsibleBlockNames.filter { module(at: $0) is Identity })
     }
 }
 
