@@ -32,13 +32,6 @@ public struct BlockEvent: @unchecked Sendable {
     public let output: Tensor
 }
 
-/// Errors about blocks (unknown names, collapsing twice) and model files.
-public struct ModelError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// A model whose removable blocks can be listed, observed during the forward pass and
 /// collapsed into the identity.
 ///
@@ -74,25 +67,18 @@ extension CollapsibleModel {
     /// Replaces a collapsible block with the identity. Every other weight keeps its key.
     /// Throws for a name that is not a collapsible block of this model, or one already collapsed.
     public func collapse(_ name: String) throws {
-        guard collapsibleBlockNames.contains(name) else {
-            throw ModelError("\"\(name)\" is not a collapsible block of \(architecture.kind.rawValue) "
-                             + "(collapsible: \(collapsibleBlockNames.joined(separator: ", ")))")
-        }
-        guard !(module(at: name) is Identity) else {
-            throw ModelError("block \"\(name)\" is already collapsed")
-        }
-        try replace(name, with: Identity())
+        try collapse([name])
     }
 
     /// Collapses several blocks (each checked as by ``collapse(_:)``, all before any is removed).
     public func collapse(_ names: [String]) throws {
-        guard Set(names).count == names.count else { throw ModelError("block list \(names) names a block twice") }
+        guard Set(names).count == names.count else { throw ModelError.blockListedTwice(names) }
         for name in names {
             guard collapsibleBlockNames.contains(name) else {
-                throw ModelError("\"\(name)\" is not a collapsible block of \(architecture.kind.rawValue) "
-                                 + "(collapsible: \(collapsibleBlockNames.joined(separator: ", ")))")
+                throw ModelError.notCollapsible(block: name, model: architecture.kind.rawValue,
+                                                collapsible: collapsibleBlockNames)
             }
-            guard !(module(at: name) is Identity) else { throw ModelError("block \"\(name)\" is already collapsed") }
+            guard !(module(at: name) is Identity) else { throw ModelError.alreadyCollapsed(block: name) }
         }
         for name in names { try replace(name, with: Identity()) }
     }
@@ -111,7 +97,7 @@ extension CollapsibleModel {
         let report = try CostModel.analyze(self, input: [architecture.inputChannels, h, w], convention: .ptflopsAten)
         return try collapsibleBlockNames.enumerated().map { index, name in
             guard let shape = report.moduleInputShapes[name] else {
-                throw ModelError("cost analysis did not reach block \"\(name)\"")
+                throw ModelError.blockNotReached(block: name)
             }
             let collapsed = module(at: name) is Identity
             let params = module(at: name)?.parameterCount ?? 0
@@ -131,23 +117,32 @@ extension CollapsibleModel {
         return try CostModel.analyze(self, input: [architecture.inputChannels, h, width ?? h], convention: convention)
     }
 
-    /// What rebuilds this model as it is now (architecture + collapsed blocks).
+    /// What rebuilds this model as it is now (architecture + collapsed blocks, in forward order).
     public var manifest: ModelManifest {
-        ModelManifest(architecture: architecture, collapsedBlocks: collapsibleBlockNames.filter { module(at: $0) is Identity })
+        ModelManifest(architecture: architecture, removedBlocks: collapsibleBlockNames.filter { module(at: $0) is Identity })
     }
 }
 
-/// Runs the blocks of one stage (a `Sequential`), reporting the collapsible ones. Collapsed
-/// blocks (identities) are skipped and not reported.
+/// A collapsible block as the forward pass reports it: its name and its index among the
+/// model's collapsible blocks.
+struct ObservedBlock {
+    let name: String
+    let index: Int
+}
+
+/// Runs the blocks of one stage in order, reporting the collapsible ones (`blocks[j]` tags the
+/// stage's j-th entry; nil for a block that is not collapsible). Collapsed blocks (identities)
+/// are skipped and not reported.
 @inline(__always)
-func runStage(_ stage: Module, _ input: Tensor, names: [String?], indices: [Int],
+func runStage(_ stage: Sequential, _ input: Tensor, blocks: [ObservedBlock?],
               observe: ((BlockEvent) throws -> Void)?) throws -> Tensor {
     var h = input
-    for (j, block) in stage.children.enumerated() {
+    for (slot, tag) in zip(stage.slots, blocks) {
+        let block = slot.module
         if block is Identity { continue }
         let out = try block.forward(h)
-        if let observe, let name = names[j] {
-            try observe(BlockEvent(name: name, index: indices[j], input: h, output: out))
+        if let observe, let tag {
+            try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out))
         }
         h = out
     }

@@ -27,6 +27,8 @@ public final class InvertedResidual: Module {
     public let expandRatio: Int
     /// Whether the block adds its input (and so keeps its shape).
     public let usesResidual: Bool
+    /// The block's layers (torchvision's key "conv").
+    public let conv: Child<Module>
 
     init(_ inChannels: Int, _ outChannels: Int, stride: Int, expandRatio: Int, generator: Generator) throws {
         self.inChannels = inChannels
@@ -34,18 +36,19 @@ public final class InvertedResidual: Module {
         self.stride = stride
         self.expandRatio = expandRatio
         self.usesResidual = stride == 1 && inChannels == outChannels
-        super.init()
         let hidden = inChannels * expandRatio
         var layers: [Module] = []
         if expandRatio != 1 { layers.append(try convBNReLU6(inChannels, hidden, kernel: 1, stride: 1, generator: generator)) }
         layers.append(try convBNReLU6(hidden, hidden, kernel: 3, stride: stride, groups: hidden, generator: generator))
         layers.append(try Conv2d(hidden, outChannels, kernelSize: 1, bias: false, generator: generator))
         layers.append(try BatchNorm2d(outChannels))
-        try registerModule("conv", Sequential(layers))
+        conv = Child("conv", Sequential(layers))
+        super.init()
+        try register(conv)
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let out = try children[0].forward(x)
+        let out = try conv(x)
         return usesResidual ? try x + out : out
     }
 }
@@ -75,8 +78,12 @@ public final class MobileNetV2: Module, CollapsibleModel {
 
     public let architecture: ModelArchitecture
     public let collapsibleBlockNames: [String]
-    private let blockNames: [String?]
-    private let blockIndices: [Int]
+    /// The stem, the inverted-residual blocks and the last 1×1 conv, keyed "0", "1", ….
+    public let features: Child<Sequential>
+    /// Dropout ("0") and the linear layer ("1").
+    public let classifier: Child<Sequential>
+    /// Per entry of `features`: the collapsible block's name and index (nil for the others).
+    private let featureBlocks: [ObservedBlock?]
 
     public convenience init(classCount: Int, inputChannels: Int = 3, widthMultiplier: Double = 1.0,
                             stem: ModelArchitecture.Stem = .imageNet, dropout: Double = 0.2,
@@ -87,59 +94,14 @@ public final class MobileNetV2: Module, CollapsibleModel {
     }
 
     public init(architecture: ModelArchitecture, generator: Generator? = nil) throws {
-        guard architecture.kind == .mobileNetV2 else { throw ModelError("\(architecture.kind.rawValue) is not MobileNetV2") }
-        guard architecture.stem != .cifarNoMaxPool else {
-            throw ModelError("MobileNetV2 takes the imageNet or cifar layout, not \(architecture.stem.rawValue)")
-        }
-        let multiplier = architecture.widthMultiplier ?? 1.0
-        let dropout = architecture.dropout ?? 0.2
-        guard architecture.classCount > 0, architecture.inputChannels > 0, multiplier > 0, multiplier.isFinite,
-              (0...1).contains(dropout), architecture.width == nil, architecture.shortcut == nil else {
-            throw ModelError("invalid MobileNetV2 configuration \(architecture)")
-        }
-        var arch = architecture
-        arch.widthMultiplier = multiplier
-        arch.dropout = dropout
+        let arch = try Self.validated(architecture)
         self.architecture = arch
         let g = try generator ?? Generator(seed: 0)
-        let cifar = architecture.stem == .cifar
-
-        var input = makeDivisible(32 * multiplier)
-        let last = makeDivisible(1280 * max(1.0, multiplier))
-        var features: [Module] = [try convBNReLU6(architecture.inputChannels, input, kernel: 3, stride: cifar ? 1 : 2,
-                                                  generator: g)]
-        var names: [String?] = [nil]
-        var indices: [Int] = [-1]
-        var collapsible: [String] = []
-        for (stage, setting) in Self.settings.enumerated() {
-            let output = makeDivisible(Double(setting.c) * multiplier)
-            for i in 0..<setting.n {
-                let stride = i == 0 ? (cifar && stage == 1 ? 1 : setting.s) : 1
-                let block = try InvertedResidual(input, output, stride: stride, expandRatio: setting.t, generator: g)
-                if block.usesResidual {
-                    let name = "features.\(features.count)"
-                    names.append(name)
-                    indices.append(collapsible.count)
-                    collapsible.append(name)
-                } else {
-                    names.append(nil)
-                    indices.append(-1)
-                }
-                features.append(block)
-                input = output
-            }
-        }
-        features.append(try convBNReLU6(input, last, kernel: 1, stride: 1, generator: g))
-        names.append(nil)
-        indices.append(-1)
-        let linear = try Linear(last, architecture.classCount, generator: g)
-        collapsibleBlockNames = collapsible
-        blockNames = names
-        blockIndices = indices
-        super.init()
-        try registerModule("features", Sequential(features))
-
-        for (_, m) in namedModules() {
+        let built = try Self.makeFeatures(arch, generator: g)
+        let linear = try Linear(built.outChannels, arch.classCount, generator: g)
+        // torchvision's re-initialization, in module order, before the classifier's Dropout
+        // generator is seeded from the construction generator's state.
+        for (_, m) in built.features.namedModules() {
             if let conv = m as? Conv2d {
                 try Init.kaimingNormal(conv.weight, mode: .fanOut, generator: g)
                 if let b = conv.bias { try b.zero_() }
@@ -148,7 +110,62 @@ public final class MobileNetV2: Module, CollapsibleModel {
         try Init.normal(linear.weight, mean: 0, std: 0.01, generator: g)
         if let b = linear.bias { try b.zero_() }
         let dropoutGenerator = try Generator(seed: derivedSeed(from: g, salt: 0x4d4e_5632))
-        try registerModule("classifier", Sequential(try Dropout(p: dropout, generator: dropoutGenerator), linear))
+        features = Child("features", built.features)
+        classifier = Child("classifier", Sequential(try Dropout(p: arch.dropout ?? 0.2, generator: dropoutGenerator), linear))
+        featureBlocks = built.blocks
+        collapsibleBlockNames = built.blocks.compactMap { $0?.name }
+        super.init()
+        try register(features, classifier)
+    }
+
+    /// The architecture with its defaults filled in, or an error naming what is wrong.
+    private static func validated(_ architecture: ModelArchitecture) throws -> ModelArchitecture {
+        guard architecture.kind == .mobileNetV2 else {
+            throw ModelError.invalidArchitecture("\(architecture.kind.rawValue) is not MobileNetV2")
+        }
+        guard architecture.stem != .cifarNoMaxPool else {
+            throw ModelError.invalidArchitecture(
+                "MobileNetV2 takes the imageNet or cifar layout, not \(architecture.stem.rawValue)")
+        }
+        var arch = architecture
+        arch.widthMultiplier = architecture.widthMultiplier ?? 1.0
+        arch.dropout = architecture.dropout ?? 0.2
+        guard arch.classCount > 0, arch.inputChannels > 0, arch.widthMultiplier! > 0, arch.widthMultiplier!.isFinite,
+              (0...1).contains(arch.dropout!), arch.width == nil, arch.shortcut == nil else {
+            throw ModelError.invalidArchitecture("invalid MobileNetV2 configuration \(architecture)")
+        }
+        return arch
+    }
+
+    /// `features` (torchvision's construction order) with the collapsible entries tagged, and
+    /// its output channels.
+    private static func makeFeatures(_ arch: ModelArchitecture, generator g: Generator) throws
+        -> (features: Sequential, blocks: [ObservedBlock?], outChannels: Int) {
+        let multiplier = arch.widthMultiplier ?? 1.0
+        let cifar = arch.stem == .cifar
+        var input = makeDivisible(32 * multiplier)
+        let last = makeDivisible(1280 * max(1.0, multiplier))
+        let features = Sequential(try convBNReLU6(arch.inputChannels, input, kernel: 3, stride: cifar ? 1 : 2, generator: g))
+        var blocks: [ObservedBlock?] = [nil]
+        var collapsibleCount = 0
+        for (stage, setting) in settings.enumerated() {
+            let output = makeDivisible(Double(setting.c) * multiplier)
+            for i in 0..<setting.n {
+                let stride = i == 0 ? (cifar && stage == 1 ? 1 : setting.s) : 1
+                let block = try InvertedResidual(input, output, stride: stride, expandRatio: setting.t, generator: g)
+                if block.usesResidual {
+                    blocks.append(ObservedBlock(name: "features.\(features.count)", index: collapsibleCount))
+                    collapsibleCount += 1
+                } else {
+                    blocks.append(nil)
+                }
+                features.append(block)
+                input = output
+            }
+        }
+        features.append(try convBNReLU6(input, last, kernel: 1, stride: 1, generator: g))
+        blocks.append(nil)
+        return (features, blocks, last)
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor { try run(x, observe: nil) }
@@ -158,21 +175,20 @@ public final class MobileNetV2: Module, CollapsibleModel {
     }
 
     private func run(_ input: Tensor, observe: ((BlockEvent) throws -> Void)?) throws -> Tensor {
-        let c = children
         let x = memoryFormat == .channelsLast && input.rank == 4 ? try input.contiguous(.channelsLast) : input
-        var h = try runStage(c[0], x, names: blockNames, indices: blockIndices, observe: observe)
+        var h = try runStage(features.module, x, blocks: featureBlocks, observe: observe)
         h = try Functional.adaptiveAvgPool2d(h, outputSize: (1, 1)).flatten(from: 1)
-        return try c[1].forward(h)
+        return try classifier(h)
     }
 
     public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        var h = try analyzeChild(0, input, path: path, context: &context)
+        var h = try analyze(features, input, path: path, context: &context)
         let pooled = [h[0], h[1], 1, 1]
         if context.convention == .ptflopsModules {
             context.record(path: path.isEmpty ? "avgpool" : path + ".avgpool", kind: "adaptive_avg_pool2d",
                            input: h, output: pooled, parameters: 0, macs: h.reduce(1, *))
         }
         h = [h[0], h[1]]
-        return try analyzeChild(1, h, path: path, context: &context)
+        return try analyze(classifier, h, path: path, context: &context)
     }
 }

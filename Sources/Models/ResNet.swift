@@ -1,139 +1,6 @@
 import NN
 import Torch
 
-// MARK: - blocks
-
-/// torchvision's BasicBlock: conv3×3–BN–ReLU–conv3×3–BN, plus the identity or a shortcut, then
-/// ReLU. Children: conv1, bn1, relu, conv2, bn2[, downsample].
-public final class BasicBlock: Module {
-    public static let expansion = 1
-    public let inPlanes: Int
-    public let planes: Int
-    public let stride: Int
-    let hasShortcut: Bool
-
-    /// `shortcut` is built by the caller before the block (torchvision's order of random draws).
-    init(inPlanes: Int, planes: Int, stride: Int, shortcut: Module?, generator: Generator) throws {
-        self.inPlanes = inPlanes
-        self.planes = planes
-        self.stride = stride
-        self.hasShortcut = shortcut != nil
-        super.init()
-        try registerModule("conv1", Conv2d(inPlanes, planes, kernelSize: 3, stride: stride, padding: 1, bias: false,
-                                           generator: generator))
-        try registerModule("bn1", BatchNorm2d(planes))
-        try registerModule("relu", ReLU())
-        try registerModule("conv2", Conv2d(planes, planes, kernelSize: 3, stride: 1, padding: 1, bias: false,
-                                           generator: generator))
-        try registerModule("bn2", BatchNorm2d(planes))
-        if let shortcut { try registerModule("downsample", shortcut) }
-    }
-
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        let c = children
-        var out = try c[1].forward(c[0].forward(x))
-        out = try c[2].forward(out)
-        out = try c[4].forward(c[3].forward(out))
-        let identity = hasShortcut ? try c[5].forward(x) : x
-        return try c[2].forward(out + identity)
-    }
-
-    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        var h = input
-        for i in 0..<5 { h = try analyzeChild(i, h, path: path, context: &context) }
-        let identity = hasShortcut ? try analyzeChild(5, input, path: path, context: &context) : input
-        guard identity == h else {
-            throw NNError("BasicBlock at \"\(path)\": residual shape \(identity) differs from \(h)")
-        }
-        return try analyzeChild(2, h, path: path, context: &context)
-    }
-}
-
-/// torchvision's Bottleneck (ResNet v1.5, stride on the 3×3): conv1×1–BN–ReLU–conv3×3–BN–ReLU–
-/// conv1×1–BN, plus the identity or a shortcut, then ReLU. Children: conv1, bn1, conv2, bn2,
-/// conv3, bn3, relu[, downsample].
-public final class Bottleneck: Module {
-    public static let expansion = 4
-    public let inPlanes: Int
-    public let planes: Int
-    public let stride: Int
-    let hasShortcut: Bool
-
-    init(inPlanes: Int, planes: Int, stride: Int, shortcut: Module?, generator: Generator) throws {
-        self.inPlanes = inPlanes
-        self.planes = planes
-        self.stride = stride
-        self.hasShortcut = shortcut != nil
-        super.init()
-        let width = planes
-        try registerModule("conv1", Conv2d(inPlanes, width, kernelSize: 1, bias: false, generator: generator))
-        try registerModule("bn1", BatchNorm2d(width))
-        try registerModule("conv2", Conv2d(width, width, kernelSize: 3, stride: stride, padding: 1, bias: false,
-                                           generator: generator))
-        try registerModule("bn2", BatchNorm2d(width))
-        try registerModule("conv3", Conv2d(width, planes * Self.expansion, kernelSize: 1, bias: false,
-                                           generator: generator))
-        try registerModule("bn3", BatchNorm2d(planes * Self.expansion))
-        try registerModule("relu", ReLU())
-        if let shortcut { try registerModule("downsample", shortcut) }
-    }
-
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        let c = children
-        var out = try c[6].forward(c[1].forward(c[0].forward(x)))
-        out = try c[6].forward(c[3].forward(c[2].forward(out)))
-        out = try c[5].forward(c[4].forward(out))
-        let identity = hasShortcut ? try c[7].forward(x) : x
-        return try c[6].forward(out + identity)
-    }
-
-    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        var h = try analyzeChild(0, input, path: path, context: &context)
-        h = try analyzeChild(1, h, path: path, context: &context)
-        h = try analyzeChild(6, h, path: path, context: &context)
-        h = try analyzeChild(2, h, path: path, context: &context)
-        h = try analyzeChild(3, h, path: path, context: &context)
-        h = try analyzeChild(6, h, path: path, context: &context)
-        h = try analyzeChild(4, h, path: path, context: &context)
-        h = try analyzeChild(5, h, path: path, context: &context)
-        let identity = hasShortcut ? try analyzeChild(7, input, path: path, context: &context) : input
-        guard identity == h else {
-            throw NNError("Bottleneck at \"\(path)\": residual shape \(identity) differs from \(h)")
-        }
-        return try analyzeChild(6, h, path: path, context: &context)
-    }
-}
-
-/// He et al.'s option-A shortcut: keeps every `stride`-th pixel and pads the channels with
-/// zeros on both sides (no parameters).
-public final class ZeroPadShortcut: Module {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let stride: Int
-
-    public init(inChannels: Int, outChannels: Int, stride: Int) throws {
-        guard outChannels >= inChannels, stride >= 1 else {
-            throw NNError("ZeroPadShortcut: cannot go from \(inChannels) to \(outChannels) channels with stride \(stride)")
-        }
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.stride = stride
-        super.init()
-    }
-
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        // A 1×1 average pool with stride s is x[:, :, ::s, ::s].
-        let sub = stride == 1 ? x : try Functional.avgPool2d(x, kernel: (1, 1), stride: (stride, stride))
-        let extra = outChannels - inChannels
-        guard extra > 0 else { return sub }
-        return try sub.pad([0, 0, 0, 0, extra / 2, extra - extra / 2])
-    }
-
-    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        [input[0], outChannels, (input[2] - 1) / stride + 1, (input[3] - 1) / stride + 1]
-    }
-}
-
 // MARK: - ResNet
 
 /// ResNets with torchvision's parameter names: ResNet-18/34 (BasicBlock), ResNet-50
@@ -196,13 +63,19 @@ public final class ResNet: Module, CollapsibleModel {
     public let depth: Depth
     public let collapsibleBlockNames: [String]
 
-    private let hasMaxPool: Bool
-    private let stageChildIndices: [Int]
-    private let avgPoolIndex: Int
-    private let fcIndex: Int
-    /// Per stage, per block: the collapsible name (nil for a first block) and its index.
-    private let stageBlockNames: [[String?]]
-    private let stageBlockIndices: [[Int]]
+    // Children, in torchvision's order.
+    public let conv1: Child<Module>
+    public let bn1: Child<Module>
+    public let relu: Child<Module>
+    /// Absent with the `cifarNoMaxPool` stem.
+    public let maxpool: Child<Module>?
+    /// `layer1` … `layer4` (three stages for the CIFAR family); blocks are keyed "0", "1", ….
+    public let stages: [Child<Sequential>]
+    public let avgpool: Child<Module>
+    public let fc: Child<Module>
+
+    /// Per stage, per block: the collapsible block's name and index (nil for a first block).
+    private let stageBlocks: [[ObservedBlock?]]
 
     /// A ResNet with the given depth. Defaults: CIFAR stem with max-pool, base width 64 and
     /// projection shortcuts for ResNet-18/34/50; CIFAR stem without max-pool, width 16 and
@@ -217,99 +90,100 @@ public final class ResNet: Module, CollapsibleModel {
     }
 
     public init(architecture: ModelArchitecture, generator: Generator? = nil) throws {
-        guard let depth = Depth(kind: architecture.kind) else {
-            throw ModelError("\(architecture.kind.rawValue) is not a ResNet")
-        }
-        let width = architecture.width ?? depth.defaultWidth
-        let shortcut = architecture.shortcut ?? depth.defaultShortcut
-        guard architecture.classCount > 0, architecture.inputChannels > 0, width > 0 else {
-            throw ModelError("ResNet needs positive classes, input channels and width; got \(architecture)")
-        }
-        guard architecture.widthMultiplier == nil, architecture.dropout == nil else {
-            throw ModelError("ResNet takes no width multiplier or dropout (those are MobileNetV2's)")
-        }
-        var arch = architecture
-        arch.width = width
-        arch.shortcut = shortcut
+        let (depth, arch) = try Self.validated(architecture)
+        let width = arch.width ?? depth.defaultWidth
         self.architecture = arch
         self.depth = depth
         let g = try generator ?? Generator(seed: 0)
 
-        // Stem.
-        let stemConv: Conv2d = architecture.stem == .imageNet
-            ? try Conv2d(architecture.inputChannels, width, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: g)
-            : try Conv2d(architecture.inputChannels, width, kernelSize: 3, stride: 1, padding: 1, bias: false, generator: g)
-        hasMaxPool = architecture.stem != .cifarNoMaxPool
-
-        // Stages: shortcut first, then the block (torchvision's order of construction).
-        let expansion = depth.usesBottleneck ? Bottleneck.expansion : BasicBlock.expansion
-        var stages: [Sequential] = []
-        var names: [String] = []
-        var stageNames: [[String?]] = []
-        var stageIndices: [[Int]] = []
-        var inPlanes = width
-        for (s, count) in depth.layerBlockCounts.enumerated() {
-            let planes = width << s
-            let stageStride = s == 0 ? 1 : 2
-            var blocks: [Module] = []
-            var blockNames: [String?] = []
-            var blockIndices: [Int] = []
-            for b in 0..<count {
-                let stride = b == 0 ? stageStride : 1
-                var sc: Module?
-                if stride != 1 || inPlanes != planes * expansion {
-                    switch shortcut {
-                    case .projection:
-                        sc = Sequential(
-                            try Conv2d(inPlanes, planes * expansion, kernelSize: 1, stride: stride, bias: false, generator: g),
-                            try BatchNorm2d(planes * expansion))
-                    case .zeroPad:
-                        sc = try ZeroPadShortcut(inChannels: inPlanes, outChannels: planes * expansion, stride: stride)
-                    }
-                }
-                let block: Module = depth.usesBottleneck
-                    ? try Bottleneck(inPlanes: inPlanes, planes: planes, stride: stride, shortcut: sc, generator: g)
-                    : try BasicBlock(inPlanes: inPlanes, planes: planes, stride: stride, shortcut: sc, generator: g)
-                blocks.append(block)
-                if b > 0 {
-                    blockNames.append("layer\(s + 1).\(b)")
-                    blockIndices.append(names.count)
-                    names.append("layer\(s + 1).\(b)")
-                } else {
-                    blockNames.append(nil)
-                    blockIndices.append(-1)
-                }
-                inPlanes = planes * expansion
-            }
-            stages.append(Sequential(blocks))
-            stageNames.append(blockNames)
-            stageIndices.append(blockIndices)
-        }
-        let fc = try Linear(inPlanes, architecture.classCount, generator: g)
-        collapsibleBlockNames = names
-        stageBlockNames = stageNames
-        stageBlockIndices = stageIndices
-
-        var index = hasMaxPool ? 4 : 3
-        stageChildIndices = stages.indices.map { $0 + index }
-        index += stages.count
-        avgPoolIndex = index
-        fcIndex = index + 1
+        // Construction order is torchvision's (it fixes the random draws): stem conv, each
+        // stage's shortcuts and blocks, classifier.
+        conv1 = Child("conv1", arch.stem == .imageNet
+            ? try Conv2d(arch.inputChannels, width, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: g)
+            : try Conv2d(arch.inputChannels, width, kernelSize: 3, stride: 1, padding: 1, bias: false, generator: g))
+        bn1 = Child("bn1", try BatchNorm2d(width))
+        relu = Child("relu", ReLU())
+        maxpool = arch.stem == .cifarNoMaxPool ? nil : Child("maxpool", MaxPool2d(kernelSize: 3, stride: 2, padding: 1))
+        let built = try Self.makeStages(depth: depth, width: width, shortcut: arch.shortcut ?? depth.defaultShortcut,
+                                        generator: g)
+        stages = built.stages.enumerated().map { s, stage in Child("layer\(s + 1)", stage) }
+        stageBlocks = built.blocks
+        collapsibleBlockNames = built.blocks.flatMap { $0.compactMap { $0?.name } }
+        avgpool = Child("avgpool", AdaptiveAvgPool2d(outputSize: (1, 1)))
+        fc = Child("fc", try Linear(built.outChannels, arch.classCount, generator: g))
         super.init()
-
-        try registerModule("conv1", stemConv)
-        try registerModule("bn1", BatchNorm2d(width))
-        try registerModule("relu", ReLU())
-        if hasMaxPool { try registerModule("maxpool", MaxPool2d(kernelSize: 3, stride: 2, padding: 1)) }
-        for (s, stage) in stages.enumerated() { try registerModule("layer\(s + 1)", stage) }
-        try registerModule("avgpool", AdaptiveAvgPool2d(outputSize: (1, 1)))
-        try registerModule("fc", fc)
+        try register(conv1, bn1, relu, maxpool)
+        try register(contentsOf: stages)
+        try register(avgpool, fc)
 
         // torchvision's re-initialization, in module order.
         for (_, m) in namedModules() {
             if let conv = m as? Conv2d {
                 try Init.kaimingNormal(conv.weight, mode: .fanOut, nonlinearity: .relu, generator: g)
             }
+        }
+    }
+
+    /// The depth of a ResNet architecture and the architecture with its defaults filled in.
+    private static func validated(_ architecture: ModelArchitecture) throws -> (Depth, ModelArchitecture) {
+        guard let depth = Depth(kind: architecture.kind) else {
+            throw ModelError.invalidArchitecture("\(architecture.kind.rawValue) is not a ResNet")
+        }
+        var arch = architecture
+        arch.width = architecture.width ?? depth.defaultWidth
+        arch.shortcut = architecture.shortcut ?? depth.defaultShortcut
+        guard arch.classCount > 0, arch.inputChannels > 0, arch.width! > 0 else {
+            throw ModelError.invalidArchitecture("ResNet needs positive classes, input channels and width; got \(architecture)")
+        }
+        guard arch.widthMultiplier == nil, arch.dropout == nil else {
+            throw ModelError.invalidArchitecture("ResNet takes no width multiplier or dropout (those are MobileNetV2's)")
+        }
+        return (depth, arch)
+    }
+
+    /// The stages (shortcut first, then the block: torchvision's order of construction), the
+    /// collapsible blocks of each stage (every block but the first) and the output channels.
+    private static func makeStages(depth: Depth, width: Int, shortcut: ModelArchitecture.Shortcut,
+                                   generator g: Generator) throws
+        -> (stages: [Sequential], blocks: [[ObservedBlock?]], outChannels: Int) {
+        let expansion = depth.usesBottleneck ? Bottleneck.expansion : BasicBlock.expansion
+        var stages: [Sequential] = []
+        var tags: [[ObservedBlock?]] = []
+        var collapsibleCount = 0
+        var inPlanes = width
+        for (s, count) in depth.layerBlockCounts.enumerated() {
+            let planes = width << s
+            let stage = Sequential()
+            var stageTags: [ObservedBlock?] = []
+            for b in 0..<count {
+                let stride = b == 0 ? (s == 0 ? 1 : 2) : 1
+                let sc = stride != 1 || inPlanes != planes * expansion
+                    ? try makeShortcut(shortcut, inPlanes, planes * expansion, stride: stride, generator: g) : nil
+                stage.append(depth.usesBottleneck
+                    ? try Bottleneck(inPlanes: inPlanes, planes: planes, stride: stride, shortcut: sc, generator: g)
+                    : try BasicBlock(inPlanes: inPlanes, planes: planes, stride: stride, shortcut: sc, generator: g))
+                if b > 0 {
+                    stageTags.append(ObservedBlock(name: "layer\(s + 1).\(b)", index: collapsibleCount))
+                    collapsibleCount += 1
+                } else {
+                    stageTags.append(nil)
+                }
+                inPlanes = planes * expansion
+            }
+            stages.append(stage)
+            tags.append(stageTags)
+        }
+        return (stages, tags, inPlanes)
+    }
+
+    private static func makeShortcut(_ kind: ModelArchitecture.Shortcut, _ inChannels: Int, _ outChannels: Int,
+                                     stride: Int, generator: Generator) throws -> Module {
+        switch kind {
+        case .projection:
+            Sequential(try Conv2d(inChannels, outChannels, kernelSize: 1, stride: stride, bias: false, generator: generator),
+                       try BatchNorm2d(outChannels))
+        case .zeroPad:
+            try ZeroPadShortcut(inChannels: inChannels, outChannels: outChannels, stride: stride)
         }
     }
 
@@ -320,22 +194,19 @@ public final class ResNet: Module, CollapsibleModel {
     }
 
     private func run(_ input: Tensor, observe: ((BlockEvent) throws -> Void)?) throws -> Tensor {
-        let c = children
         var h = memoryFormat == .channelsLast && input.rank == 4 ? try input.contiguous(.channelsLast) : input
-        h = try c[2].forward(c[1].forward(c[0].forward(h)))
-        if hasMaxPool { h = try c[3].forward(h) }
-        for (s, i) in stageChildIndices.enumerated() {
-            h = try runStage(c[i], h, names: stageBlockNames[s], indices: stageBlockIndices[s], observe: observe)
+        h = try relu(bn1(conv1(h)))
+        if let maxpool { h = try maxpool(h) }
+        for (stage, blocks) in zip(stages, stageBlocks) {
+            h = try runStage(stage.module, h, blocks: blocks, observe: observe)
         }
-        h = try c[avgPoolIndex].forward(h).flatten(from: 1)
-        return try c[fcIndex].forward(h)
+        return try fc(avgpool(h).flatten(from: 1))
     }
 
     public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        var h = input
-        for i in 0..<avgPoolIndex { h = try analyzeChild(i, h, path: path, context: &context) }
-        h = try analyzeChild(avgPoolIndex, h, path: path, context: &context)
+        let stem: [AnyChild] = [conv1, bn1, relu] + (maxpool.map { [$0] } ?? [])
+        var h = try analyze(stem + stages + [avgpool], input, path: path, context: &context)
         h = [h[0], h.dropFirst().reduce(1, *)]
-        return try analyzeChild(fcIndex, h, path: path, context: &context)
+        return try analyze(fc, h, path: path, context: &context)
     }
 }

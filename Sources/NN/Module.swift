@@ -1,14 +1,6 @@
 import Synchronization
 import Torch
 
-/// An error raised by the neural-network layer (bad names, shapes, files), with a message that
-/// says what went wrong and where.
-public struct NNError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// A named tensor, the unit of state dicts and checkpoints (ordered lists keep PyTorch's order).
 public typealias NamedTensor = (name: String, tensor: Tensor)
 
@@ -28,22 +20,27 @@ func bumpStructureGeneration() { structureGeneration.add(1, ordering: .relaxed) 
 ///
 /// A module owns named parameters (trained tensors), named buffers (state such as BatchNorm's
 /// running statistics) and named child modules, all in registration order, so the keys of
-/// ``stateDict()`` are PyTorch's (`layer1.0.conv1.weight`, `bn1.running_mean`). Subclasses
-/// register what they own in their initializer and override ``forward(_:)``; composite
-/// modules call their children through ``children`` so that a child swapped with
-/// ``replace(_:with:)`` (how a block is collapsed) takes effect at once.
+/// ``stateDict()`` are PyTorch's (`layer1.0.conv1.weight`, `bn1.running_mean`).
+///
+/// Children are typed stored properties: each is a ``Child`` slot created with its PyTorch key
+/// and registered once, in PyTorch's order, by ``register(_:)`` after `super.init()`.
+/// `forward` and `analyze` read the properties by name; ``replace(_:with:)`` (how a block is
+/// collapsed) swaps the module inside the slot, so the property and the key tree both see it.
+/// Containers with indexed children ("0", "1", …) use ``Sequential``.
 ///
 /// ```swift
 /// final class TwoLayer: Module {
+///     let fc1: Child<Linear>
+///     let act: Child<Module>
+///     let fc2: Child<Linear>
 ///     init(generator: Generator) throws {
+///         fc1 = Child("fc1", try Linear(4, 8, generator: generator))
+///         act = Child("act", ReLU())
+///         fc2 = Child("fc2", try Linear(8, 2, generator: generator))
 ///         super.init()
-///         try registerModule("fc1", Linear(4, 8, generator: generator))
-///         try registerModule("act", ReLU())
-///         try registerModule("fc2", Linear(8, 2, generator: generator))
+///         try register(fc1, act, fc2)
 ///     }
-///     override func forward(_ x: Tensor) throws -> Tensor {
-///         try children[2](children[1](children[0](x)))
-///     }
+///     override func forward(_ x: Tensor) throws -> Tensor { try fc2(act(fc1(x))) }
 /// }
 /// ```
 open class Module {
@@ -55,10 +52,8 @@ open class Module {
     private(set) var localParameterIDs: [Int] = []
     public private(set) var localBufferNames: [String] = []
     public private(set) var localBuffers: [Tensor] = []
-    /// Names of the direct children, in registration order.
-    public private(set) var childNames: [String] = []
-    /// The direct children, in registration order (read them by index in `forward`).
-    public private(set) var children: [Module] = []
+    /// The slots of the direct children, in registration order.
+    private var childSlots: [AnyChild] = []
     /// Training mode (the default) or evaluation mode, set on the whole tree by ``train(_:)``.
     public private(set) var isTraining = true
     /// The layout 4-D parameters are kept in; models convert their input to it at entry.
@@ -74,12 +69,22 @@ open class Module {
 
     // MARK: registration
 
+    /// The direct children with their keys, in registration order.
+    public final var namedChildren: [(name: String, module: Module)] {
+        childSlots.map { ($0.key, $0.anyModule) }
+    }
+
+    /// The slot registered under `key`, if any.
+    final func childSlot(_ key: String) -> AnyChild? {
+        childSlots.first { $0.key == key }
+    }
+
     private func checkNewName(_ name: String) throws {
         guard !name.isEmpty, !name.contains(".") else {
-            throw NNError("\(typeName): invalid member name \"\(name)\" (must be non-empty and contain no '.')")
+            throw ModuleError.invalidKey(owner: typeName, key: name)
         }
-        guard !localParameterNames.contains(name), !localBufferNames.contains(name), !childNames.contains(name) else {
-            throw NNError("\(typeName): a member named \"\(name)\" is already registered")
+        guard !localParameterNames.contains(name), !localBufferNames.contains(name), childSlot(name) == nil else {
+            throw ModuleError.duplicateKey(owner: typeName, key: name)
         }
     }
 
@@ -105,30 +110,52 @@ open class Module {
         return localBuffers.count - 1
     }
 
-    /// Registers a child module and returns it.
+    /// Registers child slots under their keys, in the order given (PyTorch's registration
+    /// order: it is the order of the state dict). Nil entries (absent optional children, such
+    /// as a block without a shortcut) are skipped. Throws for a key already used in this module
+    /// or a slot already registered.
+    public final func register(_ children: AnyChild?...) throws {
+        try register(contentsOf: children.compactMap { $0 })
+    }
+
+    /// Registers child slots, in order (see ``register(_:)``).
+    public final func register(contentsOf children: [AnyChild]) throws {
+        for child in children {
+            guard !child.isRegistered else { throw ModuleError.childRegisteredTwice(key: child.key, owner: typeName) }
+            try checkNewName(child.key)
+            child.isRegistered = true
+            childSlots.append(child)
+        }
+        bumpStructureGeneration()
+    }
+
+    /// Registers a child module under `name` in an untyped slot and returns it (for modules
+    /// built at run time; declared children use ``Child`` properties).
     @discardableResult
     public final func registerModule<M: Module>(_ name: String, _ module: M) throws -> M {
-        try checkNewName(name)
-        childNames.append(name)
-        children.append(module)
-        bumpStructureGeneration()
+        try register(Child<Module>(name, module))
         return module
     }
 
-    /// Appends a child named by its position ("0", "1", …), as `nn.Sequential` names them.
-    final func appendIndexedChild(_ module: Module) {
-        childNames.append(String(children.count))
-        children.append(module)
+    /// Appends a slot named by its position among the children ("0", "1", …), as
+    /// `nn.Sequential` names them.
+    final func appendIndexedChild(_ module: Module) -> Child<Module> {
+        let slot = Child<Module>(String(childSlots.count), module)
+        slot.isRegistered = true
+        childSlots.append(slot)
         bumpStructureGeneration()
+        return slot
     }
 
     /// Replaces this module's own parameter at `index` (same shape) — e.g. by a channels-last copy.
     public final func setLocalParameter(at index: Int, _ tensor: Tensor) throws {
         guard localParameters.indices.contains(index) else {
-            throw NNError("\(typeName): no parameter at index \(index)")
+            throw ModuleError.parameterMismatch(owner: typeName, detail: "no parameter at index \(index)")
         }
         guard tensor.shape == localParameters[index].shape else {
-            throw NNError("\(typeName).\(localParameterNames[index]): shape \(tensor.shape) given for \(localParameters[index].shape)")
+            throw ModuleError.parameterMismatch(
+                owner: typeName,
+                detail: "\(localParameterNames[index]): shape \(tensor.shape) given for \(localParameters[index].shape)")
         }
         localParameters[index] = tensor
         bumpStructureGeneration()
@@ -138,7 +165,7 @@ open class Module {
 
     /// The module's computation. Composite modules override it and call their children.
     open func forward(_ x: Tensor) throws -> Tensor {
-        throw NNError("\(typeName) does not implement forward(_:)")
+        throw ModuleError.forwardNotImplemented(type: typeName)
     }
 
     public final func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x) }
@@ -155,8 +182,8 @@ open class Module {
 
     private func collectModules(prefix: String, into out: inout [(name: String, module: Module)]) {
         out.append((prefix, self))
-        for (i, child) in children.enumerated() {
-            child.collectModules(prefix: prefix.isEmpty ? childNames[i] : prefix + "." + childNames[i], into: &out)
+        for slot in childSlots {
+            slot.anyModule.collectModules(prefix: prefix.isEmpty ? slot.key : prefix + "." + slot.key, into: &out)
         }
     }
 
@@ -220,28 +247,33 @@ open class Module {
         if path.isEmpty { return self }
         var current: Module = self
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let i = current.childNames.firstIndex(of: String(part)) else { return nil }
-            current = current.children[i]
+            guard let slot = current.childSlot(String(part)) else { return nil }
+            current = slot.anyModule
         }
         return current
     }
 
-    /// Replaces the descendant at `path` with `module` (which takes this tree's mode and memory
-    /// format) and returns the module it replaced. Every other key of the state dict is kept.
+    /// Replaces the descendant at `path` with `module` and returns the module it replaced. The
+    /// new module goes into the same slot (so the owner's typed property sees it), takes this
+    /// tree's mode and memory format, and keeps its key: every other key of the state dict
+    /// stays, in order. Throws ``ModuleError`` naming the path when there is no module there or
+    /// the slot is typed more narrowly than `module`.
     @discardableResult
     public final func replace(_ path: String, with module: Module) throws -> Module {
+        guard !path.isEmpty else { throw ModuleError.emptyPath }
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let last = parts.last, !path.isEmpty else { throw NNError("replace: empty module path") }
         let parentPath = parts.dropLast().joined(separator: ".")
-        guard let parent = self.module(at: parentPath), let i = parent.childNames.firstIndex(of: last) else {
-            let known = namedModules().map(\.name).filter { !$0.isEmpty }
-            let hint = known.filter { $0.hasPrefix(parentPath) }.prefix(12).joined(separator: ", ")
-            throw NNError("no module at \"\(path)\" in \(typeName)" + (hint.isEmpty ? "" : " (e.g. \(hint))"))
+        guard let parent = self.module(at: parentPath), let slot = parent.childSlot(parts[parts.count - 1]) else {
+            let known = namedModules().map(\.name).filter { !$0.isEmpty && $0.hasPrefix(parentPath) }
+            throw ModuleError.noModule(path: path, model: typeName, known: Array(known.prefix(12)))
         }
-        let old = parent.children[i]
+        guard slot.accepts(module) else {
+            throw ModuleError.wrongChildType(path: path, expected: slot.acceptedTypeName, found: module.typeName)
+        }
+        let old = slot.anyModule
         module.train(parent.isTraining)
         if parent.memoryFormat != module.memoryFormat { try module.setMemoryFormat(parent.memoryFormat) }
-        parent.children[i] = module
+        slot.place(module)
         bumpStructureGeneration()
         return old
     }
@@ -251,7 +283,7 @@ open class Module {
     /// Sets training (true) or evaluation (false) mode on the whole tree.
     public final func train(_ on: Bool = true) {
         isTraining = on
-        for child in children { child.train(on) }
+        for slot in childSlots { slot.anyModule.train(on) }
     }
 
     /// Evaluation mode on the whole tree (BatchNorm uses running statistics, Dropout is off).
@@ -302,105 +334,28 @@ open class Module {
 
     /// Propagates an input shape (with batch dimension) through the module, recording each
     /// leaf layer's parameters and MACs in `context`; returns the output shape. Leaf layers and
-    /// composite modules with a non-sequential topology override it; the default runs the
-    /// children in order (right for `Sequential`-like modules).
+    /// composite modules with a non-sequential topology override it (reading their ``Child``
+    /// properties, through ``analyze(_:_:path:context:)``); the default runs the children in
+    /// registration order (right for `Sequential`-like modules).
     open func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        try analyze(childSlots, input, path: path, context: &context)
+    }
+
+    /// Analyzes the children in `slots` one after the other (each output feeds the next).
+    public final func analyze(_ slots: [AnyChild], _ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
         var shape = input
-        for i in children.indices {
-            shape = try analyzeChild(i, shape, path: path, context: &context)
-        }
+        for slot in slots { shape = try analyze(slot, shape, path: path, context: &context) }
         return shape
     }
 
-    /// Analyzes child `index` under `path`, recording its input shape.
-    public final func analyzeChild(_ index: Int, _ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
-        let childPath = path.isEmpty ? childNames[index] : path + "." + childNames[index]
+    /// Analyzes the child in `slot` under `path` (this module's path), recording its input and
+    /// output shapes under the child's path.
+    public final func analyze(_ slot: AnyChild, _ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        let childPath = path.isEmpty ? slot.key : path + "." + slot.key
         context.moduleInputShapes[childPath] = input
-        let output = try children[index].analyze(input, path: childPath, context: &context)
+        let output = try slot.anyModule.analyze(input, path: childPath, context: &context)
         context.moduleOutputShapes[childPath] = output
         return output
-    }
-}
-
-// MARK: - loading state dicts
-
-/// What ``Module/load(stateDict:strict:)`` found: keys the model has and the dict lacks
-/// (`missing`), keys the dict has and the model lacks (`unexpected`), and keys present in both
-/// with different shapes.
-public struct LoadReport: Sendable, Equatable, CustomStringConvertible {
-    public var missing: [String] = []
-    public var unexpected: [String] = []
-    public var shapeMismatched: [(key: String, expected: [Int], found: [Int])] = []
-    public var loaded: Int = 0
-
-    public var isClean: Bool { missing.isEmpty && unexpected.isEmpty && shapeMismatched.isEmpty }
-
-    public static func == (a: LoadReport, b: LoadReport) -> Bool {
-        a.missing == b.missing && a.unexpected == b.unexpected && a.loaded == b.loaded
-            && a.shapeMismatched.map(\.key) == b.shapeMismatched.map(\.key)
-    }
-
-    public var description: String {
-        var parts: [String] = []
-        if !missing.isEmpty { parts.append("missing keys: \(missing.joined(separator: ", "))") }
-        if !unexpected.isEmpty { parts.append("unexpected keys: \(unexpected.joined(separator: ", "))") }
-        if !shapeMismatched.isEmpty {
-            parts.append("shape mismatches: " + shapeMismatched.map { "\($0.key) (model \($0.expected), file \($0.found))" }
-                .joined(separator: ", "))
-        }
-        return parts.isEmpty ? "all \(loaded) tensors loaded" : parts.joined(separator: "; ")
-    }
-}
-
-/// Thrown by a strict load that found missing, unexpected or mismatched keys.
-public struct StateDictError: Error, CustomStringConvertible, Sendable {
-    public let report: LoadReport
-    public var description: String { "state dict does not match the model: \(report)" }
-}
-
-extension Module {
-    /// Copies the values of `stateDict` into this tree's parameters and buffers (in place, so
-    /// the tensors keep their identity and memory layout; dtypes are converted).
-    ///
-    /// With `strict` (the default) any missing, unexpected or shape-mismatched key throws a
-    /// ``StateDictError`` naming them and nothing is copied. Lenient loading copies the keys that
-    /// match and returns the report.
-    @discardableResult
-    public func load(stateDict: [String: Tensor], strict: Bool = true) throws -> LoadReport {
-        var report = LoadReport()
-        let own = self.stateDict()
-        var plan: [(Tensor, Tensor)] = []
-        var ownKeys = Set<String>()
-        for (key, target) in own {
-            ownKeys.insert(key)
-            guard let source = stateDict[key] else { report.missing.append(key); continue }
-            // PyTorch stores num_batches_tracked as a 0-d tensor; accept [1] too.
-            let sameShape = source.shape == target.shape || (target.rank == 0 && source.elementCount == 1)
-            guard sameShape else {
-                report.shapeMismatched.append((key, target.shape, source.shape))
-                continue
-            }
-            plan.append((target, source))
-        }
-        report.unexpected = stateDict.keys.filter { !ownKeys.contains($0) }.sorted()
-        if strict && !report.isClean { throw StateDictError(report: report) }
-        try withNoGrad {
-            for (target, source) in plan {
-                try target.copy_(target.rank == 0 && source.rank != 0 ? source.reshape([]) : source)
-            }
-        }
-        report.loaded = plan.count
-        return report
-    }
-
-    /// ``load(stateDict:strict:)`` from an ordered list (duplicate keys are an error).
-    @discardableResult
-    public func load(stateDict entries: [NamedTensor], strict: Bool = true) throws -> LoadReport {
-        var dict: [String: Tensor] = [:]
-        for (k, v) in entries {
-            guard dict.updateValue(v, forKey: k) == nil else { throw NNError("state dict has the key \"\(k)\" twice") }
-        }
-        return try load(stateDict: dict, strict: strict)
     }
 }
 
@@ -409,10 +364,10 @@ extension Module: CustomStringConvertible {
     public var description: String { render(indent: "") }
 
     private func render(indent: String) -> String {
-        guard !children.isEmpty else { return typeName + "(" + extraDescription + ")" }
+        guard !childSlots.isEmpty else { return typeName + "(" + extraDescription + ")" }
         var lines = [typeName + "("]
-        for (i, child) in children.enumerated() {
-            lines.append(indent + "  (\(childNames[i])): " + child.render(indent: indent + "  "))
+        for slot in childSlots {
+            lines.append(indent + "  (\(slot.key)): " + slot.anyModule.render(indent: indent + "  "))
         }
         lines.append(indent + ")")
         return lines.joined(separator: "\n")

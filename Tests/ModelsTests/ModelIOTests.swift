@@ -16,16 +16,18 @@ import Torch
         let x = try Tensor.randn([3, 1, 16, 16], generator: g)
         let url = dir.appendingPathComponent("model.safetensors")
         try ModelFile.save(model, to: url)
-        let loaded = try ModelFile.load(from: url)
+        let (loaded, manifest) = try ModelFile.load(from: url)
         #expect(loaded.architecture == model.architecture)
+        #expect(manifest.format == "lacoot.model" && manifest.version == 1)
+        #expect(manifest.parameters == model.parameterCount)
         #expect(try loaded(x).bytes() == model(x).bytes())
 
         // A collapsed model records its blocks and reloads identically.
         try model.collapse(["layer1.1", "layer3.1"])
         let collapsedURL = dir.appendingPathComponent("collapsed.safetensors")
         try ModelFile.save(model, to: collapsedURL, metadata: ["note": "two blocks removed"])
-        #expect(try ModelFile.manifest(at: collapsedURL).collapsedBlocks == ["layer1.1", "layer3.1"])
-        let reloaded = try ModelFile.load(from: collapsedURL)
+        #expect(try ModelFile.manifest(at: collapsedURL).removedBlocks == ["layer1.1", "layer3.1"])
+        let reloaded = try ModelFile.load(from: collapsedURL).model
         #expect(reloaded.collapsedBlocks == ["layer1.1", "layer3.1"])
         #expect(try reloaded(x).bytes() == model(x).bytes())
         #expect(try Safetensors.readMetadata(contentsOf: collapsedURL)["note"] == "two blocks removed")
@@ -40,7 +42,126 @@ import Torch
         // A plain state-dict file has no manifest: a clear error.
         let plain = dir.appendingPathComponent("plain.safetensors")
         try Safetensors.write(model.stateDict(), to: plain)
-        #expect(throws: ModelError.self) { try ModelFile.load(from: plain) }
+        #expect(throws: ModelError.notAModelFile(path: plain.path)) { try ModelFile.load(from: plain) }
+    }
+
+    /// A small trained-looking collapsed ResNet-18, its input and its logits.
+    private func collapsedModel() throws -> (ResNet, Tensor, [UInt8]) {
+        let g = try Generator(seed: 5)
+        let model = try ResNet(.resNet18, classCount: 3, inputChannels: 1, width: 4, generator: g)
+        _ = try model(Tensor.randn([4, 1, 16, 16], generator: g))
+        try model.collapse(["layer2.1", "layer4.1"])
+        model.eval()
+        let x = try Tensor.randn([2, 1, 16, 16], generator: g)
+        return (model, x, try model(x).bytes())
+    }
+
+    /// The manifest the CLI wrote before the format was versioned (`CollapsedModel.save`
+    /// before version 1): `"format": "lacoot.collapsed-model"`, no version, a JSON file next to
+    /// the weights, and the same JSON under `lacoot_manifest` in the weights' metadata.
+    private let cliManifestBeforeVersion1 = """
+        {
+          "architecture" : {
+            "classCount" : 3,
+            "inputChannels" : 1,
+            "kind" : "resNet18",
+            "shortcut" : "projection",
+            "stem" : "cifar",
+            "width" : 4
+          },
+          "class_count" : 3,
+          "class_names" : [
+            "a",
+            "b",
+            "c"
+          ],
+          "format" : "lacoot.collapsed-model",
+          "input_shape" : [
+            1,
+            32,
+            32
+          ],
+          "macs" : 430176,
+          "normalization" : {
+            "mean" : [
+              0.5
+            ],
+            "std" : [
+              0.25
+            ]
+          },
+          "parameters" : 24575,
+          "pytorch" : "build ResNet-18 (cifar stem, width 4, 3 classes), set layer2.1, layer4.1 to nn.Identity(), then load_state_dict(safetensors.torch.load_file('old.safetensors'))",
+          "removed_blocks" : [
+            "layer2.1",
+            "layer4.1"
+          ],
+          "weights" : "old.safetensors"
+        }
+        """
+
+    @Test func filesWrittenBeforeVersion1StillLoad() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, x, logits) = try collapsedModel()
+        // The CLI's old pair of files.
+        try Safetensors.write(model.stateDict(), metadata: ["lacoot_manifest": cliManifestBeforeVersion1],
+                              to: dir.appendingPathComponent("old.safetensors"))
+        let json = dir.appendingPathComponent("old.json")
+        try Data(cliManifestBeforeVersion1.utf8).write(to: json)
+        for url in [json, dir.appendingPathComponent("old.safetensors")] {
+            let (loaded, manifest) = try ModelFile.load(from: url)
+            #expect(manifest.format == "lacoot.collapsed-model" && manifest.version == 0)
+            #expect(manifest.removedBlocks == ["layer2.1", "layer4.1"])
+            #expect(manifest.classNames == ["a", "b", "c"])
+            #expect(manifest.normalization == InputNormalization(mean: [0.5], std: [0.25]))
+            #expect(manifest.inputShape == [1, 32, 32])
+            // The fixture's figures are this model's (as the old writer recorded them).
+            #expect(manifest.parameters == model.parameterCount)
+            let macs = try model.cost().totalMACs
+            #expect(manifest.macs == macs)
+            #expect(try loaded(x).bytes() == logits)
+        }
+        // The first model files: a bare manifest (no format) under "lacoot.manifest".
+        let bare = #"{"architecture":{"classCount":3,"inputChannels":1,"kind":"resNet18","shortcut":"projection","stem":"cifar","width":4},"collapsedBlocks":["layer2.1","layer4.1"]}"#
+        let bareURL = dir.appendingPathComponent("bare.safetensors")
+        try Safetensors.write(model.stateDict(), metadata: ["format": "pt", "lacoot.manifest": bare], to: bareURL)
+        let (fromBare, bareManifest) = try ModelFile.load(from: bareURL)
+        #expect(bareManifest.version == 0 && bareManifest.removedBlocks == ["layer2.1", "layer4.1"])
+        #expect(try fromBare(x).bytes() == logits)
+        // A newer version, another format, or weights of another model are refused by name.
+        var future = try ModelManifest(describing: model)
+        future.version = ModelManifest.currentVersion + 1
+        let futureURL = dir.appendingPathComponent("future.json")
+        try future.json().write(to: futureURL)
+        #expect(throws: ModelError.unsupportedFormat(path: futureURL.path, format: "lacoot.model", version: 2)) {
+            try ModelFile.load(from: futureURL)
+        }
+        var mismatched = try ModelManifest(describing: model)
+        mismatched.removedBlocks = ["layer2.1"]
+        mismatched.weights = "old.safetensors"
+        let mismatchedURL = dir.appendingPathComponent("mismatched.json")
+        try mismatched.json().write(to: mismatchedURL)
+        do {
+            _ = try ModelFile.load(from: mismatchedURL)
+            Issue.record("weights without layer4.1 should not load into a model that has it")
+        } catch let ModelError.weightsMismatch(path, detail) {
+            #expect(path.hasSuffix("old.safetensors"))
+            #expect(detail.contains("layer4.1.conv1.weight"))
+        }
+    }
+
+    @Test func theManifestRoundTripsInTheCurrentForm() throws {
+        let (model, _, _) = try collapsedModel()
+        var manifest = try ModelManifest(describing: model)
+        manifest.classNames = ["x", "y", "z"]
+        manifest.normalization = InputNormalization(mean: [0.1], std: [0.2])
+        manifest.weights = "m.safetensors"
+        let text = String(decoding: try manifest.json(pretty: true), as: UTF8.self)
+        #expect(text.contains(#""format" : "lacoot.model""#) && text.contains(#""version" : 1"#))
+        #expect(text.contains(#""removed_blocks""#) && text.contains(#""class_count" : 3"#))
+        #expect(try ModelManifest(json: Data(text.utf8), source: "test") == manifest)
+        #expect(manifest.removedBlocks == ["layer2.1", "layer4.1"])
     }
 
     /// Trains `steps` steps of a small MobileNetV2 (dropout, BN, momentum, a schedule).

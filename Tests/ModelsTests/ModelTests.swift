@@ -140,12 +140,12 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         #expect(model.activeBlockNames == ["layer1.1", "layer3.1", "layer4.1"])
         #expect(model.stateDict().map(\.name) == before.filter { !$0.hasPrefix("layer2.1.") })
         #expect(model.module(at: "layer2.1") is Identity)
-        #expect(throws: ModelError.self) { try model.collapse("layer2.1") }
+        #expect(throws: ModelError.alreadyCollapsed(block: "layer2.1")) { try model.collapse("layer2.1") }
         #expect(throws: ModelError.self) { try model.collapse("layer2.0") }
         #expect(throws: ModelError.self) { try model.collapse("nonsense") }
         #expect(throws: ModelError.self) { try model.collapse(["layer3.1", "layer9.9"]) }
         #expect(model.collapsedBlocks == ["layer2.1"], "a failed batch collapses nothing")
-        #expect(model.manifest.collapsedBlocks == ["layer2.1"])
+        #expect(model.manifest.removedBlocks == ["layer2.1"])
         // The collapsed forward is the network with layer2.1 skipped.
         let x = try Tensor.randn([2, 1, 16, 16], generator: g)
         func m(_ path: String) throws -> Module { try #require(model.module(at: path)) }
@@ -153,6 +153,42 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
         h = try m("layer4")(m("layer3")(m("layer2.0")(m("layer1")(h))))
         let manual = try m("fc")(m("avgpool")(h).flatten(from: 1))
         #expect(try model(x).floats() == manual.floats())
+    }
+
+    @Test func replacingABlockReachesForwardAndTheTypedProperties() throws {
+        let g = try Generator(seed: 12)
+        let model = try ResNet(.resNet18, classCount: 4, inputChannels: 1, width: 4, generator: g)
+        model.eval()
+        let x = try Tensor.randn([2, 1, 16, 16], generator: g)
+        let y0 = try model(x).floats()
+        let keys = model.stateDict().map(\.name)
+        let block = try #require(model.stages[1].module[1] as? BasicBlock)
+        let blockKeys = block.stateDict().map { "layer2.1." + $0.name }
+        #expect(blockKeys.count == 12)   // conv1, conv2 weights; bn1, bn2: weight, bias and 3 buffers
+        let old = try model.replace("layer2.1", with: Identity())
+        #expect(old === block)
+        #expect(model.stages[1].module[1] is Identity, "the stage property sees the replacement")
+        #expect(model.stateDict().map(\.name) == keys.filter { !blockKeys.contains($0) }, "only that block's keys go")
+        #expect(try model(x).floats() != y0)
+        // The stage slots are typed Sequential, the blocks' convolutions Conv2d: other types are
+        // rejected with the path, and nothing changes.
+        #expect(throws: ModuleError.wrongChildType(path: "layer2", expected: "Sequential", found: "Identity")) {
+            try model.replace("layer2", with: Identity())
+        }
+        #expect(throws: ModuleError.wrongChildType(path: "layer1.0.conv1", expected: "Conv2d", found: "Identity")) {
+            try model.replace("layer1.0.conv1", with: Identity())
+        }
+        // A BN slot is Module-typed (BN folding replaces it) and the block's property sees it.
+        let first = try #require(model.stages[0].module[0] as? BasicBlock)
+        let y1 = try model(x).floats()
+        try model.replace("layer1.0.bn1", with: Identity())
+        #expect(first.bn1.module is Identity)
+        #expect(try model(x).floats() != y1)
+        // Putting the block back restores the first output exactly.
+        try model.replace("layer2.1", with: block)
+        try model.replace("layer1.0.bn1", with: BatchNorm2d(4))
+        #expect(model.stateDict().map(\.name) == keys)
+        #expect(try model(x).floats() == y0)
     }
 
     @Test func everyParameterReceivesAGradient() throws {

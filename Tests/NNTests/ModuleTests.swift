@@ -3,21 +3,24 @@ import Testing
 @testable import NN
 import Torch
 
-/// A small composite module: conv → BN → ReLU → (head: flatten → linear).
+/// A small composite module: conv → BN → ReLU → (head: flatten → linear), with typed children.
 final class TinyNet: Module {
+    let conv: Child<Conv2d>
+    let bn: Child<Module>
+    let act: Child<Module>
+    let head: Child<Sequential>
+
     init(generator: Generator) throws {
+        conv = Child("conv", try Conv2d(2, 4, kernelSize: 3, padding: 1, generator: generator))
+        bn = Child("bn", try BatchNorm2d(4))
+        act = Child("act", ReLU())
+        head = Child("head", Sequential(Flatten(), try Linear(4 * 5 * 5, 3, generator: generator)))
         super.init()
-        try registerModule("conv", Conv2d(2, 4, kernelSize: 3, padding: 1, generator: generator))
-        try registerModule("bn", BatchNorm2d(4))
-        try registerModule("act", ReLU())
-        try registerModule("head", Sequential(Flatten(), try Linear(4 * 5 * 5, 3, generator: generator)))
+        try register(conv, bn, act, head)
     }
 
     override func forward(_ x: Tensor) throws -> Tensor {
-        var h = try children[0](x)
-        h = try children[1](h)
-        h = try children[2](h)
-        return try children[3](h)
+        try head(act(bn(conv(x))))
     }
 }
 
@@ -41,10 +44,12 @@ final class TinyNet: Module {
     @Test func registrationRejectsBadNames() throws {
         let m = Module()
         try m.registerModule("a", Identity())
-        #expect(throws: NNError.self) { try m.registerModule("a", Identity()) }
-        #expect(throws: NNError.self) { try m.registerParameter("x.y", Tensor.zeros([1])) }
-        #expect(throws: NNError.self) { try m.registerBuffer("", Tensor.zeros([1])) }
-        #expect(throws: NNError.self) { try m.forward(Tensor.zeros([1])) }
+        #expect(throws: ModuleError.duplicateKey(owner: "Module", key: "a")) { try m.registerModule("a", Identity()) }
+        #expect(throws: ModuleError.invalidKey(owner: "Module", key: "x.y")) {
+            try m.registerParameter("x.y", Tensor.zeros([1]))
+        }
+        #expect(throws: ModuleError.invalidKey(owner: "Module", key: "")) { try m.registerBuffer("", Tensor.zeros([1])) }
+        #expect(throws: ModuleError.forwardNotImplemented(type: "Module")) { try m.forward(Tensor.zeros([1])) }
     }
 
     @Test func modePropagatesAndReplaceKeepsOtherKeys() throws {
@@ -58,8 +63,8 @@ final class TinyNet: Module {
         let fresh = ReLU()
         try net.replace("head.0", with: fresh)
         #expect(!fresh.isTraining, "a replacement takes the tree's mode")
-        #expect(throws: NNError.self) { try net.replace("nothing.here", with: Identity()) }
-        #expect(throws: NNError.self) { try net.replace("", with: Identity()) }
+        #expect(throws: ModuleError.self) { try net.replace("nothing.here", with: Identity()) }
+        #expect(throws: ModuleError.emptyPath) { try net.replace("", with: Identity()) }
         net.train()
         #expect(net.namedModules().allSatisfy { $0.module.isTraining })
     }
@@ -159,7 +164,7 @@ final class TinyNet: Module {
         #expect(kept.count > 600 && kept.count < 800)
         d1.eval()
         #expect(try d1(x).floats() == (try x.floats()))
-        #expect(throws: NNError.self) { try Dropout(p: 1.5, generator: nil) }
+        #expect(throws: ModuleError.self) { try Dropout(p: 1.5, generator: nil) }
     }
 
     @Test func loadStateDictReportsByName() throws {
@@ -223,7 +228,9 @@ final class TinyNet: Module {
         #expect(modules.macs == aten.macs + 100 + 200 + 100 + 3)
         #expect(modules.layers.map(\.name) == ["conv", "bn", "act", "head.1"])
         #expect(aten.moduleInputShapes["head.1"] == [1, 100])
-        #expect(throws: NNError.self) { try CostModel.analyze(net, input: [3, 5, 5]) }
+        #expect(throws: ModuleError.inputShape(layer: "Conv2d", path: "conv", expected: "2 input channels", found: [1, 3, 5, 5])) {
+            try CostModel.analyze(net, input: [3, 5, 5])
+        }
         let pool = try CostModel.analyze(MaxPool2d(kernelSize: 3, stride: 2, padding: 1), input: [1, 7, 7])
         #expect(pool.outputShape == [1, 1, 4, 4])
     }
