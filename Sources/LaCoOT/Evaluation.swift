@@ -15,13 +15,15 @@ public enum Evaluation {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        let device = model.device
         var correct = 0
         var seen = 0
         try withNoGrad {
             try loader.forEachBatch(epoch: 0) { batch in
-                let images = model.memoryFormat == .channelsLast ? try batch.images.contiguous(.channelsLast) : batch.images
-                let logits = try withPrecision(precision) { try model(images) }
-                correct += Int(try logits.argmax(dim: 1).eq(batch.labels).sum().item())
+                let onDevice = try batch.images.to(device)
+                let images = model.memoryFormat == .channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
+                let logits = try withPrecision(precision, device: device) { try model(images) }
+                correct += Int(try logits.argmax(dim: 1).eq(batch.labels.to(device)).sum().item())
                 seen += batch.count
                 meter.advance(by: batch.count)
             }
@@ -55,7 +57,7 @@ public enum Evaluation {
             try loader.forEachBatch(epoch: 0) { batch in
                 if let maxBatches, batches >= maxBatches { return }
                 var events: [BlockEvent] = []
-                _ = try model.forward(batch.images) { events.append($0) }
+                _ = try model.forward(batch.images.to(model.device)) { events.append($0) }
                 for event in events {
                     let d = try regularizer.measure(event).item()
                     if sums[event.name] == nil { order.append(event.name) }
@@ -71,25 +73,57 @@ public enum Evaluation {
         return order.map { BlockDistance(block: $0, distance: sums[$0]! / Double(samples)) }
     }
 
-    /// Median eval-mode forward latency in milliseconds for a batch of `batchSize` inputs of
-    /// `inputShape` ([C, H, W]), after `warmup` runs.
-    public static func latency(of model: any CollapsibleModel, inputShape: [Int], batchSize: Int,
-                               repeats: Int = 10, warmup: Int = 2) throws -> Double {
+    /// Eval-mode forward latency: the median and the spread (10th–90th percentile) in
+    /// milliseconds over `runs` timed runs.
+    public struct LatencyStats: Sendable, Equatable {
+        public let medianMs: Double
+        public let p10Ms: Double
+        public let p90Ms: Double
+        public let runs: Int
+    }
+
+    /// Times the eval-mode forward pass of a batch of `batchSize` inputs of `inputShape`
+    /// ([C, H, W]) in the model's layout, precision and device. Call it with nothing else of
+    /// the process running (no loader thread): it warms up for at least `warmup` runs and
+    /// 0.2 s, then times at least `repeats` runs and `minimumSeconds`, at most 10× `repeats`.
+    public static func latencyStats(of model: any CollapsibleModel, inputShape: [Int], batchSize: Int,
+                                    precision: Precision = .fp32, repeats: Int = 20, warmup: Int = 5,
+                                    minimumSeconds: Double = 0.5) throws -> LatencyStats {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        var x = try Tensor.randn([batchSize] + inputShape, generator: Generator(seed: 1))
+        var x = try Tensor.randn([batchSize] + inputShape, generator: Generator(seed: 1)).to(model.device)
         if model.memoryFormat == .channelsLast { x = try x.contiguous(.channelsLast) }
+        func once() throws -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try withPrecision(precision, device: model.device) { try model(x) }
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
         var times: [Double] = []
         try withNoGrad {
-            for i in 0..<(warmup + max(1, repeats)) {
-                let start = DispatchTime.now().uptimeNanoseconds
-                _ = try model(x)
-                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-                if i >= warmup { times.append(elapsed) }
+            var spent = 0.0
+            var done = 0
+            while done < max(1, warmup) || spent < 200 {
+                spent += try once()
+                done += 1
+            }
+            var total = 0.0
+            let count = max(1, repeats)
+            while times.count < count || (total < minimumSeconds * 1000 && times.count < 10 * count) {
+                let t = try once()
+                times.append(t)
+                total += t
             }
         }
-        return median(times)
+        let sorted = times.sorted()
+        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))] }
+        return LatencyStats(medianMs: median(times), p10Ms: percentile(0.1), p90Ms: percentile(0.9), runs: times.count)
+    }
+
+    /// Median eval-mode forward latency in milliseconds (see ``latencyStats(of:inputShape:batchSize:precision:repeats:warmup:minimumSeconds:)``).
+    public static func latency(of model: any CollapsibleModel, inputShape: [Int], batchSize: Int,
+                               repeats: Int = 20, warmup: Int = 5) throws -> Double {
+        try latencyStats(of: model, inputShape: inputShape, batchSize: batchSize, repeats: repeats, warmup: warmup).medianMs
     }
 
     static func median(_ values: [Double]) -> Double {

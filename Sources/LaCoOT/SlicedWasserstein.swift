@@ -58,7 +58,7 @@ public struct SlicedWasserstein: Sendable {
         let (fx, fy) = try flattenPair(x, y)
         let d = fx.shape[1]
         let directions = try withNoGrad {
-            try Self.randomDirections(dimension: d, count: projectionCount, dtype: fx.dtype, generator: generator)
+            try Self.randomDirections(dimension: d, count: projectionCount, dtype: fx.dtype, generator: generator).to(fx.device)
         }
         return try evaluate(fx, fy, directions: directions, warmStart: warmStart)
     }

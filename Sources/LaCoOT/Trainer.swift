@@ -57,8 +57,14 @@ public final class Trainer {
     /// Batch size of the validation passes.
     public var evaluationBatchSize = 256
 
-    public init(model: any CollapsibleModel, config: TrainingConfig, normalization: Normalization) throws {
+    /// Where the model, its batches and the optimizer state live.
+    public let device: Device
+
+    public init(model: any CollapsibleModel, config: TrainingConfig, normalization: Normalization,
+                device: Device = .cpu) throws {
         try config.validate()
+        self.device = device
+        try model.to(device)
         self.model = model
         self.config = config
         self.normalization = normalization
@@ -211,16 +217,18 @@ public final class Trainer {
 
     /// One optimization step on one batch.
     func trainStep(_ batch: Batch, fractionalEpoch: Double) throws -> StepResult {
-        let images = config.channelsLast ? try batch.images.contiguous(.channelsLast) : batch.images
+        let onDevice = try batch.images.to(device)
+        let labels = try batch.labels.to(device)
+        let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
         var events: [BlockEvent] = []
         let logits: Tensor
         // bf16: the forward pass under autocast; the loss and the distance in float32.
-        let output = try withPrecision(config.precision) {
+        let output = try withPrecision(config.precision, device: device) {
             lambda > 0 ? try model.forward(images) { events.append($0) } : try model(images)
         }
         logits = output.dtype == .float32 ? output : try output.to(.float32)
-        let ce = try Functional.crossEntropy(logits, target: batch.labels, labelSmoothing: config.labelSmoothing)
+        let ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
         let penalty = try regularizer.penalty(events, epoch: fractionalEpoch)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
         try optimizer.zeroGrad()
@@ -232,7 +240,7 @@ public final class Trainer {
         }
         try loss.backward()
         try optimizer.step()
-        let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(batch.labels).sum().item() })
+        let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
         return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda)
     }
 

@@ -311,6 +311,30 @@ open class Module {
         bumpStructureGeneration()
     }
 
+    /// Moves every parameter and buffer of the tree to `device` (parameters stay leaves that
+    /// require grad, keeping their identity for optimizers bound with `attach(to:)`, which
+    /// create their state beside them). Nothing happens for tensors already there.
+    public final func to(_ device: Device) throws {
+        var moved = false
+        for (_, module) in namedModules() {
+            for i in module.localParameters.indices where module.localParameters[i].device != device {
+                let p = module.localParameters[i]
+                let copy = try withNoGrad { try p.detach().to(device) }
+                try copy.requiresGrad(p.requiresGrad)
+                module.localParameters[i] = copy
+                moved = true
+            }
+            for i in module.localBuffers.indices where module.localBuffers[i].device != device {
+                module.localBuffers[i] = try module.localBuffers[i].to(device)
+                moved = true
+            }
+        }
+        if moved { bumpStructureGeneration() }
+    }
+
+    /// The device of the tree's first parameter (the CPU for a module without parameters).
+    public final var device: Device { namedParameters().first?.tensor.device ?? .cpu }
+
     /// Drops every parameter's gradient (`zero_grad(set_to_none=True)`).
     public final func zeroGrad() throws {
         for p in parameterTensors() { try p.zeroGrad() }
