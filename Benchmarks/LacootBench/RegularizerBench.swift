@@ -15,7 +15,7 @@ enum RegularizerBench {
         let perRound = 2
         func side(_ name: String, lambda: Double, mode: DistanceMode, channelsLast: Bool) -> Side {
             Side(name: name) { reps, warmup in
-                try LaCoOTTrainStep(batch: batch, channelsLast: channelsLast, lambda: lambda, mode: mode)
+                try ResNetTrainStep(batch: batch, channelsLast: channelsLast, lambda: lambda, mode: mode)
                     .time(reps: reps, warmup: warmup)
             }
         }

@@ -38,12 +38,13 @@ enum Repo {
 
     static var workerScript: URL { root.appendingPathComponent("Benchmarks/reference/worker.py") }
 
-    /// The reference interpreter: `LACOOT_PYTHON`, else `.venv-ref/bin/python`.
+    /// The reference interpreter: `LACOOT_PYTHON`, else `.venv-torch/bin/python` (the PyTorch
+    /// whose libtorch lacoot builds against, with POT; scripts/setup installs it).
     static var python: URL {
         if let env = ProcessInfo.processInfo.environment["LACOOT_PYTHON"], !env.isEmpty {
             return URL(fileURLWithPath: env)
         }
-        return root.appendingPathComponent(".venv-ref/bin/python")
+        return root.appendingPathComponent(".venv-torch/bin/python")
     }
 }
 
@@ -73,7 +74,7 @@ final class PythonWorker {
 
     /// Starts the worker and waits until it answers `info`.
     /// - Parameters:
-    ///   - python: interpreter (default `Repo.python`, i.e. `.venv-ref/bin/python`).
+    ///   - python: interpreter (default `Repo.python`, i.e. `.venv-torch/bin/python`).
     ///   - threads: torch intra-op threads for the worker (`--threads`).
     ///   - script: the worker script (default `Benchmarks/reference/worker.py`).
     init(python: URL = Repo.python, threads: Int, script: URL = Repo.workerScript) throws {

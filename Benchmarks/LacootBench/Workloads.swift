@@ -4,38 +4,45 @@ import Models
 import NN
 import Torch
 
-/// The Swift side of the ResNet-18 workloads, built the way the PyTorch worker builds its own
+/// The Swift side of the ResNet-18 training workloads: `Trainer`'s own step (the one `fit`
+/// runs), on a model built the way the PyTorch worker builds its own
 /// (`Benchmarks/reference/worker.py`): CIFAR stem with max-pool, 3 input channels, 10 classes,
 /// fixed random data (seed 1), SGD lr 0.1, momentum 0.9, weight decay 1e-4, training mode.
+/// λ > 0 adds LaCoOT's term over the four `layerX.1` blocks (50 directions, p = 2).
 final class ResNetTrainStep {
     let model: ResNet
-    let optimizer: SGD
+    let trainer: Trainer
     let x: Tensor
     let y: Tensor
     let batch: Int
 
-    init(width: Int = 64, batch: Int = 128, channelsLast: Bool = false) throws {
+    init(width: Int = 64, batch: Int = 128, channelsLast: Bool = false, lambda: Double = 0,
+         precision: Precision = .fp32, mode: DistanceMode = .reference) throws {
         self.batch = batch
         model = try ResNet(.resNet18, classCount: 10, inputChannels: 3, width: width, generator: Generator(seed: 0))
-        if channelsLast { try model.setMemoryFormat(.channelsLast) }
+        var config = TrainingConfig()
+        config.batchSize = batch
+        config.learningRate = 0.1
+        config.momentum = 0.9
+        config.weightDecay = 1e-4
+        config.schedule = .constant
+        config.lambda = lambda
+        config.distance = mode
+        config.projections = 50
+        config.channelsLast = channelsLast
+        config.precision = precision
+        trainer = try Trainer(model: model, config: config, normalization: .unit(channels: 3))
         model.train()
         let g = try Generator(seed: 1)
         let images = try Tensor.randn([batch, 3, 32, 32], generator: g)
         x = channelsLast ? try images.contiguous(.channelsLast) : images
         y = try Tensor.randint(low: 0, high: 10, shape: [batch], generator: g)
-        optimizer = try SGD(lr: 0.1, momentum: 0.9, weightDecay: 1e-4)
-        optimizer.attach(to: model)
     }
 
-    /// zero_grad(set_to_none) → forward → cross-entropy → backward → SGD step; returns the loss.
+    /// One `Trainer.step` (zero_grad → forward → loss → backward → SGD); returns the loss.
     @discardableResult
     func step(images: Tensor? = nil, labels: Tensor? = nil) throws -> Double {
-        try optimizer.zeroGrad()
-        let logits = try model(images ?? x)
-        let loss = try Functional.crossEntropy(logits, target: labels ?? y)
-        try loss.backward()
-        try optimizer.step()
-        return try loss.item()
+        try trainer.step(images: images ?? x, labels: labels ?? y, fractionalEpoch: 0).loss
     }
 
     /// Timed steps on the fixed batch (seconds each).
@@ -76,37 +83,4 @@ func interleaved(rounds: Int, perRound: Int, warmup: Int, sides: [Side]) throws 
     var out: [String: [Double]] = [:]
     for (side, s) in zip(sides, samples) { out[side.name] = s }
     return out
-}
-
-/// A LaCoOT training step written the way a user plugs the regularizer into their own loop
-/// (and as `Trainer` does): forward observing the collapsible blocks, cross-entropy +
-/// λ · mean block distance, backward, SGD step. λ = 0 runs the plain forward.
-final class LaCoOTTrainStep {
-    let base: ResNetTrainStep
-    let regularizer: LaCoOTRegularizer
-    let lambda: Double
-
-    init(width: Int = 64, batch: Int = 128, channelsLast: Bool = false, lambda: Double,
-         mode: DistanceMode = .reference) throws {
-        base = try ResNetTrainStep(width: width, batch: batch, channelsLast: channelsLast)
-        self.lambda = lambda
-        regularizer = try LaCoOTRegularizer(model: base.model, lambda: lambda,
-                                            distance: SlicedWasserstein(mode: mode, projectionCount: 50), seed: 0)
-    }
-
-    @discardableResult
-    func step() throws -> Double {
-        try base.optimizer.zeroGrad()
-        var events: [BlockEvent] = []
-        let logits = lambda > 0 ? try base.model.forward(base.x) { events.append($0) } : try base.model(base.x)
-        let ce = try Functional.crossEntropy(logits, target: base.y)
-        let loss = lambda > 0 ? try ce + regularizer.penalty(events, epoch: 0).loss : ce
-        try loss.backward()
-        try base.optimizer.step()
-        return try loss.item()
-    }
-
-    func time(reps: Int, warmup: Int) throws -> [Double] {
-        try timeReps(reps: reps, warmup: warmup) { try step() }
-    }
 }

@@ -231,23 +231,27 @@ def make_optimizer(model: nn.Module, lr: float = 0.1) -> torch.optim.SGD:
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
                y: torch.Tensor, lam: float = 0.0, taps: Optional[BlockTaps] = None,
-               n_projections: int = 50) -> Dict[str, float]:
+               n_projections: int = 50, bf16: bool = False) -> Dict[str, float]:
     """One training step: CE (+ lam * LaCoOT regularizer when lam > 0 and taps given).
 
     The model must be in training mode (features are taken in the ordinary forward).
+    ``bf16``: the forward pass under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the
+    loss and the distance in float32 (features widened), as PyTorch's AMP recipe does.
     Returns the loss terms as floats.
     """
     if taps is not None:
         taps.clear()
     optimizer.zero_grad(set_to_none=True)
-    logits = model(x)
-    ce = F.cross_entropy(logits, y)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x)
+    ce = F.cross_entropy(logits.float(), y)
     loss = ce
     reg_value = 0.0
     if lam > 0:
         if taps is None:
             raise ValueError("lam > 0 needs BlockTaps on the regularized blocks")
-        reg = lacoot_regularizer(taps.pairs(), n_projections=n_projections)
+        pairs = [(a.float(), b.float()) for a, b in taps.pairs()] if bf16 else taps.pairs()
+        reg = lacoot_regularizer(pairs, n_projections=n_projections)
         loss = ce + lam * reg
         reg_value = float(reg.detach())
     loss.backward()

@@ -16,12 +16,14 @@ computes medians):
           "add1"         one-element tensor add; seconds are PER ADD (mean of 10k adds per rep)
       -> {"seconds": [R values]}
   {"cmd":"train_step","width":64,"batch":128,"lambda":0|5,"channels_last":false,
-   "reps":R,"warmup":W}
+   "precision":"fp32"|"bf16","reps":R,"warmup":W}
       ResNet-18 CIFAR stem (lacoot_ref), 3 input channels, 10 classes, fixed random
       32x32 data, SGD(lr 0.1, momentum 0.9, wd 1e-4); lambda > 0 adds the LaCoOT term
-      computed with POT (50 fresh directions per block per step, p = 2).
+      computed with POT (50 fresh directions per block per step, p = 2); bf16 runs the
+      forward pass under torch.autocast("cpu", bfloat16), loss and distance in float32.
       -> {"seconds": [R values], "loss": last loss, "reg": last regularizer value}
-  {"cmd":"latency","width":64,"batch":1|128,"removed":["layer1.1",...],"reps":R[,"warmup":2]}
+  {"cmd":"latency","width":64,"batch":1|128,"removed":["layer1.1",...],"channels_last":false,
+   "reps":R[,"warmup":2]}
       eval mode, torch.no_grad, removed blocks replaced by nn.Identity.
       -> {"seconds": [R values]}
   {"cmd":"msw","X":[[...]],"Y":[[...]],"theta":[[...]][,"p":2]}
@@ -148,6 +150,9 @@ def cmd_train_step(req: dict) -> dict:
     batch = _int(req, "batch", 128)
     lam = float(req.get("lambda", 0))
     channels_last = bool(req.get("channels_last", False))
+    precision = req.get("precision", "fp32")
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
     reps = _int(req, "reps")
     warmup = _int(req, "warmup", 2)
     torch.manual_seed(0)
@@ -164,7 +169,7 @@ def cmd_train_step(req: dict) -> dict:
     last = {}
 
     def fn():
-        last.update(lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps))
+        last.update(lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps, bf16=precision == "bf16"))
     try:
         secs = time_reps(fn, reps, warmup)
     finally:
@@ -177,6 +182,7 @@ def cmd_latency(req: dict) -> dict:
     width = _int(req, "width", 64)
     batch = _int(req, "batch", 1)
     removed = req.get("removed", []) or []
+    channels_last = bool(req.get("channels_last", False))
     reps = _int(req, "reps")
     warmup = _int(req, "warmup", 2)
     torch.manual_seed(0)
@@ -184,6 +190,9 @@ def cmd_latency(req: dict) -> dict:
     lacoot_ref.remove_blocks(model, removed)
     model.eval()
     x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
 
     def fn():
         with torch.no_grad():

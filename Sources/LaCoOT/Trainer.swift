@@ -207,18 +207,28 @@ public final class Trainer {
         return history
     }
 
-    struct StepResult {
-        let loss: Double
-        let crossEntropy: Double
-        let regularizer: Double
-        let correct: Int
-        let lambda: Double
+    /// What one optimization step did: the loss split into its two parts, the correctly
+    /// classified samples of the batch and λ at that step.
+    public struct StepResult: Sendable {
+        public let loss: Double
+        public let crossEntropy: Double
+        public let regularizer: Double
+        public let correct: Int
+        public let lambda: Double
     }
 
     /// One optimization step on one batch.
     func trainStep(_ batch: Batch, fractionalEpoch: Double) throws -> StepResult {
-        let onDevice = try batch.images.to(device)
-        let labels = try batch.labels.to(device)
+        try step(images: batch.images, labels: batch.labels, fractionalEpoch: fractionalEpoch)
+    }
+
+    /// One optimization step — forward (observing the blocks when λ > 0), cross-entropy +
+    /// λ · mean block distance, backward, optimizer update — on normalized `images` [N, C, H, W]
+    /// and `labels` [N] at fractional epoch `fractionalEpoch` (for the λ ramp). This is the
+    /// step `fit` runs and the benchmarks time. A non-finite loss is returned without updating.
+    public func step(images batchImages: Tensor, labels batchLabels: Tensor, fractionalEpoch: Double) throws -> StepResult {
+        let onDevice = try batchImages.to(device)
+        let labels = try batchLabels.to(device)
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
         var events: [BlockEvent] = []
