@@ -26,6 +26,7 @@ let package = Package(
     name: "lacoot",
     products: [
         .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "LacootSupport", targets: ["LacootSupport"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
@@ -39,24 +40,27 @@ let package = Package(
     targets: [
         .target(name: "CTorch", cxxSettings: shimCxx, linkerSettings: shimLinker),
         .target(name: "Torch", dependencies: ["CTorch"]),
-        .target(name: "NN", dependencies: ["Torch"]),
+        // Foundation only: the atomic file writer, the progress line, cancellation.
+        .target(name: "LacootSupport"),
+        .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
         .target(name: "Models", dependencies: ["NN"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "Data", dependencies: ["Torch", "CDataCodecs"]),
-        .target(name: "LaCoOT", dependencies: ["Models", "Data", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "LaCoOT", dependencies: ["Models", "Data", "LacootSupport", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "lacoot", dependencies: [
-            "LaCoOT",
+            "LaCoOT", "LacootSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "LacootBench", dependencies: ["LaCoOT"], path: "Benchmarks/LacootBench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
-        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LacootCLITests", dependencies: ["lacoot"]),
     ],
     swiftLanguageModes: [.v6],

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -42,6 +43,8 @@ public struct Demo {
         public var maxAccuracyDrop = 1.0
         public var showProgress = true
         public var channelsLast = false
+        /// Stops training at the next step (with a checkpoint) once cancelled.
+        public var cancellation: CancellationToken? = nil
 
         public init() {}
 
@@ -129,6 +132,7 @@ public struct Demo {
             let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
             trainer.showProgress = o.showProgress
             trainer.log = log
+            trainer.cancellation = o.cancellation
             let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
                                           runConfig: runConfig)
 

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -10,7 +11,7 @@ public enum Evaluation {
     public static func accuracy(of model: any CollapsibleModel, on dataset: ImageDataset, normalization: Normalization,
                                 batchSize: Int = 256, progress: Bool = false, label: String = "evaluate") throws -> Double {
         let loader = try Loader.evaluation(dataset: dataset, batchSize: batchSize, normalization: normalization)
-        let meter = Progress(label: label, total: dataset.count, enabled: progress)
+        let meter = ProgressLine(label: label, total: dataset.count, enabled: progress)
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -41,7 +42,7 @@ public enum Evaluation {
                                                 blocks: model.activeBlockNames.isEmpty ? nil : model.activeBlockNames,
                                                 seed: seed)
         let total = maxBatches.map { min(dataset.count, $0 * batchSize) } ?? dataset.count
-        let meter = Progress(label: "score", total: total, enabled: progress)
+        let meter = ProgressLine(label: "score", total: total, enabled: progress)
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }

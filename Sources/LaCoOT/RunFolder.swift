@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LacootSupport
 import Models
 
 /// Where the data comes from and how it is prepared (part of a run's configuration).

@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -8,7 +9,7 @@ import Torch
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
     /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
     case nonFiniteLoss(epoch: Int, step: Int, crossEntropy: Double, regularizer: Double, checkpoint: String?)
-    /// Ctrl-C: the step finished and a checkpoint was written.
+    /// Cancelled (Ctrl-C, SIGTERM): the step finished and a checkpoint was written.
     case interrupted(epoch: Int, step: Int, checkpoint: String?)
     /// The checkpoint does not belong to this run (other configuration or model).
     case checkpointMismatch(String)
@@ -50,6 +51,9 @@ public final class Trainer {
     public var showProgress = true
     /// Receives one line per epoch and notable events (default: stderr).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Checked after every step: once cancelled, the trainer finishes the step, writes a
+    /// checkpoint (with a run folder) and throws ``TrainingError/interrupted(epoch:step:checkpoint:)``.
+    public var cancellation: CancellationToken?
     /// Called after each epoch with its metrics.
     public var onEpoch: ((EpochMetrics) throws -> Void)?
     /// Measure the validation distances after each epoch (a validation pass per epoch).
@@ -142,7 +146,7 @@ public final class Trainer {
         model.train()
         for epoch in startEpoch..<config.epochs {
             epochStarted = Date()
-            let meter = Progress(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
+            let meter = ProgressLine(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
                                  enabled: showProgress)
             if skipSteps > 0 { meter.advance(by: skipSteps * config.batchSize) }
             var step = 0
@@ -162,7 +166,7 @@ public final class Trainer {
                 scheduler.step()
                 partial.add(result, count: batch.count)
                 meter.advance(by: batch.count, status: partial.status)
-                if Interrupt.requested {
+                if cancellation?.isCancelled == true {
                     partial.steps = step + 1
                     let path = try saveCheckpoint(epochsDone: epoch, partial: partial)
                     stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)

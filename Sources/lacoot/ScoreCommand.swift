@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootSupport
 
 /// `lacoot score`: per-block distances of a trained run on its validation split.
 struct ScoreCommand: ParsableCommand {

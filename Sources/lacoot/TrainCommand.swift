@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootSupport
 import Models
 import Torch
 
@@ -146,7 +147,9 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization)
         trainer.showProgress = runtime.showProgress
         trainer.log = { runtime.log($0) }
-        Interrupt.install()
+        let cancellation = CancellationToken()
+        cancellation.installSignalHandlers()
+        trainer.cancellation = cancellation
         let history = try trainer.fit(train: prepared.train, validation: prepared.validation, runFolder: folder,
                                       runConfig: runConfig, resume: resume)
         let test = try Evaluation.accuracy(of: network, on: prepared.test, normalization: prepared.normalization)

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import LaCoOT
+import LacootSupport
 
 // MARK: - Sample reports
 
@@ -324,47 +325,6 @@ private func scratchFolder(_ name: String) throws -> URL {
         #expect(SVGChart.niceTicks(from: 5, to: 5).count >= 2)
         #expect(ReportFormat.general(0.5) == "0.5" && ReportFormat.general(5) == "5" && ReportFormat.general(0.0123456) == "0.01235")
         #expect(ReportFormat.signed(-0.001) == "0.00" && ReportFormat.signed(0.2) == "+0.20" && ReportFormat.fixed(-0.0001, 2) == "0.00")
-    }
-
-    @Test func atomicWriteReplacesTheFileAndLeavesNoTemporaryFile() throws {
-        let folder = try scratchFolder("atomic")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let target = folder.appendingPathComponent("report.json")
-        try AtomicFile.write(Data("old".utf8), to: target)
-        try AtomicFile.writeJSON(["b": 2, "a": 1], to: target)
-        #expect(try String(contentsOf: target, encoding: .utf8) == "{\n  \"a\" : 1,\n  \"b\" : 2\n}\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["report.json"])
-    }
-
-    @Test func failedWritesNameThePathAndKeepTheOldContent() throws {
-        let folder = try scratchFolder("atomic-fail")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let target = folder.appendingPathComponent("model.json")
-        try AtomicFile.write(Data("previous".utf8), to: target)
-
-        // An encoding error (JSON has no NaN): the old content stays, no temporary file.
-        let bad = Measurement(accuracy: .nan, macs: 1, params: 1)
-        let encodeError = #expect(throws: AtomicFileError.self) { try AtomicFile.writeJSON(bad, to: target) }
-        #expect(encodeError?.description.contains(target.path) == true)
-        #expect(try String(contentsOf: target, encoding: .utf8) == "previous")
-
-        // A missing folder.
-        let missing = folder.appendingPathComponent("no/such/folder/report.html")
-        let missingError = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: missing) }
-        #expect(missingError?.description.contains("does not exist") == true)
-        #expect(missingError?.description.contains(missing.path) == true)
-
-        // The target is a folder with content: the rename fails after the temporary file was
-        // written; it is removed and the folder is untouched.
-        let occupied = folder.appendingPathComponent("occupied")
-        try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: false)
-        try Data("keep".utf8).write(to: occupied.appendingPathComponent("inside.txt"))
-        let folderError = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: occupied) }
-        #expect(folderError?.description.contains(occupied.path) == true)
-        #expect(try String(contentsOf: occupied.appendingPathComponent("inside.txt"), encoding: .utf8) == "keep")
-
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["model.json", "occupied"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: occupied.path) == ["inside.txt"])
     }
 
     /// Writes the sample reports (JSON, Markdown, HTML) for a person to look at, and checks the
