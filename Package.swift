@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Data", targets: ["Data"]),
+        .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
         .executable(name: "lacoot", targets: ["lacoot"]),
     ],
@@ -48,9 +49,12 @@ let package = Package(
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "Data", dependencies: ["Torch", "CDataCodecs"]),
-        .target(name: "LaCoOT", dependencies: ["Models", "Data", "LacootSupport", .product(name: "Logging", package: "swift-log")]),
+        // Foundation only: result records (measurements, curves, runs) and their renderings
+        // (Markdown, HTML, SVG charts). Knows nothing of tensors.
+        .target(name: "LacootReport"),
+        .target(name: "LaCoOT", dependencies: ["Models", "Data", "LacootSupport", "LacootReport", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "lacoot", dependencies: [
-            "LaCoOT", "LacootSupport",
+            "LaCoOT", "LacootReport", "LacootSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -60,7 +64,8 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
-        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootSupport"]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "LacootSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LacootCLITests", dependencies: ["lacoot"]),
     ],
     swiftLanguageModes: [.v6],

@@ -1,23 +1,16 @@
 import Data
 import Foundation
+import LacootReport
 import Models
 import NN
 import Torch
 
-/// The order in which blocks are removed.
-public enum RemovalOrder: String, Codable, Sendable, CaseIterable {
-    /// LaCoOT: lowest distance first.
-    case ranked
-    /// A seeded random order (ablation).
-    case random
-    /// Highest distance first (ablation: should be the worst).
-    case reverse
-    /// The reference's fixed ResNet order: the deepest block first.
-    case deepestFirst = "deepest-first"
-
+extension RemovalOrder {
     /// The blocks (given in forward order) sorted for removal.
     public func arrange(_ blocks: [String], distances: [BlockDistance], seed: UInt64 = 0) throws -> [String] {
         switch self {
+        case .given:
+            return blocks
         case .deepestFirst:
             return blocks.reversed()
         case .random:
@@ -55,8 +48,8 @@ public struct CollapseOutcome: Sendable, CustomStringConvertible {
     public var removed: [String]
     public var order: [String]
     public var distances: [BlockDistance]
-    public var before: Measurement
-    public var after: Measurement
+    public var before: ModelMeasurement
+    public var after: ModelMeasurement
     /// Validation accuracy after each tentative removal (max-drop policy), in percent.
     public var validationTrace: [(block: String, accuracy: Double, kept: Bool)]
 
@@ -110,9 +103,9 @@ public final class Collapser {
     }
 
     /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now.
-    public func measure(on dataset: ImageDataset) throws -> Measurement {
+    public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
         let cost = try model.cost()
-        var m = Measurement(accuracy: try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
+        var m = ModelMeasurement(accuracy: try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
                                                               batchSize: evaluationBatchSize),
                             macs: cost.totalMACs, params: model.parameterCount)
         if measureLatency {

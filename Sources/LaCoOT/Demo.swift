@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LacootReport
 import LacootSupport
 import Models
 import NN
@@ -144,7 +145,7 @@ public struct Demo {
                 + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
 
             let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
-            var full: Measurement?
+            var full: ModelMeasurement?
             for order in orders {
                 let copy = try Collapser.copy(of: model)
                 let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
@@ -155,7 +156,7 @@ public struct Demo {
                                order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
                 }
                 let label = "\(arm.label), \(order.rawValue)"
-                runs.append(RunResult(label: label, lambda: lambda, order: order.rawValue, full: full!, curve: curve,
+                runs.append(RunResult(label: label, lambda: lambda, order: order, full: full!, curve: curve,
                                       distances: distances, training: history))
             }
 
@@ -187,7 +188,7 @@ public struct Demo {
     /// Five lines: what each model keeps when its blocks go, and where the report is.
     static func summary(_ runs: [RunResult], reportPath: String) -> [String] {
         var lines: [String] = []
-        for run in runs where run.order == "ranked" || run.order == "random" {
+        for run in runs where run.order == .ranked || run.order == .random {
             guard let last = run.curve.last else { continue }
             lines.append(String(format: "%@: %.2f %% full → %.2f %% with %d blocks removed (%.2f → %.2f M MACs)",
                                 run.label, run.full.accuracy, last.accuracy, last.removed.count,
@@ -199,8 +200,8 @@ public struct Demo {
 
     /// The comparison the paper's claim rests on, in words.
     static func notes(_ runs: [RunResult]) -> [String] {
-        let regularized = runs.filter { $0.lambda > 0 && $0.order == "ranked" }
-        let baseline = runs.first { $0.lambda == 0 && $0.order == "ranked" }
+        let regularized = runs.filter { $0.lambda > 0 && $0.order == .ranked }
+        let baseline = runs.first { $0.lambda == 0 && $0.order == .ranked }
         var notes: [String] = []
         if let base = baseline, let lastBase = base.curve.last {
             notes.append(String(format: "λ = 0 model: %.2f %% full, %.2f %% with all %d blocks removed (%.2f points lost).",

@@ -1,3 +1,4 @@
+import LacootReport
 import Models
 import Torch
 

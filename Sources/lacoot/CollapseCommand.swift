@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootReport
 import LacootSupport
 import Models
 import Torch
@@ -54,8 +55,8 @@ struct CollapseCommand: ParsableCommand {
 
     struct Output: Encodable {
         let removed: [String]
-        let before: LaCoOT.Measurement
-        let after: LaCoOT.Measurement
+        let before: ModelMeasurement
+        let after: ModelMeasurement
         let model: String
         let report: String
     }
@@ -94,7 +95,7 @@ struct CollapseCommand: ParsableCommand {
         let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
         let history = (try? run.folder.readMetrics()) ?? []
         let result = RunResult(label: "λ=\(run.config.training.lambda), \(order.rawValue)", lambda: run.config.training.lambda,
-                               order: blocks.isEmpty ? order.rawValue : "given", full: outcome.before, curve: curve,
+                               order: blocks.isEmpty ? order : .given, full: outcome.before, curve: curve,
                                distances: outcome.distances, training: history)
         let report = CollapseReport(title: "Collapse of \(run.folder.url.lastPathComponent)",
                                     createdAt: ISO8601DateFormatter().string(from: Date()),

@@ -2,12 +2,21 @@ import ArgumentParser
 import Data
 import Foundation
 import LaCoOT
+import LacootReport
 import Logging
 import Models
 import Torch
 
 extension DistanceMode: ExpressibleByArgument {}
-extension RemovalOrder: ExpressibleByArgument {}
+extension RemovalOrder: ExpressibleByArgument {
+    /// `given` is implied by naming the blocks, never chosen with `--order`.
+    public init?(argument: String) {
+        guard let order = RemovalOrder(rawValue: argument), RemovalOrder.choosable.contains(order) else { return nil }
+        self = order
+    }
+
+    public static var allValueStrings: [String] { choosable.map(\.rawValue) }
+}
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 

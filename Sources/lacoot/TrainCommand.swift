@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootReport
 import LacootSupport
 import Models
 import Torch

@@ -1,9 +1,10 @@
 import Data
 import Foundation
-import Testing
 @testable import LaCoOT
+import LacootReport
 import Models
 import NN
+import Testing
 import Torch
 
 @Suite struct CollapseTests {

@@ -1,10 +1,11 @@
 import Data
 import Foundation
-import Testing
 @testable import LaCoOT
+import LacootReport
 import LacootSupport
 import Models
 import NN
+import Testing
 import Torch
 
 @Suite(.serialized) struct TrainerTests {
