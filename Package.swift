@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "Data", targets: ["Data"]),
         .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
+        .library(name: "LacootWorkflow", targets: ["LacootWorkflow"]),
         .executable(name: "lacoot", targets: ["lacoot"]),
     ],
     dependencies: [
@@ -52,20 +53,32 @@ let package = Package(
         // Foundation only: result records (measurements, curves, runs) and their renderings
         // (Markdown, HTML, SVG charts). Knows nothing of tensors.
         .target(name: "LacootReport"),
-        .target(name: "LaCoOT", dependencies: ["Models", "Data", "LacootSupport", "LacootReport", .product(name: "Logging", package: "swift-log")]),
+        // The algorithm: the distance, the regularizer, block scoring, collapsing.
+        .target(name: "LaCoOT", dependencies: [
+            "Models", "NN", "Data", "Torch", "LacootSupport", "LacootReport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Training runs, run folders, collapsed-model files, the demo.
+        .target(name: "LacootWorkflow", dependencies: [
+            "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Data", "Torch",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "lacoot", dependencies: [
-            "LaCoOT", "LacootReport", "LacootSupport",
+            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Data", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "LacootBench", dependencies: ["LaCoOT"], path: "Benchmarks/LacootBench"),
+        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LaCoOT", "Models", "NN", "Data", "Torch"], path: "Benchmarks/LacootBench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
         .testTarget(name: "DataTests", dependencies: ["Data"]),
         .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootSupport"]),
-        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "LacootSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "Models", "NN", "Data", "Torch"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LacootWorkflowTests", dependencies: [
+            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Data", "Torch",
+        ]),
         .testTarget(name: "LacootCLITests", dependencies: ["lacoot"]),
     ],
     swiftLanguageModes: [.v6],

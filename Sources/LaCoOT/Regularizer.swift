@@ -23,7 +23,8 @@ public final class LaCoOTRegularizer {
     public let blocks: [String]
     private let selected: Set<String>
     public let seed: UInt64
-    let generator: Generator
+    /// Draws the random directions; a training checkpoint saves and restores its state.
+    public let generator: Generator
     /// The last direction used per block (warm start of the `optimized` mode).
     private var warmStarts: [String: Tensor] = [:]
 

@@ -3,6 +3,7 @@ import Foundation
 import LaCoOT
 import LacootReport
 import LacootSupport
+import LacootWorkflow
 import Models
 import Torch
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LaCoOT
 import LacootSupport
+import LacootWorkflow
 
 /// `lacoot demo`: the whole story on Fashion-MNIST in about ten minutes.
 struct DemoCommand: ParsableCommand {

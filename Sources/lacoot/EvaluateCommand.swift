@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Models
 
 /// `lacoot evaluate`: accuracy, size, MACs and latency of a trained or collapsed model.

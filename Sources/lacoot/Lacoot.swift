@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Torch
 
 /// The `lacoot` command: train with the LaCoOT regularizer, score blocks, collapse, evaluate.

@@ -3,6 +3,7 @@ import Data
 import Foundation
 import LaCoOT
 import LacootReport
+import LacootWorkflow
 import Logging
 import Models
 import Torch

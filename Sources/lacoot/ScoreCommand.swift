@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LaCoOT
 import LacootSupport
+import LacootWorkflow
 
 /// `lacoot score`: per-block distances of a trained run on its validation split.
 struct ScoreCommand: ParsableCommand {

@@ -1,5 +1,8 @@
 import Data
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 
 /// The three splits of a run, ready for loaders: train and validation (a seeded split of the
 /// training set) and the separate test set, with the normalization to apply.

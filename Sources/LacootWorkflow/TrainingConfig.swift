@@ -1,5 +1,8 @@
 import Data
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 import NN
 
 /// Everything that defines a training run (saved as the run's `config.json`).

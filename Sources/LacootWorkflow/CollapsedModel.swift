@@ -1,5 +1,7 @@
 import Data
 import Foundation
+import LaCoOT
+import LacootReport
 import LacootSupport
 import Models
 import NN

@@ -1,6 +1,7 @@
 import Data
 import Foundation
-@testable import LaCoOT
+import LaCoOT
+@testable import LacootWorkflow
 import LacootReport
 import LacootSupport
 import Models

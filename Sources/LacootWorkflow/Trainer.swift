@@ -1,5 +1,6 @@
 import Data
 import Foundation
+import LaCoOT
 import LacootReport
 import LacootSupport
 import Models
