@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 @testable import LaCoOT
 import LacootReport
