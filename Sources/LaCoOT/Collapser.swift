@@ -20,7 +20,7 @@ extension RemovalOrder {
             var score: [String: Double] = [:]
             for d in distances { score[d.block] = d.distance }
             for b in blocks where score[b] == nil {
-                throw ModelError("no distance for block \"\(b)\": score the model first (lacoot score)")
+                throw CollapseError.missingDistance(block: b)
             }
             // ties keep forward order
             let indexed = blocks.enumerated().map { ($0.offset, $0.element, score[$0.element] ?? 0) }
@@ -134,7 +134,7 @@ public final class Collapser {
         switch policy {
         case let .remove(k):
             guard k >= 0, k <= active.count else {
-                throw ModelError("cannot remove \(k) blocks: the model has \(active.count) active collapsible blocks")
+                throw CollapseError.cannotRemove(count: k, active: active.count)
             }
             removed = Array(arranged.prefix(k))
             try model.collapse(removed)
@@ -142,7 +142,7 @@ public final class Collapser {
             try model.collapse(names)
             removed = names
         case let .maxAccuracyDrop(limit):
-            guard limit >= 0 else { throw ModelError("the accuracy drop limit must be ≥ 0, got \(limit)") }
+            guard limit >= 0 else { throw ConfigurationError.outOfRange(flag: "max-drop", problem: "must be ≥ 0, got \(limit)") }
             let reference = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
                                                     batchSize: evaluationBatchSize)
             for block in arranged {
@@ -189,7 +189,7 @@ extension Collapser {
     public static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
         let copy = try model.manifest.build()
         let report = try copy.load(stateDict: model.stateDict(), strict: true)
-        guard report.isClean else { throw ModelError("internal: model copy does not match: \(report)") }
+        guard report.isClean else { throw CollapseError.copyMismatch(report: report.description) }
         if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
         return copy
     }

@@ -27,7 +27,7 @@ public enum Evaluation {
             }
         }
         meter.finish(status: String(format: "accuracy %.2f%%", 100 * Double(correct) / Double(max(seen, 1))))
-        guard seen > 0 else { throw ModelError("cannot measure accuracy on an empty dataset (\(dataset.name))") }
+        guard seen > 0 else { throw CollapseError.emptyDataset(dataset: dataset.name, task: "measure accuracy") }
         return 100 * Double(correct) / Double(seen)
     }
 
@@ -67,7 +67,7 @@ public enum Evaluation {
             }
         }
         meter.finish()
-        guard samples > 0 else { throw ModelError("cannot score blocks on an empty dataset (\(dataset.name))") }
+        guard samples > 0 else { throw CollapseError.emptyDataset(dataset: dataset.name, task: "score blocks") }
         return order.map { BlockDistance(block: $0, distance: sums[$0]! / Double(samples)) }
     }
 

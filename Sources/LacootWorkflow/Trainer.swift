@@ -13,8 +13,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case nonFiniteLoss(epoch: Int, step: Int, crossEntropy: Double, regularizer: Double, checkpoint: String?)
     /// Cancelled (Ctrl-C, SIGTERM): the step finished and a checkpoint was written.
     case interrupted(epoch: Int, step: Int, checkpoint: String?)
-    /// The checkpoint does not belong to this run (other configuration or model).
-    case checkpointMismatch(String)
+    /// The checkpoint does not belong to this run (other configuration or model); `reason` says how.
+    case checkpointMismatch(checkpoint: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,8 +25,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .interrupted(epoch, step, checkpoint):
             return "interrupted at epoch \(epoch + 1), step \(step)"
                 + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
-        case let .checkpointMismatch(message):
-            return message
+        case let .checkpointMismatch(checkpoint, reason):
+            return "\(checkpoint) \(reason)"
         }
     }
 }
@@ -90,7 +90,7 @@ public final class Trainer {
                                 augmentation: config.augment ? .standard : .none, normalization: normalization,
                                 seed: config.seed)
         guard loader.batchCount > 0 else {
-            throw ConfigurationError(field: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
+            throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
         }
         let stepsPerEpoch = min(loader.batchCount, config.maxBatchesPerEpoch ?? Int.max)
         let scheduler = try LRScheduler(config.lrSchedule(stepsPerEpoch: stepsPerEpoch), optimizer: optimizer)
@@ -106,13 +106,15 @@ public final class Trainer {
                 let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(checkpoint.configuration.utf8))
                 if saved?.model != runConfig.model || saved?.training != runConfig.training || saved?.data != runConfig.data {
                     throw TrainingError.checkpointMismatch(
-                        "\(runFolder.checkpointURL.path) was written by a run with another configuration; "
+                        checkpoint: runFolder.checkpointURL.path,
+                        reason: "was written by a run with another configuration; "
                             + "use a new --run-dir or the same options as \(runFolder.configURL.path)")
                 }
             }
             let report = try model.load(stateDict: checkpoint.model, strict: true)
             guard report.isClean else {
-                throw TrainingError.checkpointMismatch("\(runFolder.checkpointURL.path) does not match the model: \(report)")
+                throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
+                                                       reason: "does not match the model: \(report)")
             }
             if let state = checkpoint.optimizer { try optimizer.load(state: state) }
             if let state = checkpoint.schedule { try scheduler.load(state: state) }

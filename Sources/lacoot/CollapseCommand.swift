@@ -67,10 +67,10 @@ struct CollapseCommand: ParsableCommand {
         let run = try TrainedRun.open(RunFolder(runDirectory))
         let names = run.model.collapsibleBlockNames
         if let remove, remove > names.count {
-            throw UsageError("--remove \(remove): \(run.config.model.label) has only \(names.count) collapsible blocks (\(names.joined(separator: ", ")))")
+            throw UsageError.tooManyBlocks(count: remove, model: run.config.model.label, collapsible: names)
         }
         for b in blocks where !names.contains(b) {
-            throw UsageError("--blocks: \"\(b)\" is not a collapsible block (collapsible: \(names.joined(separator: ", ")))")
+            throw UsageError.unknownBlock(flag: "blocks", block: b, model: run.config.model.label, collapsible: names)
         }
         let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
         // reuse `lacoot score`'s distances when they match the model's blocks

@@ -117,13 +117,13 @@ struct TrainCommand: ParsableCommand {
         let prepared: PreparedData
         if resume {
             guard folder.hasCheckpoint else {
-                throw UsageError("--resume: no checkpoint in \(runDirectory) (expected \(folder.checkpointURL.path))")
+                throw UsageError.nothingToResume(runDirectory: runDirectory, checkpoint: folder.checkpointURL.path)
             }
             runConfig = try folder.readConfig()
             prepared = try PreparedData.prepare(runConfig.data)
         } else {
             if folder.hasCheckpoint {
-                throw UsageError("\(runDirectory) already holds a run; pass --resume to continue it or choose another --run-dir")
+                throw UsageError.runExists(runDirectory: runDirectory)
             }
             var training = trainingConfig()
             try training.validate()
@@ -138,7 +138,7 @@ struct TrainCommand: ParsableCommand {
         if let blocksGiven = runConfig.training.blocks {
             let names = try runConfig.model.build().collapsibleBlockNames
             for b in blocksGiven where !names.contains(b) {
-                throw UsageError("--blocks: \"\(b)\" is not a collapsible block of \(runConfig.model.label) (collapsible: \(names.joined(separator: ", ")))")
+                throw UsageError.unknownBlock(flag: "blocks", block: b, model: runConfig.model.label, collapsible: names)
             }
         }
         try folder.create()

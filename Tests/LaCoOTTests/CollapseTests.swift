@@ -38,7 +38,8 @@ import Torch
         #expect(try RemovalOrder.random.arrange(blocks, distances: [], seed: 1) == r1)
         let others = try (2..<8).map { try RemovalOrder.random.arrange(blocks, distances: [], seed: UInt64($0)) }
         #expect(others.contains { $0 != r1 })
-        #expect(throws: ModelError.self) { try RemovalOrder.ranked.arrange(blocks, distances: Array(distances.prefix(2))) }
+        #expect(throws: CollapseError.missingDistance(block: blocks[2])) { try RemovalOrder.ranked.arrange(blocks, distances: Array(distances.prefix(2))) }
+        #expect(try RemovalOrder.given.arrange(blocks, distances: []) == blocks)
     }
 
     @Test func policiesRemoveTheRightBlocks() throws {
@@ -62,6 +63,9 @@ import Torch
         #expect(all.removed == ["layer2.1", "layer4.1", "layer1.1", "layer3.1"])
         let keptAll = all.validationTrace.allSatisfy { $0.kept }
         #expect(keptAll)
-        #expect(throws: ModelError.self) { try collapser().collapse(policy: .remove(5), validation: data, distances: distances) }
+        #expect(throws: CollapseError.cannotRemove(count: 5, active: 4)) { try collapser().collapse(policy: .remove(5), validation: data, distances: distances) }
+        #expect(throws: ConfigurationError.outOfRange(flag: "max-drop", problem: "must be ≥ 0, got -1.0")) {
+            try collapser().collapse(policy: .maxAccuracyDrop(-1), validation: data, distances: distances)
+        }
     }
 }
