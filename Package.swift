@@ -49,7 +49,7 @@ let package = Package(
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "Datasets", dependencies: ["Torch", "CDataCodecs"]),
+        .target(name: "Datasets", dependencies: ["Torch", "CDataCodecs", .product(name: "Logging", package: "swift-log")]),
         // Foundation only: result records (measurements, curves, runs) and their renderings
         // (Markdown, HTML, SVG charts). Knows nothing of tensors.
         .target(name: "LacootReport"),

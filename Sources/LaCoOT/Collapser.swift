@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import LacootReport
 import Models
 import NN
@@ -149,6 +150,8 @@ public final class Collapser {
                 let previous = try model.replace(block, with: Identity())
                 let accuracy = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
                                                        batchSize: evaluationBatchSize)
+                logger.debug("\(block): validation accuracy \(accuracy) % (full \(reference) %, limit \(limit) points)",
+                          metadata: ["kept": "\(reference - accuracy <= limit)"])
                 if reference - accuracy <= limit {
                     removed.append(block)
                     trace.append((block, accuracy, true))
@@ -160,6 +163,7 @@ public final class Collapser {
             }
         }
         let after = try measure(on: target)
+        logger.info("collapsed \(removed.count) of \(active.count) blocks: \(removed.joined(separator: ", "))")
         return CollapseOutcome(removed: removed, order: arranged, distances: distances, before: before, after: after,
                                validationTrace: trace)
     }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import LaCoOT
 import LacootReport
 import LacootSupport
@@ -129,6 +130,8 @@ public final class Trainer {
                 skipSteps = saved.steps
             }
             history = Array(try runFolder.readMetrics().prefix(startEpoch))
+            logger.info("checkpoint resumed", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(startEpoch)",
+                                                     "steps": "\(skipSteps)"])
             log("resuming from \(runFolder.checkpointURL.path): epoch \(startEpoch + 1)"
                 + (skipSteps > 0 ? ", step \(skipSteps + 1)" : ""))
         }
@@ -144,6 +147,8 @@ public final class Trainer {
             try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: scheduler, epoch: epochsDone,
                                    generators: ["regularizer": regularizer.generator], configuration: configJSON,
                                    metadata: metadata).save(to: runFolder.checkpointURL)
+            logger.debug("checkpoint written", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(epochsDone)",
+                                                      "steps": "\(partial?.steps ?? 0)"])
             return runFolder.checkpointURL.path
         }
 
@@ -178,6 +183,7 @@ public final class Trainer {
             }
             if let stopError {
                 meter.finish(status: "stopped")
+                logger.notice("training stopped: \(stopError)")
                 throw stopError
             }
             skipSteps = 0
