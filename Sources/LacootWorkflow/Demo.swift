@@ -97,89 +97,120 @@ public struct Demo {
 
         var runs: [RunResult] = []
         var collapsedPath: String?
-        var budget = ""
-        /// Rewrites the report with the runs so far (after each model, so a long sweep shows
-        /// its progress and keeps what it finished if stopped).
-        func writeReport() throws {
-            let report = CollapseReport(
-                title: "LaCoOT demo: \(architecture.label) on \(o.dataset)",
-                createdAt: ISO8601DateFormatter().string(from: Date()),
-                model: architecture.label, dataset: data.label, budget: budget,
-                distanceMode: "\(o.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
-                engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
-            try AtomicFile.writeJSON(report, to: out.reportJSONURL)
-            try AtomicFile.write(Data(report.markdown().utf8), to: out.reportMarkdownURL)
-            try AtomicFile.write(Data(report.html().utf8), to: out.reportHTMLURL)
-        }
         for arm in o.arms {
-            let lambda = arm.lambda
-            var training = TrainingConfig()
-            training.epochs = o.epochs
-            training.batchSize = o.batchSize
-            training.learningRate = o.learningRate
-            training.schedule = .cosine
-            training.lambda = lambda
-            training.lambdaWarmupEpochs = lambda > 0 ? arm.warmupEpochs : 0
-            training.distance = o.distance
-            training.seed = o.seed
-            training.channelsLast = o.channelsLast
-            budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
+            let training = trainingConfig(for: arm)
+            let budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
             let folder = RunFolder(url: out.url.appendingPathComponent(arm.name))
-            try folder.create()
             let runConfig = RunConfig(model: architecture, data: dataConfig, training: training, threads: Runtime.threadCount)
-            try folder.writeConfig(runConfig)
+            let (model, history) = try train(runConfig, data: data, in: folder)
 
-            log("training with \(training.lambdaSchedule) for \(o.epochs) epoch(s) → \(folder.url.path)")
-            let model = try architecture.build(generator: Generator(seed: o.seed))
-            let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
-            trainer.showProgress = o.showProgress
-            trainer.log = log
-            trainer.cancellation = o.cancellation
-            let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
-                                          runConfig: runConfig)
-
-            let distance = training.slicedWasserstein
             let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
-                                                          distance: distance, seed: o.seed, batchSize: o.batchSize)
+                                                          distance: training.slicedWasserstein, seed: o.seed,
+                                                          batchSize: o.batchSize)
             try AtomicFile.writeJSON(distances, to: folder.scoresURL)
-            log("validation distances (λ = \(lambda)): "
+            log("validation distances (λ = \(arm.lambda)): "
                 + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
-
-            let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
-            var full: ModelMeasurement?
-            for order in orders {
-                let copy = try Collapser.copy(of: model)
-                let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
-                if full == nil { full = try collapser.measure(on: data.test) }
-                let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
-                let curve = try collapser.curve(order: arranged, test: data.test) { step in
-                    log(String(format: "  λ = %g, %@: removed %@ → test accuracy %.2f %%, %.2f M MACs", lambda,
-                               order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
-                }
-                let label = "\(arm.label), \(order.rawValue)"
-                runs.append(RunResult(label: label, lambda: lambda, order: order, full: full!, curve: curve,
-                                      distances: distances, training: history))
+            runs += try curves(of: model, arm: arm, distances: distances, history: history, data: data)
+            if arm.lambda > 0, collapsedPath == nil {
+                collapsedPath = try saveCollapsed(model, distances: distances, distance: training.slicedWasserstein,
+                                                  data: data, in: folder)
             }
-
-            if lambda > 0, collapsedPath == nil {
-                // the deployable result (of the first regularized model): remove in ranked order within the accuracy budget
-                let copy = try Collapser.copy(of: model)
-                let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
-                collapser.measureLatency = false
-                let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
-                                                     validation: data.validation, test: data.test, distances: distances)
-                let url = try CollapsedModel.save(copy, normalization: data.normalization, classNames: data.classNames,
-                                                  to: folder.collapsedManifestURL)
-                collapsedPath = url.path
-                log("collapsed within \(Self.format(o.maxAccuracyDrop)) point(s) of validation accuracy: "
-                    + (outcome.removed.isEmpty ? "no block" : outcome.removed.joined(separator: ", ")) + " → \(url.path)")
-            }
-            try writeReport()
+            // after each model, so a long sweep shows its progress and keeps what it finished if stopped
+            try writeReport(runs: runs, architecture: architecture, data: data, budget: budget, to: out)
         }
 
         return Result(report: out.reportHTMLURL.path, reportMarkdown: out.reportMarkdownURL.path,
                       reportJSON: out.reportJSONURL.path, collapsedModel: collapsedPath, runs: runs,
                       summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
+    }
+
+    /// The training configuration of one arm: the demo's budget with the arm's λ.
+    func trainingConfig(for arm: Arm) -> TrainingConfig {
+        var training = TrainingConfig()
+        training.epochs = options.epochs
+        training.batchSize = options.batchSize
+        training.learningRate = options.learningRate
+        training.schedule = .cosine
+        training.lambda = arm.lambda
+        training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
+        training.distance = options.distance
+        training.seed = options.seed
+        training.channelsLast = options.channelsLast
+        return training
+    }
+
+    /// Trains one arm's model in its own run folder.
+    func train(_ runConfig: RunConfig, data: PreparedData, in folder: RunFolder) throws
+        -> (model: any CollapsibleModel, history: [EpochMetrics]) {
+        try folder.create()
+        try folder.writeConfig(runConfig)
+        let training = runConfig.training
+        log("training with \(training.lambdaSchedule) for \(training.epochs) epoch(s) → \(folder.url.path)")
+        let model = try runConfig.model.build(generator: Generator(seed: options.seed))
+        let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
+        trainer.showProgress = options.showProgress
+        trainer.log = log
+        trainer.cancellation = options.cancellation
+        let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
+                                      runConfig: runConfig)
+        return (model, history)
+    }
+
+    /// The removal curves of one trained model: LaCoOT's ranking and a random order, and for
+    /// λ = 0 also the reference's deepest-first order. Each on a fresh copy of the model.
+    func curves(of model: any CollapsibleModel, arm: Arm, distances: [BlockDistance], history: [EpochMetrics],
+                data: PreparedData) throws -> [RunResult] {
+        let o = options
+        let lambda = arm.lambda
+        let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
+        var full: ModelMeasurement?
+        var runs: [RunResult] = []
+        for order in orders {
+            let copy = try Collapser.copy(of: model)
+            let collapser = Collapser(model: copy, normalization: data.normalization,
+                                      distance: trainingConfig(for: arm).slicedWasserstein, seed: o.seed)
+            let measured = try full ?? collapser.measure(on: data.test)
+            full = measured
+            let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
+            let curve = try collapser.curve(order: arranged, test: data.test) { step in
+                log(String(format: "  λ = %g, %@: removed %@ → test accuracy %.2f %%, %.2f M MACs", lambda,
+                           order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
+            }
+            runs.append(RunResult(label: "\(arm.label), \(order.rawValue)", lambda: lambda, order: order, full: measured,
+                                  curve: curve, distances: distances, training: history))
+        }
+        return runs
+    }
+
+    /// The deployable result: a copy of `model` with blocks removed in ranked order within the
+    /// accuracy budget, saved in `folder`. Returns the manifest's path.
+    func saveCollapsed(_ model: any CollapsibleModel, distances: [BlockDistance], distance: SlicedWasserstein,
+                       data: PreparedData, in folder: RunFolder) throws -> String {
+        let o = options
+        let copy = try Collapser.copy(of: model)
+        let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
+        collapser.measureLatency = false
+        let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
+                                             validation: data.validation, test: data.test, distances: distances)
+        let url = try CollapsedModel.save(copy, normalization: data.normalization, classNames: data.classNames,
+                                          to: folder.collapsedManifestURL)
+        log("collapsed within \(Self.format(o.maxAccuracyDrop)) point(s) of validation accuracy: "
+            + (outcome.removed.isEmpty ? "no block" : outcome.removed.joined(separator: ", ")) + " → \(url.path)")
+        return url.path
+    }
+
+    /// Writes the report (JSON, Markdown, HTML) of the runs so far.
+    func writeReport(runs: [RunResult], architecture: ModelArchitecture, data: PreparedData, budget: String,
+                     to out: RunFolder) throws {
+        let report = CollapseReport(
+            title: "LaCoOT demo: \(architecture.label) on \(options.dataset)",
+            createdAt: ISO8601DateFormatter().string(from: Date()),
+            model: architecture.label, dataset: data.label, budget: budget,
+            distanceMode: "\(options.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
+            engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
+        try AtomicFile.writeJSON(report, to: out.reportJSONURL)
+        try AtomicFile.write(report.markdown(), to: out.reportMarkdownURL)
+        try AtomicFile.write(report.html(), to: out.reportHTMLURL)
     }
 
     static func format(_ x: Double) -> String {
