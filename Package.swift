@@ -36,10 +36,13 @@ let package = Package(
     name: "lacoot",
     products: [
         .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "LacootSupport", targets: ["LacootSupport"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
-        .library(name: "Data", targets: ["Data"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
+        .library(name: "LacootWorkflow", targets: ["LacootWorkflow"]),
         .executable(name: "lacoot", targets: ["lacoot"]),
     ],
     dependencies: [
@@ -49,24 +52,43 @@ let package = Package(
     targets: [
         .target(name: "CTorch", cxxSettings: shimCxx, linkerSettings: shimLinker),
         .target(name: "Torch", dependencies: ["CTorch"]),
-        .target(name: "NN", dependencies: ["Torch"]),
+        // Foundation only: the atomic file writer, the progress line, cancellation.
+        .target(name: "LacootSupport"),
+        .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
         .target(name: "Models", dependencies: ["NN"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
-        .target(name: "Data", dependencies: ["Torch", "CDataCodecs"]),
-        .target(name: "LaCoOT", dependencies: ["Models", "Data", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Datasets", dependencies: ["Torch", "CDataCodecs", .product(name: "Logging", package: "swift-log")]),
+        // Foundation only: result records (measurements, curves, runs) and their renderings
+        // (Markdown, HTML, SVG charts). Knows nothing of tensors.
+        .target(name: "LacootReport"),
+        // The algorithm: the distance, the regularizer, block scoring, collapsing.
+        .target(name: "LaCoOT", dependencies: [
+            "Models", "NN", "Datasets", "Torch", "LacootSupport", "LacootReport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Training runs, run folders, collapsed-model files, the demo.
+        .target(name: "LacootWorkflow", dependencies: [
+            "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "lacoot", dependencies: [
-            "LaCoOT",
+            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "LacootBench", dependencies: ["LaCoOT"], path: "Benchmarks/LacootBench"),
+        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LaCoOT", "Models", "NN", "Datasets", "Torch"], path: "Benchmarks/LacootBench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
-        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
+        .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootSupport"]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "Models", "NN", "Datasets", "Torch"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "LacootWorkflowTests", dependencies: [
+            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+        ]),
         .testTarget(name: "LacootCLITests", dependencies: ["lacoot"]),
     ],
     swiftLanguageModes: [.v6],

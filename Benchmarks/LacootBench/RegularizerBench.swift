@@ -1,5 +1,6 @@
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Torch
 
 /// Issue 5: what the LaCoOT term costs. ResNet-18 (CIFAR stem), batch 128: training step time

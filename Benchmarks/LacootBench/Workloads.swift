@@ -1,5 +1,6 @@
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Models
 import NN
 import Torch

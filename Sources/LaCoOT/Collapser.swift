@@ -1,23 +1,17 @@
-import Data
+import Datasets
 import Foundation
+import Logging
+import LacootReport
 import Models
 import NN
 import Torch
 
-/// The order in which blocks are removed.
-public enum RemovalOrder: String, Codable, Sendable, CaseIterable {
-    /// LaCoOT: lowest distance first.
-    case ranked
-    /// A seeded random order (ablation).
-    case random
-    /// Highest distance first (ablation: should be the worst).
-    case reverse
-    /// The reference's fixed ResNet order: the deepest block first.
-    case deepestFirst = "deepest-first"
-
+extension RemovalOrder {
     /// The blocks (given in forward order) sorted for removal.
     public func arrange(_ blocks: [String], distances: [BlockDistance], seed: UInt64 = 0) throws -> [String] {
         switch self {
+        case .given:
+            return blocks
         case .deepestFirst:
             return blocks.reversed()
         case .random:
@@ -27,7 +21,7 @@ public enum RemovalOrder: String, Codable, Sendable, CaseIterable {
             var score: [String: Double] = [:]
             for d in distances { score[d.block] = d.distance }
             for b in blocks where score[b] == nil {
-                throw ModelError("no distance for block \"\(b)\": score the model first (lacoot score)")
+                throw CollapseError.missingDistance(block: b)
             }
             // ties keep forward order
             let indexed = blocks.enumerated().map { ($0.offset, $0.element, score[$0.element] ?? 0) }
@@ -55,8 +49,8 @@ public struct CollapseOutcome: Sendable, CustomStringConvertible {
     public var removed: [String]
     public var order: [String]
     public var distances: [BlockDistance]
-    public var before: Measurement
-    public var after: Measurement
+    public var before: ModelMeasurement
+    public var after: ModelMeasurement
     /// Validation accuracy after each tentative removal (max-drop policy), in percent.
     public var validationTrace: [(block: String, accuracy: Double, kept: Bool)]
 
@@ -110,9 +104,9 @@ public final class Collapser {
     }
 
     /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now.
-    public func measure(on dataset: ImageDataset) throws -> Measurement {
+    public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
         let cost = try model.cost()
-        var m = Measurement(accuracy: try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
+        var m = ModelMeasurement(accuracy: try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
                                                               batchSize: evaluationBatchSize),
                             macs: cost.totalMACs, params: model.parameterCount)
         if measureLatency {
@@ -141,7 +135,7 @@ public final class Collapser {
         switch policy {
         case let .remove(k):
             guard k >= 0, k <= active.count else {
-                throw ModelError("cannot remove \(k) blocks: the model has \(active.count) active collapsible blocks")
+                throw CollapseError.cannotRemove(count: k, active: active.count)
             }
             removed = Array(arranged.prefix(k))
             try model.collapse(removed)
@@ -149,13 +143,15 @@ public final class Collapser {
             try model.collapse(names)
             removed = names
         case let .maxAccuracyDrop(limit):
-            guard limit >= 0 else { throw ModelError("the accuracy drop limit must be ≥ 0, got \(limit)") }
+            guard limit >= 0 else { throw ConfigurationError.outOfRange(flag: "max-drop", problem: "must be ≥ 0, got \(limit)") }
             let reference = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
                                                     batchSize: evaluationBatchSize)
             for block in arranged {
                 let previous = try model.replace(block, with: Identity())
                 let accuracy = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
                                                        batchSize: evaluationBatchSize)
+                logger.debug("\(block): validation accuracy \(accuracy) % (full \(reference) %, limit \(limit) points)",
+                          metadata: ["kept": "\(reference - accuracy <= limit)"])
                 if reference - accuracy <= limit {
                     removed.append(block)
                     trace.append((block, accuracy, true))
@@ -167,6 +163,7 @@ public final class Collapser {
             }
         }
         let after = try measure(on: target)
+        logger.info("collapsed \(removed.count) of \(active.count) blocks: \(removed.joined(separator: ", "))")
         return CollapseOutcome(removed: removed, order: arranged, distances: distances, before: before, after: after,
                                validationTrace: trace)
     }
@@ -196,7 +193,7 @@ extension Collapser {
     public static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
         let copy = try model.manifest.build()
         let report = try copy.load(stateDict: model.stateDict(), strict: true)
-        guard report.isClean else { throw ModelError("internal: model copy does not match: \(report)") }
+        guard report.isClean else { throw CollapseError.copyMismatch(report: report.description) }
         if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
         return copy
     }

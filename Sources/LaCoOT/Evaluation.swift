@@ -1,5 +1,7 @@
-import Data
+import Datasets
 import Foundation
+import LacootReport
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -11,7 +13,7 @@ public enum Evaluation {
                                 batchSize: Int = 256, precision: Precision = .fp32, progress: Bool = false,
                                 label: String = "evaluate") throws -> Double {
         let loader = try Loader.evaluation(dataset: dataset, batchSize: batchSize, normalization: normalization)
-        let meter = Progress(label: label, total: dataset.count, enabled: progress)
+        let meter = ProgressLine(label: label, total: dataset.count, enabled: progress)
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -29,7 +31,7 @@ public enum Evaluation {
             }
         }
         meter.finish(status: String(format: "accuracy %.2f%%", 100 * Double(correct) / Double(max(seen, 1))))
-        guard seen > 0 else { throw ModelError("cannot measure accuracy on an empty dataset (\(dataset.name))") }
+        guard seen > 0 else { throw CollapseError.emptyDataset(dataset: dataset.name, task: "measure accuracy") }
         return 100 * Double(correct) / Double(seen)
     }
 
@@ -45,7 +47,7 @@ public enum Evaluation {
                                                 blocks: model.activeBlockNames.isEmpty ? nil : model.activeBlockNames,
                                                 seed: seed)
         let total = maxBatches.map { min(dataset.count, $0 * batchSize) } ?? dataset.count
-        let meter = Progress(label: "score", total: total, enabled: progress)
+        let meter = ProgressLine(label: "score", total: total, enabled: progress)
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
@@ -69,7 +71,7 @@ public enum Evaluation {
             }
         }
         meter.finish()
-        guard samples > 0 else { throw ModelError("cannot score blocks on an empty dataset (\(dataset.name))") }
+        guard samples > 0 else { throw CollapseError.emptyDataset(dataset: dataset.name, task: "score blocks") }
         return order.map { BlockDistance(block: $0, distance: sums[$0]! / Double(samples)) }
     }
 

@@ -1,3 +1,4 @@
+import LacootReport
 import Models
 import Torch
 
@@ -22,7 +23,8 @@ public final class LaCoOTRegularizer {
     public let blocks: [String]
     private let selected: Set<String>
     public let seed: UInt64
-    let generator: Generator
+    /// Draws the random directions; a training checkpoint saves and restores its state.
+    public let generator: Generator
     /// The last direction used per block (warm start of the `optimized` mode).
     private var warmStarts: [String: Tensor] = [:]
 
@@ -46,17 +48,17 @@ public final class LaCoOTRegularizer {
     public init(model: any CollapsibleModel, lambda: LambdaSchedule, distance: SlicedWasserstein = SlicedWasserstein(),
                 blocks: [String]? = nil, seed: UInt64 = 0) throws {
         guard lambda.lambda >= 0, lambda.lambda.isFinite else {
-            throw ModelError("λ must be a finite number ≥ 0, got \(lambda.lambda)")
+            throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a finite number ≥ 0, got \(lambda.lambda)")
         }
         guard distance.projectionCount >= 1 else {
-            throw ModelError("the distance needs at least one projection, got \(distance.projectionCount)")
+            throw ConfigurationError.outOfRange(flag: "projections", problem: "must be at least 1, got \(distance.projectionCount)")
         }
         let all = model.collapsibleBlockNames
         let chosen = blocks ?? all
         for name in chosen where !all.contains(name) {
-            throw ModelError("\"\(name)\" is not a collapsible block of this model (collapsible: \(all.joined(separator: ", ")))")
+            throw ConfigurationError.unknownBlock(flag: "blocks", block: name, collapsible: all)
         }
-        guard !chosen.isEmpty else { throw ModelError("no block to regularize") }
+        guard !chosen.isEmpty else { throw ConfigurationError.nothingSelected(flag: "blocks") }
         self.lambda = lambda
         self.distance = distance
         self.blocks = chosen

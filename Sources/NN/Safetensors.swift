@@ -1,4 +1,5 @@
 import Foundation
+import LacootSupport
 import Torch
 #if canImport(Glibc)
 import Glibc
@@ -241,44 +242,15 @@ public enum Safetensors {
         return data
     }
 
-    /// Writes `tensors` to `url` atomically: into a temporary file in the same folder, flushed,
-    /// then renamed over the destination, so a crash never leaves a half-written file.
+    /// Writes `tensors` to `url` atomically through ``AtomicFile`` (a temporary file in the
+    /// same folder, fsynced, renamed over the destination, folder fsynced), so a crash never
+    /// leaves a half-written file and the old file stays when writing fails.
     public static func write(_ tensors: [NamedTensor], metadata: [String: String] = [:], to url: URL) throws {
         let head = try header(for: tensors, metadata: metadata)
-        try atomicWrite(to: url) { handle in
-            try handle.write(contentsOf: head)
-            for (_, t) in tensors where t.elementCount > 0 { try handle.write(contentsOf: t.bytes()) }
+        try AtomicFile.write(to: url) { out in
+            try out.write(head)
+            for (_, t) in tensors where t.elementCount > 0 { try out.write(t.bytes()) }
         }
-    }
-
-    /// Runs `body` on a temporary file next to `url`, then renames it to `url`.
-    static func atomicWrite(to url: URL, _ body: (FileHandle) throws -> Void) throws {
-        let folder = url.deletingLastPathComponent()
-        let temp = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
-            throw SafetensorsError(source: url.path, problem: "cannot create a temporary file in \(folder.path) (does the folder exist and is it writable?)")
-        }
-        var renamed = false
-        defer { if !renamed { try? FileManager.default.removeItem(at: temp) } }
-        do {
-            let handle = try FileHandle(forWritingTo: temp)
-            do {
-                try body(handle)
-                try handle.synchronize()
-                try handle.close()
-            } catch {
-                try? handle.close()
-                throw error
-            }
-        } catch let error as SafetensorsError {
-            throw error
-        } catch {
-            throw SafetensorsError(source: url.path, problem: "write failed (\(error))")
-        }
-        guard rename(temp.path, url.path) == 0 else {
-            throw SafetensorsError(source: url.path, problem: "cannot rename the temporary file into place (errno \(errno))")
-        }
-        renamed = true
     }
 }
 

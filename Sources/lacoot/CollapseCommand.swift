@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootReport
+import LacootSupport
+import LacootWorkflow
 import Models
 import Torch
 
@@ -53,8 +56,8 @@ struct CollapseCommand: ParsableCommand {
 
     struct Output: Encodable {
         let removed: [String]
-        let before: LaCoOT.Measurement
-        let after: LaCoOT.Measurement
+        let before: ModelMeasurement
+        let after: ModelMeasurement
         let model: String
         let report: String
     }
@@ -64,10 +67,10 @@ struct CollapseCommand: ParsableCommand {
         let run = try TrainedRun.open(RunFolder(runDirectory))
         let names = run.model.collapsibleBlockNames
         if let remove, remove > names.count {
-            throw UsageError("--remove \(remove): \(run.config.model.label) has only \(names.count) collapsible blocks (\(names.joined(separator: ", ")))")
+            throw UsageError.tooManyBlocks(count: remove, model: run.config.model.label, collapsible: names)
         }
         for b in blocks where !names.contains(b) {
-            throw UsageError("--blocks: \"\(b)\" is not a collapsible block (collapsible: \(names.joined(separator: ", ")))")
+            throw UsageError.unknownBlock(flag: "blocks", block: b, model: run.config.model.label, collapsible: names)
         }
         let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
         // reuse `lacoot score`'s distances when they match the model's blocks
@@ -93,7 +96,7 @@ struct CollapseCommand: ParsableCommand {
         let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
         let history = (try? run.folder.readMetrics()) ?? []
         let result = RunResult(label: "λ=\(run.config.training.lambda), \(order.rawValue)", lambda: run.config.training.lambda,
-                               order: blocks.isEmpty ? order.rawValue : "given", full: outcome.before, curve: curve,
+                               order: blocks.isEmpty ? order : .given, full: outcome.before, curve: curve,
                                distances: outcome.distances, training: history)
         let report = CollapseReport(title: "Collapse of \(run.folder.url.lastPathComponent)",
                                     createdAt: ISO8601DateFormatter().string(from: Date()),

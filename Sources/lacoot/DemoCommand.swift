@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootSupport
+import LacootWorkflow
 
 /// `lacoot demo`: the whole story on Fashion-MNIST in about ten minutes.
 struct DemoCommand: ParsableCommand {
@@ -73,7 +75,9 @@ struct DemoCommand: ParsableCommand {
         options.showProgress = runtime.showProgress
         var demo = Demo(options: options)
         demo.log = { runtime.log($0) }
-        Interrupt.install()
+        let cancellation = CancellationToken()
+        cancellation.installSignalHandlers()
+        options.cancellation = cancellation
         let result = try demo.run()
         if runtime.json {
             try printJSON(result)

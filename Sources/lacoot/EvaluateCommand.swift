@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Models
 
 /// `lacoot evaluate`: accuracy, size, MACs and latency of a trained or collapsed model.
@@ -32,7 +33,8 @@ struct EvaluateCommand: ParsableCommand {
         if let model {
             let loaded = try CollapsedModel.load(from: URL(fileURLWithPath: model))
             guard loaded.manifest.architecture == run.config.model else {
-                throw UsageError("--model \(model) is a \(loaded.manifest.architecture.label), but \(runDirectory) trained a \(run.config.model.label)")
+                throw UsageError.modelMismatch(modelFile: model, modelLabel: loaded.manifest.architecture.label,
+                                               runDirectory: runDirectory, runLabel: run.config.model.label)
             }
             network = loaded.model
         }

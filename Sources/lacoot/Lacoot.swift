@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootWorkflow
 import Torch
 
 /// The `lacoot` command: train with the LaCoOT regularizer, score blocks, collapse, evaluate.
@@ -22,11 +23,33 @@ struct Lacoot: ParsableCommand {
 }
 
 /// An error in what the user asked for, found only at run time (e.g. more blocks than the
-/// model has): printed as one line, exit code 2 like a parse error.
-struct UsageError: Error, CustomStringConvertible {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
+/// model has): printed as one line naming the flag, exit code 2 like a parse error.
+enum UsageError: Error, CustomStringConvertible {
+    /// `--resume` without a checkpoint in the run folder.
+    case nothingToResume(runDirectory: String, checkpoint: String)
+    /// A new run into a folder that already holds one.
+    case runExists(runDirectory: String)
+    /// `flag` names a block that is not a collapsible block of `model`.
+    case unknownBlock(flag: String, block: String, model: String, collapsible: [String])
+    /// `--remove count` asks for more blocks than `model` has.
+    case tooManyBlocks(count: Int, model: String, collapsible: [String])
+    /// `--model` holds another architecture than the run folder trained.
+    case modelMismatch(modelFile: String, modelLabel: String, runDirectory: String, runLabel: String)
+
+    var description: String {
+        switch self {
+        case let .nothingToResume(runDirectory, checkpoint):
+            return "--resume: no checkpoint in \(runDirectory) (expected \(checkpoint))"
+        case let .runExists(runDirectory):
+            return "\(runDirectory) already holds a run; pass --resume to continue it or choose another --run-dir"
+        case let .unknownBlock(flag, block, model, collapsible):
+            return "--\(flag): \"\(block)\" is not a collapsible block of \(model) (collapsible: \(collapsible.joined(separator: ", ")))"
+        case let .tooManyBlocks(count, model, collapsible):
+            return "--remove \(count): \(model) has only \(collapsible.count) collapsible blocks (\(collapsible.joined(separator: ", ")))"
+        case let .modelMismatch(modelFile, modelLabel, runDirectory, runLabel):
+            return "--model \(modelFile) is a \(modelLabel), but \(runDirectory) trained a \(runLabel)"
+        }
+    }
 }
 
 /// Entry point: one clear line per error on stderr; exit 2 for usage errors, 1 for runtime ones.
@@ -49,7 +72,7 @@ enum Main {
             var runnable = command
             try runnable.run()
         } catch let error as UsageError {
-            printError("error: \(error.message)")
+            printError("error: \(error)")
             exit(2)
         } catch let error as ValidationError {
             printError("error: \(error.message)")

@@ -1,13 +1,23 @@
 import ArgumentParser
-import Data
+import Datasets
 import Foundation
 import LaCoOT
+import LacootReport
+import LacootWorkflow
 import Logging
 import Models
 import Torch
 
 extension DistanceMode: ExpressibleByArgument {}
-extension RemovalOrder: ExpressibleByArgument {}
+extension RemovalOrder: ExpressibleByArgument {
+    /// `given` is implied by naming the blocks, never chosen with `--order`.
+    public init?(argument: String) {
+        guard let order = RemovalOrder(rawValue: argument), RemovalOrder.choosable.contains(order) else { return nil }
+        self = order
+    }
+
+    public static var allValueStrings: [String] { choosable.map(\.rawValue) }
+}
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 
@@ -35,21 +45,31 @@ struct RuntimeOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON result object on stdout (logs stay on stderr).")
     var json = false
 
-    @Flag(name: .long, help: "No progress lines.")
+    @Flag(name: .long, help: "No progress lines; log errors only.")
     var quiet = false
+
+    @Flag(name: .long, help: "Log details on stderr: data files read, checkpoints written, collapse decisions, engine.")
+    var verbose = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if quiet, verbose { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 
-    /// Applies the thread count and sets up logging on stderr.
+    /// The level of the libraries' logs: `notice` by default (stops, warnings), everything
+    /// with `--verbose`, errors only with `--quiet`.
+    var logLevel: Logger.Level { verbose ? .debug : quiet ? .error : .notice }
+
+    /// Applies the thread count and sets up logging: one handler, on stderr, at ``logLevel``.
     func apply() throws {
-        if let threads { try Runtime.setThreadCount(threads) }
+        let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = level
             return handler
         }
+        if let threads { try Runtime.setThreadCount(threads) }
+        Logger(label: "lacoot.engine").info("\(Runtime.summary)", metadata: ["threads": "\(Runtime.threadCount)"])
     }
 
     var showProgress: Bool { !quiet }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootSupport
+import LacootWorkflow
 
 /// `lacoot score`: per-block distances of a trained run on its validation split.
 struct ScoreCommand: ParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootReport
+import LacootSupport
+import LacootWorkflow
 import Models
 import Torch
 
@@ -114,13 +117,13 @@ struct TrainCommand: ParsableCommand {
         let prepared: PreparedData
         if resume {
             guard folder.hasCheckpoint else {
-                throw UsageError("--resume: no checkpoint in \(runDirectory) (expected \(folder.checkpointURL.path))")
+                throw UsageError.nothingToResume(runDirectory: runDirectory, checkpoint: folder.checkpointURL.path)
             }
             runConfig = try folder.readConfig()
             prepared = try PreparedData.prepare(runConfig.data)
         } else {
             if folder.hasCheckpoint {
-                throw UsageError("\(runDirectory) already holds a run; pass --resume to continue it or choose another --run-dir")
+                throw UsageError.runExists(runDirectory: runDirectory)
             }
             var training = trainingConfig()
             try training.validate()
@@ -135,7 +138,7 @@ struct TrainCommand: ParsableCommand {
         if let blocksGiven = runConfig.training.blocks {
             let names = try runConfig.model.build().collapsibleBlockNames
             for b in blocksGiven where !names.contains(b) {
-                throw UsageError("--blocks: \"\(b)\" is not a collapsible block of \(runConfig.model.label) (collapsible: \(names.joined(separator: ", ")))")
+                throw UsageError.unknownBlock(flag: "blocks", block: b, model: runConfig.model.label, collapsible: names)
             }
         }
         try folder.create()
@@ -146,7 +149,9 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization)
         trainer.showProgress = runtime.showProgress
         trainer.log = { runtime.log($0) }
-        Interrupt.install()
+        let cancellation = CancellationToken()
+        cancellation.installSignalHandlers()
+        trainer.cancellation = cancellation
         let history = try trainer.fit(train: prepared.train, validation: prepared.validation, runFolder: folder,
                                       runConfig: runConfig, resume: resume)
         let test = try Evaluation.accuracy(of: network, on: prepared.test, normalization: prepared.normalization)

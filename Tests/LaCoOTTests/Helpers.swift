@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Foundation
 @testable import LaCoOT
 import Models
@@ -16,29 +16,3 @@ func tinyData(count: Int, seed: UInt64 = 0) throws -> ImageDataset {
 }
 
 let tinyNormalization = Normalization(mean: [0.5], std: [0.25])
-
-/// A fresh temporary folder.
-func temporaryFolder(_ name: String = "lacoot-test") throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// All parameters and buffers as flat arrays, by key.
-func weights(of model: Module) throws -> [String: [Float]] {
-    var out: [String: [Float]] = [:]
-    for (name, t) in model.stateDict() where t.dtype == .float32 { out[name] = try t.floats() }
-    return out
-}
-
-/// A small, fast training configuration.
-func tinyConfig(epochs: Int = 2, lambda: Double = 1) -> TrainingConfig {
-    var c = TrainingConfig()
-    c.epochs = epochs
-    c.batchSize = 16
-    c.learningRate = 0.05
-    c.lambda = lambda
-    c.projections = 8
-    c.seed = 3
-    return c
-}

@@ -1,9 +1,10 @@
-import Data
+import Datasets
 import Foundation
-import Testing
 @testable import LaCoOT
+import LacootReport
 import Models
 import NN
+import Testing
 import Torch
 
 @Suite struct RegularizerTests {
@@ -40,8 +41,14 @@ import Torch
         #expect(early.distances.map(\.block) == ["layer3.1"])
         #expect(try regularizer.penalty(events, epoch: 10).lambda == 2)
         #expect(try regularizer.penalty(events, epoch: 0).loss.item() == 0)
-        #expect(throws: ModelError.self) { try LaCoOTRegularizer(model: model, lambda: 1, blocks: ["layer9.1"]) }
-        #expect(throws: ModelError.self) { try LaCoOTRegularizer(model: model, lambda: -1) }
+        #expect(throws: ConfigurationError.unknownBlock(flag: "blocks", block: "layer9.1", collapsible: model.collapsibleBlockNames)) {
+            try LaCoOTRegularizer(model: model, lambda: 1, blocks: ["layer9.1"])
+        }
+        // a bad λ is a configuration error naming the flag
+        let badLambda = #expect(throws: ConfigurationError.self) { try LaCoOTRegularizer(model: model, lambda: -1) }
+        #expect(badLambda?.flag == "lambda")
+        #expect(badLambda?.description.hasPrefix("--lambda ") == true)
+        #expect(throws: ConfigurationError.nothingSelected(flag: "blocks")) { try LaCoOTRegularizer(model: model, lambda: 1, blocks: []) }
     }
 
     @Test func scoringUsesTheTrueSizeOfTheLastBatch() throws {

@@ -111,4 +111,24 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         #expect(r.code == 1)
         expectOneLine(r.err, contains: "does not match")
     }
+
+    /// `--verbose` shows the libraries' logs (data read, checkpoints written, engine) on stderr;
+    /// the default level hides them; `--quiet --verbose` is a usage error.
+    @Test func verboseShowsTheLibrariesLogs() throws {
+        let dir = try scratch() + "/verbose"
+        let args = ["train", "--run-dir", dir, "--width", "4", "--epochs", "1", "--max-batches", "2", "--batch-size", "32",
+                    "--train-limit", "100", "--test-limit", "20", "--lambda", "1", "--projections", "8", "--json"]
+        var r = try lacoot(args + ["--verbose"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.err.contains("lacoot.datasets") && r.err.contains("loaded"), "\(r.err)")
+        #expect(r.err.contains("checkpoint written"), "\(r.err)")
+        #expect(r.err.contains("lacoot.engine"), "\(r.err)")
+        #expect(!r.out.contains("lacoot."), "logs leaked onto stdout: \(r.out)")
+        r = try lacoot(["score", "--run-dir", dir, "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(!r.err.contains("lacoot.datasets"), "\(r.err)")
+        r = try lacoot(["score", "--run-dir", dir, "--quiet", "--verbose"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--verbose")
+    }
 }

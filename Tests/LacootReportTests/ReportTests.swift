@@ -3,7 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
-@testable import LaCoOT
+@testable import LacootReport
+import LacootSupport
 
 // MARK: - Sample reports
 
@@ -42,16 +43,16 @@ enum ReportSamples {
         let d0: [Double] = [1.35, 3.02, 2.10, 0.91]
         let t5 = training(lambda: 5, epochs: 3, finalAccuracy: 91.3, distances: d5)
         let t0 = training(lambda: 0, epochs: 3, finalAccuracy: 91.9, distances: d0)
-        let lacoot = RunResult(label: "λ=5, ranked", lambda: 5, order: "ranked",
-                               full: Measurement(accuracy: 91.20, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180),
+        let lacoot = RunResult(label: "λ=5, ranked", lambda: 5, order: .ranked,
+                               full: ModelMeasurement(accuracy: 91.20, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180),
                                curve: curve(["layer4.1", "layer3.1", "layer1.1", "layer2.1"], [91.18, 91.05, 90.62, 89.91]),
                                distances: zip(blocks, d5).map { BlockDistance(block: $0, distance: $1) }, training: t5)
-        let full0 = Measurement(accuracy: 91.77, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180)
+        let full0 = ModelMeasurement(accuracy: 91.77, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180)
         let dist0 = zip(blocks, d0).map { BlockDistance(block: $0, distance: $1) }
-        let ranked0 = RunResult(label: "λ=0, ranked", lambda: 0, order: "ranked", full: full0,
+        let ranked0 = RunResult(label: "λ=0, ranked", lambda: 0, order: .ranked, full: full0,
                                 curve: curve(["layer4.1", "layer1.1", "layer3.1", "layer2.1"], [88.40, 61.25, 35.10, 12.03]),
                                 distances: dist0, training: t0)
-        let random0 = RunResult(label: "λ=0, random", lambda: 0, order: "random", full: full0,
+        let random0 = RunResult(label: "λ=0, random", lambda: 0, order: .random, full: full0,
                                 curve: curve(["layer2.1", "layer4.1", "layer1.1", "layer3.1"], [54.20, 41.00, 20.30, 10.00]),
                                 distances: dist0, training: t0)
         return CollapseReport(title: "LaCoOT demo — ResNet-18 <w16> & Fashion-MNIST", createdAt: "2025-06-01T12:00:00Z",
@@ -65,7 +66,7 @@ enum ReportSamples {
     /// a run without a curve, non-finite values and markup in the text.
     static func large() -> CollapseReport {
         let names = (1...8).map { "features.\($0).conv.1 (dw 3×3)" }
-        func run(_ i: Int, lambda: Double, order: String, drop: Double) -> RunResult {
+        func run(_ i: Int, lambda: Double, order: RemovalOrder, drop: Double) -> RunResult {
             let dist = names.enumerated().map { BlockDistance(block: $1, distance: lambda == 0 ? 2 + Double(($0 * 5) % 8) : 0.01 * Double(1 + ($0 * 3) % 8)) }
             var removed: [String] = []
             let steps = names.enumerated().map { (k, name) -> CurveStep in
@@ -83,13 +84,13 @@ enum ReportSamples {
                                     validationAccuracy: 48 + 3.6 * x, validationDistances: dist, seconds: 12, imagesPerSecond: 4_000)
             }
             training[3].validationAccuracy = nil
-            return RunResult(label: "MobileNetV2 λ=\(ReportFormat.general(lambda)) | \(order) order #\(i)", lambda: lambda, order: order,
-                             full: Measurement(accuracy: 93, macs: 94_000_000, params: 2_236_682), curve: steps,
+            return RunResult(label: "MobileNetV2 λ=\(ReportFormat.general(lambda)) | \(order.rawValue) order #\(i)", lambda: lambda, order: order,
+                             full: ModelMeasurement(accuracy: 93, macs: 94_000_000, params: 2_236_682), curve: steps,
                              distances: dist, training: training)
         }
-        var runs = [run(1, lambda: 9, order: "ranked", drop: 0.4), run(2, lambda: 2, order: "ranked", drop: 1.5),
-                    run(3, lambda: 0.5, order: "ranked", drop: 3), run(4, lambda: 0, order: "ranked", drop: 9),
-                    run(5, lambda: 0, order: "reverse", drop: 11), run(6, lambda: 0, order: "deepest-first", drop: 12)]
+        var runs = [run(1, lambda: 9, order: .ranked, drop: 0.4), run(2, lambda: 2, order: .ranked, drop: 1.5),
+                    run(3, lambda: 0.5, order: .ranked, drop: 3), run(4, lambda: 0, order: .ranked, drop: 9),
+                    run(5, lambda: 0, order: .reverse, drop: 11), run(6, lambda: 0, order: .deepestFirst, drop: 12)]
         runs[2].curve[3].accuracy = .nan
         runs[5].curve = []
         return CollapseReport(title: "MobileNetV2 <stress> & \"quotes\"", createdAt: "", model: "MobileNetV2 (CIFAR)", dataset: "CIFAR-10",
@@ -324,47 +325,6 @@ private func scratchFolder(_ name: String) throws -> URL {
         #expect(SVGChart.niceTicks(from: 5, to: 5).count >= 2)
         #expect(ReportFormat.general(0.5) == "0.5" && ReportFormat.general(5) == "5" && ReportFormat.general(0.0123456) == "0.01235")
         #expect(ReportFormat.signed(-0.001) == "0.00" && ReportFormat.signed(0.2) == "+0.20" && ReportFormat.fixed(-0.0001, 2) == "0.00")
-    }
-
-    @Test func atomicWriteReplacesTheFileAndLeavesNoTemporaryFile() throws {
-        let folder = try scratchFolder("atomic")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let target = folder.appendingPathComponent("report.json")
-        try AtomicFile.write(Data("old".utf8), to: target)
-        try AtomicFile.writeJSON(["b": 2, "a": 1], to: target)
-        #expect(try String(contentsOf: target, encoding: .utf8) == "{\n  \"a\" : 1,\n  \"b\" : 2\n}\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["report.json"])
-    }
-
-    @Test func failedWritesNameThePathAndKeepTheOldContent() throws {
-        let folder = try scratchFolder("atomic-fail")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let target = folder.appendingPathComponent("model.json")
-        try AtomicFile.write(Data("previous".utf8), to: target)
-
-        // An encoding error (JSON has no NaN): the old content stays, no temporary file.
-        let bad = Measurement(accuracy: .nan, macs: 1, params: 1)
-        let encodeError = #expect(throws: AtomicFileError.self) { try AtomicFile.writeJSON(bad, to: target) }
-        #expect(encodeError?.description.contains(target.path) == true)
-        #expect(try String(contentsOf: target, encoding: .utf8) == "previous")
-
-        // A missing folder.
-        let missing = folder.appendingPathComponent("no/such/folder/report.html")
-        let missingError = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: missing) }
-        #expect(missingError?.description.contains("does not exist") == true)
-        #expect(missingError?.description.contains(missing.path) == true)
-
-        // The target is a folder with content: the rename fails after the temporary file was
-        // written; it is removed and the folder is untouched.
-        let occupied = folder.appendingPathComponent("occupied")
-        try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: false)
-        try Data("keep".utf8).write(to: occupied.appendingPathComponent("inside.txt"))
-        let folderError = #expect(throws: AtomicFileError.self) { try AtomicFile.write(Data("x".utf8), to: occupied) }
-        #expect(folderError?.description.contains(occupied.path) == true)
-        #expect(try String(contentsOf: occupied.appendingPathComponent("inside.txt"), encoding: .utf8) == "keep")
-
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["model.json", "occupied"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: occupied.path) == ["inside.txt"])
     }
 
     /// Writes the sample reports (JSON, Markdown, HTML) for a person to look at, and checks the

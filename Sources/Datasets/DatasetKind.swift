@@ -1,3 +1,5 @@
+import Logging
+
 /// The datasets this module reads, by the names the command line uses.
 public enum DatasetKind: String, CaseIterable, Sendable {
     /// Fashion-MNIST (IDX; default folder from Debian's `dataset-fashion-mnist`).
@@ -35,6 +37,14 @@ public enum DatasetKind: String, CaseIterable, Sendable {
         guard let dir = directory ?? defaultDirectory else {
             throw DataError.invalidArgument("\(rawValue) needs a data folder (no default location)")
         }
+        logger.debug("loading \(rawValue) \(train ? "training" : "test") set", metadata: ["folder": "\(dir)"])
+        let dataset = try loadSet(from: dir, train: train, imageSize: imageSize)
+        logger.info("loaded \(dataset.name): \(dataset.count) images of \(dataset.channels)×\(dataset.height)×\(dataset.width), \(dataset.classCount) classes",
+                 metadata: ["folder": "\(dir)"])
+        return dataset
+    }
+
+    private func loadSet(from dir: String, train: Bool, imageSize: Int?) throws -> ImageDataset {
         switch self {
         case .fashionMNIST: return try .fashionMNIST(directory: dir, train: train)
         case .mnist: return try .mnist(directory: dir, train: train)

@@ -1,5 +1,8 @@
-import Data
+import Datasets
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 
 /// The three splits of a run, ready for loaders: train and validation (a seeded split of the
 /// training set) and the separate test set, with the normalization to apply.
@@ -16,11 +19,11 @@ public struct PreparedData: Sendable {
     /// folder and what to install.
     public static func prepare(_ config: DataConfig) throws -> PreparedData {
         guard let kind = DatasetKind(rawValue: config.dataset) else {
-            throw ConfigurationError(field: "dataset", problem: "\"\(config.dataset)\" is unknown; choose one of "
-                                     + DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ConfigurationError.unknownChoice(flag: "dataset", value: config.dataset,
+                                                   choices: DatasetKind.allCases.map(\.rawValue))
         }
         guard config.validationFraction > 0, config.validationFraction < 1 else {
-            throw ConfigurationError(field: "val-fraction", problem: "must be in (0, 1), got \(config.validationFraction)")
+            throw ConfigurationError.outOfRange(flag: "val-fraction", problem: "must be in (0, 1), got \(config.validationFraction)")
         }
         var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize)
         var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize)

@@ -1,18 +1,22 @@
-import Data
+import Datasets
 import Foundation
-import Testing
-@testable import LaCoOT
+import LaCoOT
+@testable import LacootWorkflow
+import LacootReport
+import LacootSupport
 import Models
 import NN
+import Testing
 import Torch
 
 @Suite(.serialized) struct TrainerTests {
-    func train(epochs: Int, folder: RunFolder?, resume: Bool = false, config: TrainingConfig? = nil) throws
-        -> (ResNet, [EpochMetrics]) {
+    func train(epochs: Int, folder: RunFolder?, resume: Bool = false, config: TrainingConfig? = nil,
+               cancellation: CancellationToken? = nil) throws -> (ResNet, [EpochMetrics]) {
         let model = try tinyModel(seed: 1)
         let trainer = try Trainer(model: model, config: config ?? tinyConfig(epochs: epochs), normalization: tinyNormalization)
         trainer.showProgress = false
         trainer.log = { _ in }
+        trainer.cancellation = cancellation
         let data = try tinyData(count: 48)
         let history = try trainer.fit(train: data, validation: try tinyData(count: 8, seed: 1), runFolder: folder,
                                       resume: resume)
@@ -32,17 +36,22 @@ import Torch
     @Test func resumingContinuesExactlyWhereTheRunStopped() throws {
         let straight = try train(epochs: 2, folder: nil).0
         let folder = RunFolder(url: try temporaryFolder())
-        // stop after the first step of epoch 1 (Ctrl-C), then resume to the end
-        Interrupt.request()
-        defer { Interrupt.reset() }
+        // a cancelled token (Ctrl-C) stops after the first step of epoch 1 with a checkpoint;
+        // then resume to the end
+        let token = CancellationToken()
+        token.cancel()
         do {
-            _ = try train(epochs: 2, folder: folder)
+            _ = try train(epochs: 2, folder: folder, cancellation: token)
             Issue.record("an interrupted run did not stop")
         } catch let error as TrainingError {
-            guard case .interrupted = error else { Issue.record("unexpected \(error)"); return }
+            guard case let .interrupted(epoch, step, checkpoint) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(epoch == 0 && step == 1)
+            #expect(checkpoint == folder.checkpointURL.path)
         }
-        Interrupt.reset()
         #expect(folder.hasCheckpoint)
+        let saved = try TrainingCheckpoint.load(from: folder.checkpointURL)
+        #expect(saved.epoch == 0)
+        #expect(saved.metadata["partial_epoch"]?.contains("\"steps\":1") == true)
         let (resumed, history) = try train(epochs: 2, folder: folder, resume: true)
         #expect(history.count == 2)
         #expect(try folder.readMetrics().count == 2)

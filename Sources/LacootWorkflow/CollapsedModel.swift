@@ -1,5 +1,8 @@
-import Data
+import Datasets
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 import Models
 import NN
 import Torch

@@ -150,7 +150,7 @@ extension CollapseReport {
     }
 
     func runHeading(_ run: RunResult) -> String {
-        "\(run.label) (λ = \(ReportFormat.general(run.lambda)), order: \(run.order))"
+        "\(run.label) (λ = \(ReportFormat.general(run.lambda)), order: \(run.order.rawValue))"
     }
 
     var summaryTable: ReportTable {
@@ -166,7 +166,7 @@ extension CollapseReport {
             let removed = best?.removed ?? []
             let names = removed.joined(separator: ", ")
             let reduction = macs > 0 ? Double(run.full.macs) / Double(macs) : .nan
-            var row = [run.label, ReportFormat.general(run.lambda), run.order,
+            var row = [run.label, ReportFormat.general(run.lambda), run.order.rawValue,
                        ReportFormat.accuracy(run.full.accuracy), ReportFormat.macs(run.full.macs),
                        removed.isEmpty || names.count > 48 ? "\(removed.count)" : "\(removed.count) (\(names))",
                        ReportFormat.accuracy(acc), ReportFormat.signed(acc - run.full.accuracy),

@@ -1,5 +1,8 @@
-import Data
+import Datasets
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 import NN
 import Torch
 
@@ -90,7 +93,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     /// Checks every field; the message names the field.
     public func validate() throws {
-        func bad(_ field: String, _ problem: String) -> ConfigurationError { ConfigurationError(field: field, problem: problem) }
+        func bad(_ flag: String, _ problem: String) -> ConfigurationError { .outOfRange(flag: flag, problem: problem) }
         guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
         guard batchSize >= 1 else { throw bad("batch-size", "must be at least 1, got \(batchSize)") }
         guard learningRate > 0, learningRate.isFinite else { throw bad("lr", "must be > 0, got \(learningRate)") }
@@ -133,11 +136,4 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }
         return parts.joined(separator: ", ")
     }
-}
-
-/// A configuration value that is out of range; names the field (the CLI flag).
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public let field: String
-    public let problem: String
-    public var description: String { "--\(field) \(problem)" }
 }

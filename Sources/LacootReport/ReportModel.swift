@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a network costs and scores at one point: full, or after some blocks were collapsed.
-public struct Measurement: Codable, Sendable, Equatable {
+public struct ModelMeasurement: Codable, Sendable, Equatable {
     /// Top-1 test accuracy in percent.
     public var accuracy: Double
     /// Multiply-accumulates for one input (ptflops' convention).
@@ -119,9 +119,9 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// A short name, e.g. "λ=5, ranked".
     public var label: String
     public var lambda: Double
-    /// Removal order: "ranked", "random", "reverse", "deepest-first" or "given".
-    public var order: String
-    public var full: Measurement
+    /// The order in which this run removed the blocks.
+    public var order: RemovalOrder
+    public var full: ModelMeasurement
     /// One entry per cumulative removal step.
     public var curve: [CurveStep]
     /// Per-block distances used for ranking (validation split, eval mode).
@@ -129,7 +129,7 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Training history of the model this run collapsed (may be shared between runs).
     public var training: [EpochMetrics]
 
-    public init(label: String, lambda: Double, order: String, full: Measurement, curve: [CurveStep],
+    public init(label: String, lambda: Double, order: RemovalOrder, full: ModelMeasurement, curve: [CurveStep],
                 distances: [BlockDistance], training: [EpochMetrics]) {
         self.label = label
         self.lambda = lambda

@@ -1,5 +1,5 @@
 import Foundation
-@testable import Data
+@testable import Datasets
 
 /// A fresh temporary folder per test, removed at deinit.
 final class TempDir {

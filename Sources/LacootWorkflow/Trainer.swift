@@ -1,5 +1,9 @@
-import Data
+import Datasets
 import Foundation
+import Logging
+import LaCoOT
+import LacootReport
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -8,10 +12,10 @@ import Torch
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
     /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
     case nonFiniteLoss(epoch: Int, step: Int, crossEntropy: Double, regularizer: Double, checkpoint: String?)
-    /// Ctrl-C: the step finished and a checkpoint was written.
+    /// Cancelled (Ctrl-C, SIGTERM): the step finished and a checkpoint was written.
     case interrupted(epoch: Int, step: Int, checkpoint: String?)
-    /// The checkpoint does not belong to this run (other configuration or model).
-    case checkpointMismatch(String)
+    /// The checkpoint does not belong to this run (other configuration or model); `reason` says how.
+    case checkpointMismatch(checkpoint: String, reason: String)
 
     public var description: String {
         switch self {
@@ -22,8 +26,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .interrupted(epoch, step, checkpoint):
             return "interrupted at epoch \(epoch + 1), step \(step)"
                 + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
-        case let .checkpointMismatch(message):
-            return message
+        case let .checkpointMismatch(checkpoint, reason):
+            return "\(checkpoint) \(reason)"
         }
     }
 }
@@ -50,6 +54,9 @@ public final class Trainer {
     public var showProgress = true
     /// Receives one line per epoch and notable events (default: stderr).
     public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    /// Checked after every step: once cancelled, the trainer finishes the step, writes a
+    /// checkpoint (with a run folder) and throws ``TrainingError/interrupted(epoch:step:checkpoint:)``.
+    public var cancellation: CancellationToken?
     /// Called after each epoch with its metrics.
     public var onEpoch: ((EpochMetrics) throws -> Void)?
     /// Measure the validation distances after each epoch (a validation pass per epoch).
@@ -90,121 +97,161 @@ public final class Trainer {
                                 augmentation: config.augment ? .standard : .none, normalization: normalization,
                                 seed: config.seed)
         guard loader.batchCount > 0 else {
-            throw ConfigurationError(field: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
+            throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
         }
         let stepsPerEpoch = min(loader.batchCount, config.maxBatchesPerEpoch ?? Int.max)
         let scheduler = try LRScheduler(config.lrSchedule(stepsPerEpoch: stepsPerEpoch), optimizer: optimizer)
-        let configJSON = try runConfig?.json() ?? "{}"
-
-        var history: [EpochMetrics] = []
-        var startEpoch = 0
-        var skipSteps = 0
-        var partial = PartialEpoch()
+        let run = RunState(folder: runFolder, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
+        var progress = Resumed()
         if resume, let runFolder, runFolder.hasCheckpoint {
-            let checkpoint = try TrainingCheckpoint.load(from: runFolder.checkpointURL)
-            if let runConfig, checkpoint.configuration != "{}", checkpoint.configuration != configJSON {
-                let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(checkpoint.configuration.utf8))
-                if saved?.model != runConfig.model || saved?.training != runConfig.training || saved?.data != runConfig.data {
-                    throw TrainingError.checkpointMismatch(
-                        "\(runFolder.checkpointURL.path) was written by a run with another configuration; "
-                            + "use a new --run-dir or the same options as \(runFolder.configURL.path)")
-                }
-            }
-            let report = try model.load(stateDict: checkpoint.model, strict: true)
-            guard report.isClean else {
-                throw TrainingError.checkpointMismatch("\(runFolder.checkpointURL.path) does not match the model: \(report)")
-            }
-            if let state = checkpoint.optimizer { try optimizer.load(state: state) }
-            if let state = checkpoint.schedule { try scheduler.load(state: state) }
-            if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
-            for (name, generator) in model.namedGenerators() {
-                if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
-            }
-            startEpoch = checkpoint.epoch
-            if let text = checkpoint.metadata["partial_epoch"],
-               let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) {
-                partial = saved
-                skipSteps = saved.steps
-            }
-            history = Array(try runFolder.readMetrics().prefix(startEpoch))
-            log("resuming from \(runFolder.checkpointURL.path): epoch \(startEpoch + 1)"
-                + (skipSteps > 0 ? ", step \(skipSteps + 1)" : ""))
+            progress = try restore(from: runFolder, runConfig: runConfig, run: run)
         }
-
-        var epochStarted = Date()
-        func saveCheckpoint(epochsDone: Int, partial: PartialEpoch?) throws -> String? {
-            guard let runFolder else { return nil }
-            var metadata: [String: String] = [:]
-            if var partial {
-                partial.secondsBefore += Date().timeIntervalSince(epochStarted)
-                metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
-            }
-            try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: scheduler, epoch: epochsDone,
-                                   generators: ["regularizer": regularizer.generator], configuration: configJSON,
-                                   metadata: metadata).save(to: runFolder.checkpointURL)
-            return runFolder.checkpointURL.path
-        }
+        var history = progress.history
 
         model.train()
-        for epoch in startEpoch..<config.epochs {
-            epochStarted = Date()
-            let meter = Progress(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
-                                 enabled: showProgress)
-            if skipSteps > 0 { meter.advance(by: skipSteps * config.batchSize) }
-            var step = 0
-            var stopError: Error?
-            try loader.forEachBatch(epoch: epoch) { batch in
-                if stopError != nil || step >= stepsPerEpoch { return }
-                defer { step += 1 }
-                if step < skipSteps { return }
-                let fractionalEpoch = Double(epoch) + Double(step) / Double(stepsPerEpoch)
-                let result = try trainStep(batch, fractionalEpoch: fractionalEpoch)
-                guard result.loss.isFinite else {
-                    stopError = TrainingError.nonFiniteLoss(
-                        epoch: epoch, step: step, crossEntropy: result.crossEntropy, regularizer: result.regularizer,
-                        checkpoint: runFolder.flatMap { $0.hasCheckpoint ? $0.checkpointURL.path : nil })
-                    return
-                }
-                scheduler.step()
-                partial.add(result, count: batch.count)
-                meter.advance(by: batch.count, status: partial.status)
-                if Interrupt.requested {
-                    partial.steps = step + 1
-                    let path = try saveCheckpoint(epochsDone: epoch, partial: partial)
-                    stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)
-                }
-            }
-            if let stopError {
-                meter.finish(status: "stopped")
-                throw stopError
-            }
-            skipSteps = 0
-            meter.finish(status: partial.status)
+        for epoch in progress.startEpoch..<config.epochs {
+            let epochStarted = Date()
+            var partial = epoch == progress.startEpoch ? progress.partial : PartialEpoch()
+            try trainEpoch(epoch, loader: loader, stepsPerEpoch: stepsPerEpoch, run: run, started: epochStarted,
+                           skipSteps: epoch == progress.startEpoch ? progress.skipSteps : 0, partial: &partial)
             let seconds = Date().timeIntervalSince(epochStarted) + partial.secondsBefore
-
-            var validationAccuracy: Double?
-            var distances: [BlockDistance] = []
-            if let validation, validation.count > 0 {
-                validationAccuracy = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
-                                                             batchSize: evaluationBatchSize)
-                if scoreEveryEpoch {
-                    distances = try Evaluation.blockDistances(of: model, on: validation, normalization: normalization,
-                                                              distance: config.slicedWasserstein, seed: config.seed,
-                                                              batchSize: config.batchSize)
-                }
-            }
+            let (validationAccuracy, distances) = try validationPass(validation)
             let metrics = partial.metrics(epoch: epoch + 1, learningRate: scheduler.learningRate,
                                           validationAccuracy: validationAccuracy, distances: distances, seconds: seconds)
             history.append(metrics)
-            partial = PartialEpoch()
             if let runFolder {
                 try runFolder.writeMetrics(history)
-                _ = try saveCheckpoint(epochsDone: epoch + 1, partial: nil)
+                _ = try saveCheckpoint(run, epochsDone: epoch + 1, partial: nil, epochStarted: epochStarted)
             }
             log(Self.describe(metrics, epochs: config.epochs))
             try onEpoch?(metrics)
         }
         return history
+    }
+
+    /// What ``fit(train:validation:runFolder:runConfig:resume:)`` shares with its parts.
+    struct RunState {
+        let folder: RunFolder?
+        let configJSON: String
+        let scheduler: LRScheduler
+    }
+
+    /// Where a resumed run starts: the epochs done, the steps of the current epoch already
+    /// taken and their running sums.
+    struct Resumed {
+        var history: [EpochMetrics] = []
+        var startEpoch = 0
+        var skipSteps = 0
+        var partial = PartialEpoch()
+    }
+
+    /// Loads the run folder's checkpoint into the model, optimizer, schedule and generators.
+    /// - Throws: ``TrainingError/checkpointMismatch(checkpoint:reason:)`` when it belongs to another run.
+    func restore(from runFolder: RunFolder, runConfig: RunConfig?, run: RunState) throws -> Resumed {
+        let checkpoint = try TrainingCheckpoint.load(from: runFolder.checkpointURL)
+        if let runConfig, checkpoint.configuration != "{}", checkpoint.configuration != run.configJSON {
+            let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(checkpoint.configuration.utf8))
+            if saved?.model != runConfig.model || saved?.training != runConfig.training || saved?.data != runConfig.data {
+                throw TrainingError.checkpointMismatch(
+                    checkpoint: runFolder.checkpointURL.path,
+                    reason: "was written by a run with another configuration; "
+                        + "use a new --run-dir or the same options as \(runFolder.configURL.path)")
+            }
+        }
+        let report = try model.load(stateDict: checkpoint.model, strict: true)
+        guard report.isClean else {
+            throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
+                                                   reason: "does not match the model: \(report)")
+        }
+        if let state = checkpoint.optimizer { try optimizer.load(state: state) }
+        if let state = checkpoint.schedule { try run.scheduler.load(state: state) }
+        if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
+        for (name, generator) in model.namedGenerators() {
+            if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
+        }
+        var resumed = Resumed(startEpoch: checkpoint.epoch)
+        if let text = checkpoint.metadata["partial_epoch"],
+           let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) {
+            resumed.partial = saved
+            resumed.skipSteps = saved.steps
+        }
+        resumed.history = Array(try runFolder.readMetrics().prefix(resumed.startEpoch))
+        logger.info("checkpoint resumed", metadata: ["file": "\(runFolder.checkpointURL.path)",
+                                                    "epochs": "\(resumed.startEpoch)", "steps": "\(resumed.skipSteps)"])
+        log("resuming from \(runFolder.checkpointURL.path): epoch \(resumed.startEpoch + 1)"
+            + (resumed.skipSteps > 0 ? ", step \(resumed.skipSteps + 1)" : ""))
+        return resumed
+    }
+
+    /// Writes the run's checkpoint (none without a run folder) and returns its path. `partial`
+    /// holds the running sums of an unfinished epoch.
+    func saveCheckpoint(_ run: RunState, epochsDone: Int, partial: PartialEpoch?, epochStarted: Date) throws -> String? {
+        guard let runFolder = run.folder else { return nil }
+        var metadata: [String: String] = [:]
+        if var partial {
+            partial.secondsBefore += Date().timeIntervalSince(epochStarted)
+            metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
+        }
+        try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: run.scheduler, epoch: epochsDone,
+                               generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
+                               metadata: metadata).save(to: runFolder.checkpointURL)
+        logger.debug("checkpoint written", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(epochsDone)",
+                                                     "steps": "\(partial?.steps ?? 0)"])
+        return runFolder.checkpointURL.path
+    }
+
+    /// The training steps of one epoch (after the first `skipSteps`, already taken before a
+    /// resume). Stops after the current step when cancelled (with a checkpoint) or when the
+    /// loss is not finite.
+    func trainEpoch(_ epoch: Int, loader: Loader, stepsPerEpoch: Int, run: RunState, started: Date, skipSteps: Int,
+                    partial: inout PartialEpoch) throws {
+        let meter = ProgressLine(label: "epoch \(epoch + 1)/\(config.epochs)", total: stepsPerEpoch * config.batchSize,
+                                 enabled: showProgress)
+        if skipSteps > 0 { meter.advance(by: skipSteps * config.batchSize) }
+        var step = 0
+        var stopError: Error?
+        var sums = partial
+        try loader.forEachBatch(epoch: epoch) { batch in
+            if stopError != nil || step >= stepsPerEpoch { return }
+            defer { step += 1 }
+            if step < skipSteps { return }
+            let fractionalEpoch = Double(epoch) + Double(step) / Double(stepsPerEpoch)
+            let result = try trainStep(batch, fractionalEpoch: fractionalEpoch)
+            guard result.loss.isFinite else {
+                stopError = TrainingError.nonFiniteLoss(
+                    epoch: epoch, step: step, crossEntropy: result.crossEntropy, regularizer: result.regularizer,
+                    checkpoint: run.folder.flatMap { $0.hasCheckpoint ? $0.checkpointURL.path : nil })
+                return
+            }
+            run.scheduler.step()
+            sums.add(result, count: batch.count)
+            meter.advance(by: batch.count, status: sums.status)
+            if cancellation?.isCancelled == true {
+                sums.steps = step + 1
+                let path = try saveCheckpoint(run, epochsDone: epoch, partial: sums, epochStarted: started)
+                stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)
+            }
+        }
+        partial = sums
+        if let stopError {
+            meter.finish(status: "stopped")
+            logger.notice("training stopped: \(stopError)")
+            throw stopError
+        }
+        meter.finish(status: partial.status)
+    }
+
+    /// Validation accuracy and, with ``scoreEveryEpoch``, every block's distance (nil and none
+    /// without a validation split).
+    func validationPass(_ validation: ImageDataset?) throws -> (accuracy: Double?, distances: [BlockDistance]) {
+        guard let validation, validation.count > 0 else { return (nil, []) }
+        let accuracy = try Evaluation.accuracy(of: model, on: validation, normalization: normalization,
+                                               batchSize: evaluationBatchSize)
+        guard scoreEveryEpoch else { return (accuracy, []) }
+        let distances = try Evaluation.blockDistances(of: model, on: validation, normalization: normalization,
+                                                      distance: config.slicedWasserstein, seed: config.seed,
+                                                      batchSize: config.batchSize)
+        return (accuracy, distances)
     }
 
     /// What one optimization step did: the loss split into its two parts, the correctly

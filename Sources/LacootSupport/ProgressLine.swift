@@ -1,10 +1,10 @@
 import Foundation
 
-/// Progress of long work (training, scoring, evaluation) with rate and ETA.
+/// A progress line for long work (training, scoring, evaluation) with rate and ETA.
 ///
 /// On a terminal it redraws one line in place; otherwise (a log file, CI) it prints a plain
 /// line at most every `plainInterval` seconds and at the end. Silent when `enabled` is false.
-public final class Progress: @unchecked Sendable {
+public final class ProgressLine: @unchecked Sendable {
     public let label: String
     public let total: Int
     public let unit: String
@@ -79,9 +79,9 @@ public final class Progress: @unchecked Sendable {
         parts.append("\(done)/\(total) \(unit)")
         parts.append(String(format: "%.0f %@/s", r, unit))
         if done < total, r > 0 {
-            parts.append("ETA " + Progress.clock(Double(total - done) / r))
+            parts.append("ETA " + ProgressLine.clock(Double(total - done) / r))
         } else {
-            parts.append("in " + Progress.clock(elapsed))
+            parts.append("in " + ProgressLine.clock(elapsed))
         }
         if !status.isEmpty { parts.append(status) }
         return parts.joined(separator: " ")

@@ -1,5 +1,8 @@
-import Data
+import Datasets
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 import Models
 
 /// Where the data comes from and how it is prepared (part of a run's configuration).
@@ -69,7 +72,7 @@ public struct RunFolder: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw RunFolderError("cannot create run folder \(url.path): \(error.localizedDescription)")
+            throw RunFolderError.cannotCreate(folder: url.path, reason: error.localizedDescription)
         }
     }
 
@@ -79,12 +82,12 @@ public struct RunFolder: Sendable {
 
     public func readConfig() throws -> RunConfig {
         guard FileManager.default.fileExists(atPath: configURL.path) else {
-            throw RunFolderError("\(configURL.path) not found: is \(url.path) a run folder made by `lacoot train`?")
+            throw RunFolderError.missingFile(path: configURL.path, hint: "is \(url.path) a run folder made by `lacoot train`?")
         }
         do {
             return try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: configURL))
         } catch {
-            throw RunFolderError("\(configURL.path) is not a valid run configuration: \(error)")
+            throw RunFolderError.invalidFile(path: configURL.path, expected: "run configuration", detail: "\(error)")
         }
     }
 
@@ -105,7 +108,7 @@ public struct RunFolder: Sendable {
             do {
                 out.append(try JSONDecoder().decode(EpochMetrics.self, from: Data(line.utf8)))
             } catch {
-                throw RunFolderError("\(metricsURL.path) line \(i + 1) is not a valid epoch record")
+                throw RunFolderError.invalidLine(path: metricsURL.path, line: i + 1, expected: "epoch record")
             }
         }
         return out
@@ -114,9 +117,45 @@ public struct RunFolder: Sendable {
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpointURL.path) }
 }
 
-/// A problem with a run folder; the message names the file.
-public struct RunFolderError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+/// A run folder's (or a collapsed model's) files are missing or not what they should be. Each
+/// case names the file.
+public enum RunFolderError: Error, CustomStringConvertible, Sendable {
+    /// The folder could not be created.
+    case cannotCreate(folder: String, reason: String)
+    /// A file is missing; `hint` says how to get it.
+    case missingFile(path: String, hint: String)
+    /// A file does not decode as the `expected` kind of file.
+    case invalidFile(path: String, expected: String, detail: String)
+    /// Line `line` of a line-per-record file is not a valid `expected`.
+    case invalidLine(path: String, line: Int, expected: String)
+    /// The weights in `weights` do not fit `model`; `report` lists the missing/unexpected keys.
+    case weightsMismatch(weights: String, model: String, report: String)
+    /// A message without structure (only CollapsedModel.swift still throws it, until its
+    /// rewrite for named children lands).
+    case other(String)
+
+    /// Wraps a message (see ``other(_:)``).
+    @available(*, deprecated, message: "throw a specific case")
+    public init(_ message: String) { self = .other(message) }
+
+    /// The file or folder concerned (empty for ``other(_:)``).
+    public var path: String {
+        switch self {
+        case let .cannotCreate(folder, _): return folder
+        case let .missingFile(path, _), let .invalidFile(path, _, _), let .invalidLine(path, _, _): return path
+        case let .weightsMismatch(weights, _, _): return weights
+        case .other: return ""
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .cannotCreate(folder, reason): return "cannot create run folder \(folder): \(reason)"
+        case let .missingFile(path, hint): return "\(path) not found: \(hint)"
+        case let .invalidFile(path, expected, detail): return "\(path) is not a valid \(expected): \(detail)"
+        case let .invalidLine(path, line, expected): return "\(path) line \(line) is not a valid \(expected)"
+        case let .weightsMismatch(weights, model, report): return "\(weights) does not match \(model): \(report)"
+        case let .other(message): return message
+        }
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 
 /// The error a throwing call produced, as `DataError`.
 func dataError(_ body: () throws -> Any) -> DataError? {

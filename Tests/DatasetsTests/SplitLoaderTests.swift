@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Data
+@testable import Datasets
 import Torch
 
 @Suite struct SplitTests {

@@ -1,5 +1,8 @@
-import Data
+import Datasets
 import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -19,14 +22,15 @@ public struct TrainedRun {
     public static func open(_ folder: RunFolder) throws -> TrainedRun {
         let config = try folder.readConfig()
         guard folder.hasCheckpoint else {
-            throw RunFolderError("\(folder.checkpointURL.path) not found: train first (lacoot train --run-dir \(folder.url.path))")
+            throw RunFolderError.missingFile(path: folder.checkpointURL.path, hint: "train first (lacoot train --run-dir \(folder.url.path))")
         }
         let checkpoint = try TrainingCheckpoint.load(from: folder.checkpointURL)
         let model = try config.model.build()
         let report = try model.load(stateDict: checkpoint.model, strict: false)
         guard report.isClean else {
-            throw RunFolderError("\(folder.checkpointURL.path) does not match the model in \(folder.configURL.path) "
-                                 + "(\(config.model.label)): \(report)")
+            throw RunFolderError.weightsMismatch(weights: folder.checkpointURL.path,
+                                                 model: "the model in \(folder.configURL.path) (\(config.model.label))",
+                                                 report: report.description)
         }
         let data = try PreparedData.prepare(config.data)
         return TrainedRun(folder: folder, config: config, model: model, data: data, epochs: checkpoint.epoch)

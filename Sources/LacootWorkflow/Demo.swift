@@ -1,0 +1,252 @@
+import Datasets
+import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
+import Models
+import NN
+import Torch
+
+/// The demo: one model trained with λ > 0 and one with λ = 0 on the same data, seed and
+/// budget; both collapsed block by block (LaCoOT's ranking, a random order, and for λ = 0
+/// the reference's deepest-first order) with no finetuning; a report compares the curves.
+/// With more arms it is a λ sweep (e.g. λ ∈ {0, 0.5, 1, 2, 5} plus a ramped λ).
+public struct Demo {
+    /// One model to train: its λ and the epochs over which λ ramps up from 0.
+    public struct Arm: Sendable, Equatable {
+        public var lambda: Double
+        public var warmupEpochs: Double
+        public init(lambda: Double, warmupEpochs: Double = 0) {
+            self.lambda = lambda
+            self.warmupEpochs = warmupEpochs
+        }
+        var name: String {
+            "lambda-\(Demo.format(lambda))" + (warmupEpochs > 0 ? "-ramp\(Demo.format(warmupEpochs))" : "")
+        }
+        var label: String {
+            "λ=\(Demo.format(lambda))" + (warmupEpochs > 0 ? " (ramp \(Demo.format(warmupEpochs)) ep)" : "")
+        }
+    }
+
+    public struct Options: Sendable {
+        public var outputDirectory = "runs/demo"
+        /// The models to train (default: λ = 1 and the λ = 0 baseline).
+        public var arms: [Arm] = [Arm(lambda: 1), Arm(lambda: 0)]
+        public var epochs = 5
+        public var width = 16
+        public var batchSize = 128
+        public var learningRate = 0.1
+        public var distance: DistanceMode = .reference
+        public var seed: UInt64 = 0
+        public var dataset = "fashion-mnist"
+        public var dataDirectory: String? = nil
+        public var trainLimit: Int? = nil
+        public var testLimit: Int? = nil
+        public var maxAccuracyDrop = 1.0
+        public var showProgress = true
+        public var channelsLast = false
+        /// Stops training at the next step (with a checkpoint) once cancelled.
+        public var cancellation: CancellationToken? = nil
+
+        public init() {}
+
+        /// A short run (about a minute): 1 epoch on 12,000 training images, 2,000 test images.
+        public mutating func makeQuick() {
+            epochs = 1
+            trainLimit = 12_000
+            testLimit = 2_000
+        }
+    }
+
+    public struct Result: Encodable, Sendable {
+        public var report: String
+        public var reportMarkdown: String
+        public var reportJSON: String
+        public var collapsedModel: String?
+        public var runs: [RunResult]
+        public var summary: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case report, runs, summary
+            case reportMarkdown = "report_markdown"
+            case reportJSON = "report_json"
+            case collapsedModel = "collapsed_model"
+        }
+    }
+
+    public var options: Options
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(options: Options) { self.options = options }
+
+    public func run() throws -> Result {
+        let o = options
+        let out = RunFolder(o.outputDirectory)
+        try out.create()
+        var dataConfig = DataConfig()
+        dataConfig.dataset = o.dataset
+        dataConfig.directory = o.dataDirectory
+        dataConfig.trainLimit = o.trainLimit
+        dataConfig.testLimit = o.testLimit
+        dataConfig.splitSeed = o.seed
+        let data = try PreparedData.prepare(dataConfig)
+        log("data: \(data.label)")
+        let architecture = ModelArchitecture(kind: .resNet18, classCount: data.train.classCount,
+                                             inputChannels: data.train.channels, stem: .cifar, width: o.width)
+        log("model: \(architecture.label)")
+
+        var runs: [RunResult] = []
+        var collapsedPath: String?
+        for arm in o.arms {
+            let training = trainingConfig(for: arm)
+            let budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
+            let folder = RunFolder(url: out.url.appendingPathComponent(arm.name))
+            let runConfig = RunConfig(model: architecture, data: dataConfig, training: training, threads: Runtime.threadCount)
+            let (model, history) = try train(runConfig, data: data, in: folder)
+
+            let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
+                                                          distance: training.slicedWasserstein, seed: o.seed,
+                                                          batchSize: o.batchSize)
+            try AtomicFile.writeJSON(distances, to: folder.scoresURL)
+            log("validation distances (λ = \(arm.lambda)): "
+                + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
+            runs += try curves(of: model, arm: arm, distances: distances, history: history, data: data)
+            if arm.lambda > 0, collapsedPath == nil {
+                collapsedPath = try saveCollapsed(model, distances: distances, distance: training.slicedWasserstein,
+                                                  data: data, in: folder)
+            }
+            // after each model, so a long sweep shows its progress and keeps what it finished if stopped
+            try writeReport(runs: runs, architecture: architecture, data: data, budget: budget, to: out)
+        }
+
+        return Result(report: out.reportHTMLURL.path, reportMarkdown: out.reportMarkdownURL.path,
+                      reportJSON: out.reportJSONURL.path, collapsedModel: collapsedPath, runs: runs,
+                      summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
+    }
+
+    /// The training configuration of one arm: the demo's budget with the arm's λ.
+    func trainingConfig(for arm: Arm) -> TrainingConfig {
+        var training = TrainingConfig()
+        training.epochs = options.epochs
+        training.batchSize = options.batchSize
+        training.learningRate = options.learningRate
+        training.schedule = .cosine
+        training.lambda = arm.lambda
+        training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
+        training.distance = options.distance
+        training.seed = options.seed
+        training.channelsLast = options.channelsLast
+        return training
+    }
+
+    /// Trains one arm's model in its own run folder.
+    func train(_ runConfig: RunConfig, data: PreparedData, in folder: RunFolder) throws
+        -> (model: any CollapsibleModel, history: [EpochMetrics]) {
+        try folder.create()
+        try folder.writeConfig(runConfig)
+        let training = runConfig.training
+        log("training with \(training.lambdaSchedule) for \(training.epochs) epoch(s) → \(folder.url.path)")
+        let model = try runConfig.model.build(generator: Generator(seed: options.seed))
+        let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
+        trainer.showProgress = options.showProgress
+        trainer.log = log
+        trainer.cancellation = options.cancellation
+        let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
+                                      runConfig: runConfig)
+        return (model, history)
+    }
+
+    /// The removal curves of one trained model: LaCoOT's ranking and a random order, and for
+    /// λ = 0 also the reference's deepest-first order. Each on a fresh copy of the model.
+    func curves(of model: any CollapsibleModel, arm: Arm, distances: [BlockDistance], history: [EpochMetrics],
+                data: PreparedData) throws -> [RunResult] {
+        let o = options
+        let lambda = arm.lambda
+        let orders: [RemovalOrder] = lambda > 0 ? [.ranked, .random] : [.ranked, .random, .deepestFirst]
+        var full: ModelMeasurement?
+        var runs: [RunResult] = []
+        for order in orders {
+            let copy = try Collapser.copy(of: model)
+            let collapser = Collapser(model: copy, normalization: data.normalization,
+                                      distance: trainingConfig(for: arm).slicedWasserstein, seed: o.seed)
+            let measured = try full ?? collapser.measure(on: data.test)
+            full = measured
+            let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
+            let curve = try collapser.curve(order: arranged, test: data.test) { step in
+                log(String(format: "  λ = %g, %@: removed %@ → test accuracy %.2f %%, %.2f M MACs", lambda,
+                           order.rawValue, step.removed.joined(separator: ", "), step.accuracy, Double(step.macs) / 1e6))
+            }
+            runs.append(RunResult(label: "\(arm.label), \(order.rawValue)", lambda: lambda, order: order, full: measured,
+                                  curve: curve, distances: distances, training: history))
+        }
+        return runs
+    }
+
+    /// The deployable result: a copy of `model` with blocks removed in ranked order within the
+    /// accuracy budget, saved in `folder`. Returns the manifest's path.
+    func saveCollapsed(_ model: any CollapsibleModel, distances: [BlockDistance], distance: SlicedWasserstein,
+                       data: PreparedData, in folder: RunFolder) throws -> String {
+        let o = options
+        let copy = try Collapser.copy(of: model)
+        let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
+        collapser.measureLatency = false
+        let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
+                                             validation: data.validation, test: data.test, distances: distances)
+        let url = try CollapsedModel.save(copy, normalization: data.normalization, classNames: data.classNames,
+                                          to: folder.collapsedManifestURL)
+        log("collapsed within \(Self.format(o.maxAccuracyDrop)) point(s) of validation accuracy: "
+            + (outcome.removed.isEmpty ? "no block" : outcome.removed.joined(separator: ", ")) + " → \(url.path)")
+        return url.path
+    }
+
+    /// Writes the report (JSON, Markdown, HTML) of the runs so far.
+    func writeReport(runs: [RunResult], architecture: ModelArchitecture, data: PreparedData, budget: String,
+                     to out: RunFolder) throws {
+        let report = CollapseReport(
+            title: "LaCoOT demo: \(architecture.label) on \(options.dataset)",
+            createdAt: ISO8601DateFormatter().string(from: Date()),
+            model: architecture.label, dataset: data.label, budget: budget,
+            distanceMode: "\(options.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
+            engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
+        try AtomicFile.writeJSON(report, to: out.reportJSONURL)
+        try AtomicFile.write(report.markdown(), to: out.reportMarkdownURL)
+        try AtomicFile.write(report.html(), to: out.reportHTMLURL)
+    }
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() ? String(Int(x)) : String(x)
+    }
+
+    /// Five lines: what each model keeps when its blocks go, and where the report is.
+    static func summary(_ runs: [RunResult], reportPath: String) -> [String] {
+        var lines: [String] = []
+        for run in runs where run.order == .ranked || run.order == .random {
+            guard let last = run.curve.last else { continue }
+            lines.append(String(format: "%@: %.2f %% full → %.2f %% with %d blocks removed (%.2f → %.2f M MACs)",
+                                run.label, run.full.accuracy, last.accuracy, last.removed.count,
+                                Double(run.full.macs) / 1e6, Double(last.macs) / 1e6))
+        }
+        lines.append("report: \(reportPath)")
+        return lines
+    }
+
+    /// The comparison the paper's claim rests on, in words.
+    static func notes(_ runs: [RunResult]) -> [String] {
+        let regularized = runs.filter { $0.lambda > 0 && $0.order == .ranked }
+        let baseline = runs.first { $0.lambda == 0 && $0.order == .ranked }
+        var notes: [String] = []
+        if let base = baseline, let lastBase = base.curve.last {
+            notes.append(String(format: "λ = 0 model: %.2f %% full, %.2f %% with all %d blocks removed (%.2f points lost).",
+                                base.full.accuracy, lastBase.accuracy, lastBase.removed.count,
+                                base.full.accuracy - lastBase.accuracy))
+            for run in regularized {
+                guard let last = run.curve.last else { continue }
+                notes.append(String(format: "%@ model: %.2f %% full, %.2f %% with all %d blocks removed; "
+                                    + "gap to the full λ = 0 model: %.2f points.", run.label, run.full.accuracy,
+                                    last.accuracy, last.removed.count, base.full.accuracy - last.accuracy))
+            }
+        }
+        notes.append("Accuracies are on the test set, after collapsing with no finetuning and no BatchNorm recalibration.")
+        return notes
+    }
+}

@@ -1,0 +1,70 @@
+import Datasets
+import Foundation
+import LaCoOT
+import LacootReport
+@testable import LacootWorkflow
+import Models
+import NN
+import Testing
+import Torch
+
+@Suite struct CollapsedModelTests {
+    @Test func aSavedCollapsedModelReloadsWithIdenticalLogits() throws {
+        let model = try tinyModel(seed: 7)
+        try model.collapse(["layer1.1", "layer4.1"])
+        model.eval()
+        let folder = try temporaryFolder()
+        let url = try CollapsedModel.save(model, normalization: tinyNormalization, classNames: ["a", "b", "c", "d"],
+                                          to: folder.appendingPathComponent("collapsed.json"))
+        let (loaded, manifest) = try CollapsedModel.load(from: url)
+        #expect(manifest.removedBlocks == ["layer1.1", "layer4.1"])
+        #expect(manifest.classNames == ["a", "b", "c", "d"])
+        #expect(loaded.collapsedBlocks == ["layer1.1", "layer4.1"])
+        let x = try Tensor.randn([2, 1, 32, 32], generator: Generator(seed: 8))
+        let a = try withNoGrad { try model(x).floats() }
+        let b = try withNoGrad { try loaded(x).floats() }
+        #expect(a == b)
+        // no tensors of the removed blocks in the weights file
+        let keys = try Safetensors.read(contentsOf: folder.appendingPathComponent("collapsed.safetensors")).names
+        #expect(!keys.contains { $0.hasPrefix("layer1.1.") || $0.hasPrefix("layer4.1.") })
+        #expect(keys.contains("layer1.0.conv1.weight"))
+    }
+}
+
+@Suite struct PyTorchLoadingTests {
+    /// The repository root (this file is Tests/LacootWorkflowTests/CollapsedModelTests.swift).
+    var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    @Test func aCollapsedModelLoadsInPyTorchWithTheSameLogits() throws {
+        let python = root.appendingPathComponent(".venv-ref/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            print("PyTorchLoadingTests: skipped, \(python.path) missing (run scripts/setup)")
+            return
+        }
+        let model = try ResNet(.resNet18, classCount: 5, inputChannels: 1, width: 8, generator: Generator(seed: 11))
+        try model.collapse(["layer2.1", "layer3.1"])
+        model.eval()
+        let folder = try temporaryFolder()
+        let manifest = try CollapsedModel.save(model, normalization: tinyNormalization,
+                                               to: folder.appendingPathComponent("collapsed.json"))
+        let x = try Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 12))
+        let input = folder.appendingPathComponent("input.safetensors")
+        let output = folder.appendingPathComponent("logits.safetensors")
+        try Safetensors.write([("input", x)], to: input)
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [root.appendingPathComponent("Benchmarks/reference/load_collapsed.py").path,
+                             manifest.path, input.path, output.path]
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(message)")
+        let theirs = try #require(try Safetensors.read(contentsOf: output)["logits"]).floats()
+        let ours = try withNoGrad { try model(x).floats() }
+        #expect(theirs.count == ours.count)
+        let worst = zip(theirs, ours).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-4, "max |Δ logit| = \(worst)")
+    }
+}
