@@ -86,8 +86,10 @@ public final class Collapser {
     public var evaluationBatchSize = 256
     /// Measure latency (batch 1 and 128) before and after.
     public var measureLatency = true
-    public var latencyRepeats = 10
+    public var latencyRepeats = 20
     public var showProgress = false
+    /// The arithmetic of the accuracy and latency passes (the model's device and layout are its own).
+    public var precision: Precision = .fp32
 
     public init(model: any CollapsibleModel, normalization: Normalization,
                 distance: SlicedWasserstein = SlicedWasserstein(), seed: UInt64 = 0) {
@@ -104,17 +106,23 @@ public final class Collapser {
     }
 
     /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now.
+    /// Latency comes first, while nothing else of the process runs (no loader thread yet).
     public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
         let cost = try model.cost()
-        var m = ModelMeasurement(accuracy: try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
-                                                              batchSize: evaluationBatchSize),
-                            macs: cost.totalMACs, params: model.parameterCount)
+        var b1: Evaluation.LatencyStats?
+        var b128: Evaluation.LatencyStats?
         if measureLatency {
-            m.latencyB1Ms = try Evaluation.latency(of: model, inputShape: model.nominalInputShape, batchSize: 1,
-                                                   repeats: latencyRepeats)
-            m.latencyB128Ms = try Evaluation.latency(of: model, inputShape: model.nominalInputShape, batchSize: 128,
-                                                     repeats: max(3, latencyRepeats / 3))
+            b1 = try Evaluation.latencyStats(of: model, inputShape: model.nominalInputShape, batchSize: 1,
+                                             precision: precision, repeats: latencyRepeats)
+            b128 = try Evaluation.latencyStats(of: model, inputShape: model.nominalInputShape, batchSize: 128,
+                                               precision: precision, repeats: max(3, latencyRepeats / 4))
         }
+        let accuracy = try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
+                                               batchSize: evaluationBatchSize, precision: precision)
+        var m = ModelMeasurement(accuracy: accuracy, macs: cost.totalMACs, params: model.parameterCount,
+                                 latencyB1Ms: b1?.medianMs, latencyB128Ms: b128?.medianMs)
+        m.latencyB1SpreadMs = b1.map { [$0.p10Ms, $0.p90Ms] }
+        m.latencyB128SpreadMs = b128.map { [$0.p10Ms, $0.p90Ms] }
         return m
     }
 
@@ -178,8 +186,10 @@ public final class Collapser {
             try model.collapse(block)
             removed.append(block)
             let m = try measure(on: test)
-            let step = CurveStep(removed: removed, accuracy: m.accuracy, macs: m.macs, params: m.params,
+            var step = CurveStep(removed: removed, accuracy: m.accuracy, macs: m.macs, params: m.params,
                                  latencyB1Ms: m.latencyB1Ms, latencyB128Ms: m.latencyB128Ms)
+            step.latencyB1SpreadMs = m.latencyB1SpreadMs
+            step.latencyB128SpreadMs = m.latencyB128SpreadMs
             steps.append(step)
             progress?(step)
         }
@@ -195,6 +205,7 @@ extension Collapser {
         let report = try copy.load(stateDict: model.stateDict(), strict: true)
         guard report.isClean else { throw CollapseError.copyMismatch(report: report.description) }
         if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
+        try copy.to(model.device)
         return copy
     }
 }

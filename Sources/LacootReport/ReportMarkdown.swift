@@ -184,14 +184,14 @@ extension CollapseReport {
         let hasB128 = run.full.latencyB128Ms != nil || steps.contains { $0.latencyB128Ms != nil }
         let hasBN = steps.contains { $0.accuracyBNRecalibrated != nil }
         var headers = ["Step", "Removed block", "Acc. (%)", "Δ vs full (pts)", "MACs (M)", "MACs ratio", "Params (M)"]
-        if hasB1 { headers.append("Latency b1 (ms)") }
-        if hasB128 { headers.append("Latency b128 (ms)") }
+        if hasB1 { headers.append("Latency b1 (ms) [p10–p90]") }
+        if hasB128 { headers.append("Latency b128 (ms) [p10–p90]") }
         if hasBN { headers.append("Acc. BN-recal. (%)") }
         var fullRow = ["0", "— (full model)", ReportFormat.accuracy(run.full.accuracy), ReportFormat.signed(0),
                        ReportFormat.macs(run.full.macs), ReportFormat.ratio(run.full.macs > 0 ? 1 : .nan),
                        ReportFormat.params(run.full.params)]
-        if hasB1 { fullRow.append(ReportFormat.ms(run.full.latencyB1Ms)) }
-        if hasB128 { fullRow.append(ReportFormat.ms(run.full.latencyB128Ms)) }
+        if hasB1 { fullRow.append(ReportFormat.ms(run.full.latencyB1Ms, spread: run.full.latencyB1SpreadMs)) }
+        if hasB128 { fullRow.append(ReportFormat.ms(run.full.latencyB128Ms, spread: run.full.latencyB128SpreadMs)) }
         if hasBN { fullRow.append("—") }
         var rows = [fullRow]
         for (i, step) in steps.enumerated() {
@@ -199,8 +199,8 @@ extension CollapseReport {
             var row = ["\(step.removed.count)", new.isEmpty ? "—" : new.joined(separator: ", "),
                        ReportFormat.accuracy(step.accuracy), ReportFormat.signed(step.accuracy - run.full.accuracy),
                        ReportFormat.macs(step.macs), ReportFormat.ratio(run.macsRatio(step)), ReportFormat.params(step.params)]
-            if hasB1 { row.append(ReportFormat.ms(step.latencyB1Ms)) }
-            if hasB128 { row.append(ReportFormat.ms(step.latencyB128Ms)) }
+            if hasB1 { row.append(ReportFormat.ms(step.latencyB1Ms, spread: step.latencyB1SpreadMs)) }
+            if hasB128 { row.append(ReportFormat.ms(step.latencyB128Ms, spread: step.latencyB128SpreadMs)) }
             if hasBN { row.append(step.accuracyBNRecalibrated.map(ReportFormat.accuracy) ?? "—") }
             rows.append(row)
         }
@@ -310,6 +310,12 @@ enum ReportFormat {
     static func params(_ v: Int) -> String { fixed(Double(v) / 1e6, 3) }
     /// Milliseconds, 2 decimals; "—" when not measured.
     static func ms(_ v: Double?) -> String { v.map { fixed($0, 2) } ?? "—" }
+    /// A median latency with its 10th–90th percentile spread: "0.41 [0.40–0.45]".
+    static func ms(_ v: Double?, spread: [Double]?) -> String {
+        guard let v else { return "—" }
+        guard let spread, spread.count == 2 else { return fixed(v, 2) }
+        return "\(fixed(v, 2)) [\(fixed(spread[0], 2))–\(fixed(spread[1], 2))]"
+    }
     /// A ratio, 3 decimals.
     static func ratio(_ v: Double) -> String { fixed(v, 3) }
     /// A factor such as a MACs reduction: "2.17×".

@@ -10,6 +10,10 @@ public struct ModelMeasurement: Codable, Sendable, Equatable {
     /// Median eval-mode latency at batch 1 and batch 128, in milliseconds (nil when not measured).
     public var latencyB1Ms: Double?
     public var latencyB128Ms: Double?
+    /// The spread of those latencies: 10th and 90th percentile of the timed runs (nil when not
+    /// measured).
+    public var latencyB1SpreadMs: [Double]?
+    public var latencyB128SpreadMs: [Double]?
 
     public init(accuracy: Double, macs: Int, params: Int, latencyB1Ms: Double? = nil, latencyB128Ms: Double? = nil) {
         self.accuracy = accuracy
@@ -23,6 +27,8 @@ public struct ModelMeasurement: Codable, Sendable, Equatable {
         case accuracy, macs, params
         case latencyB1Ms = "latency_b1_ms"
         case latencyB128Ms = "latency_b128_ms"
+        case latencyB1SpreadMs = "latency_b1_p10_p90_ms"
+        case latencyB128SpreadMs = "latency_b128_p10_p90_ms"
     }
 }
 
@@ -35,6 +41,9 @@ public struct CurveStep: Codable, Sendable, Equatable {
     public var params: Int
     public var latencyB1Ms: Double?
     public var latencyB128Ms: Double?
+    /// 10th and 90th percentile of the latency runs (nil when not measured).
+    public var latencyB1SpreadMs: [Double]?
+    public var latencyB128SpreadMs: [Double]?
     /// Accuracy after re-estimating BatchNorm statistics (an extension, reported separately;
     /// nil when not run). The main `accuracy` is always the no-finetuning result.
     public var accuracyBNRecalibrated: Double?
@@ -54,6 +63,8 @@ public struct CurveStep: Codable, Sendable, Equatable {
         case removed, accuracy, macs, params
         case latencyB1Ms = "latency_b1_ms"
         case latencyB128Ms = "latency_b128_ms"
+        case latencyB1SpreadMs = "latency_b1_p10_p90_ms"
+        case latencyB128SpreadMs = "latency_b128_p10_p90_ms"
         case accuracyBNRecalibrated = "accuracy_bn_recalibrated"
     }
 }

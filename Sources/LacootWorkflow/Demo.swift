@@ -44,7 +44,11 @@ public struct Demo {
         public var testLimit: Int? = nil
         public var maxAccuracyDrop = 1.0
         public var showProgress = true
-        public var channelsLast = false
+        /// NHWC layout (the default: faster convolutions on oneDNN).
+        public var channelsLast = true
+        /// fp32, or bf16 mixed precision for training and evaluation.
+        public var precision: Precision = .fp32
+        public var device: Device = .cpu
         /// Stops training at the next step (with a checkpoint) once cancelled.
         public var cancellation: CancellationToken? = nil
 
@@ -136,6 +140,7 @@ public struct Demo {
         training.distance = options.distance
         training.seed = options.seed
         training.channelsLast = options.channelsLast
+        training.precision = options.precision
         return training
     }
 
@@ -147,7 +152,8 @@ public struct Demo {
         let training = runConfig.training
         log("training with \(training.lambdaSchedule) for \(training.epochs) epoch(s) → \(folder.url.path)")
         let model = try runConfig.model.build(generator: Generator(seed: options.seed))
-        let trainer = try Trainer(model: model, config: training, normalization: data.normalization)
+        let trainer = try Trainer(model: model, config: training, normalization: data.normalization,
+                                  device: options.device)
         trainer.showProgress = options.showProgress
         trainer.log = log
         trainer.cancellation = options.cancellation
@@ -169,6 +175,7 @@ public struct Demo {
             let copy = try Collapser.copy(of: model)
             let collapser = Collapser(model: copy, normalization: data.normalization,
                                       distance: trainingConfig(for: arm).slicedWasserstein, seed: o.seed)
+            collapser.precision = o.precision
             let measured = try full ?? collapser.measure(on: data.test)
             full = measured
             let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
@@ -190,6 +197,7 @@ public struct Demo {
         let copy = try Collapser.copy(of: model)
         let collapser = Collapser(model: copy, normalization: data.normalization, distance: distance, seed: o.seed)
         collapser.measureLatency = false
+        collapser.precision = o.precision
         let outcome = try collapser.collapse(policy: .maxAccuracyDrop(o.maxAccuracyDrop), order: .ranked,
                                              validation: data.validation, test: data.test, distances: distances)
         let url = try CollapsedModel.save(copy, normalization: data.normalization, classNames: data.classNames,

@@ -38,7 +38,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
     @Option(name: .customLong("data-dir"), help: "Fashion-MNIST folder (default: Debian's).") var dataDirectory: String?
     @Option(name: .long, help: "Seed.") var seed: UInt64 = 0
-    @Flag(name: .customLong("channels-last"), help: "NHWC layout.") var channelsLast = false
+    @OptionGroup(title: "Execution") var execution: ExecutionOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -56,6 +56,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let device = try execution.prepare()
         var options = Demo.Options()
         if quick { options.makeQuick() }
         options.outputDirectory = out
@@ -71,13 +72,15 @@ struct DemoCommand: ParsableCommand {
         options.distance = distance
         options.dataDirectory = dataDirectory
         options.seed = seed
-        options.channelsLast = channelsLast
+        options.channelsLast = execution.layout == .channelsLast
+        options.precision = execution.precision
+        options.device = device
         options.showProgress = runtime.showProgress
-        var demo = Demo(options: options)
-        demo.log = { runtime.log($0) }
         let cancellation = CancellationToken()
         cancellation.installSignalHandlers()
         options.cancellation = cancellation
+        var demo = Demo(options: options)
+        demo.log = { runtime.log($0) }
         let result = try demo.run()
         if runtime.json {
             try printJSON(result)

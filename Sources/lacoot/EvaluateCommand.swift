@@ -22,12 +22,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "A collapsed model's manifest (collapsed.json).")
     var model: String?
 
-    @Option(name: .long, help: "Latency repetitions.") var repeats = 10
+    @Option(name: .long, help: "Timed latency runs (at least; more until 0.5 s).") var repeats = 20
 
+    @OptionGroup(title: "Execution") var execution: ExecutionOptions
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         try runtime.apply()
+        let device = try execution.prepare()
         let run = try TrainedRun.open(RunFolder(runDirectory))
         var network: any CollapsibleModel = run.model
         if let model {
@@ -38,8 +40,11 @@ struct EvaluateCommand: ParsableCommand {
             }
             network = loaded.model
         }
+        try network.to(device)
+        try network.setMemoryFormat(execution.layout == .channelsLast ? .channelsLast : .contiguous)
         let collapser = Collapser(model: network, normalization: run.data.normalization)
         collapser.latencyRepeats = repeats
+        collapser.precision = execution.precision
         let m = try collapser.measure(on: run.data.test)
         if runtime.json {
             try printJSON(m)
@@ -47,7 +52,10 @@ struct EvaluateCommand: ParsableCommand {
             print(String(format: "test accuracy: %.2f %% on %d images", m.accuracy, run.data.test.count))
             print("collapsed blocks: " + (network.collapsedBlocks.isEmpty ? "none" : network.collapsedBlocks.sorted().joined(separator: ", ")))
             print("parameters: \(m.params), MACs: \(mega(m.macs))")
-            print(String(format: "latency: %.2f ms (batch 1), %.1f ms (batch 128)", m.latencyB1Ms ?? .nan, m.latencyB128Ms ?? .nan))
+            print(String(format: "latency (median [p10–p90]): %.2f ms [%.2f–%.2f] (batch 1), %.1f ms [%.1f–%.1f] (batch 128); %@, %@, %@",
+                         m.latencyB1Ms ?? .nan, m.latencyB1SpreadMs?.first ?? .nan, m.latencyB1SpreadMs?.last ?? .nan,
+                         m.latencyB128Ms ?? .nan, m.latencyB128SpreadMs?.first ?? .nan, m.latencyB128SpreadMs?.last ?? .nan,
+                         execution.precision.rawValue, execution.layout.rawValue, device.description))
         }
     }
 }

@@ -19,6 +19,43 @@ extension RemovalOrder: ExpressibleByArgument {
     public static var allValueStrings: [String] { choosable.map(\.rawValue) }
 }
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+
+/// Memory layouts the CLI offers.
+enum Layout: String, ExpressibleByArgument, CaseIterable {
+    case channelsLast = "channels-last"
+    case nchw
+}
+
+/// Where and how the network computes: device, arithmetic, memory layout.
+struct ExecutionOptions: ParsableArguments {
+    @Option(name: .long, help: "fp32, or bf16 mixed precision: convolutions and matmuls in bfloat16; BatchNorm, softmax, losses and the LaCoOT distance in float32; weights, optimizer state and checkpoints float32.")
+    var precision: Precision = .fp32
+
+    @Option(name: .long, help: "auto (CUDA when this libtorch has it and a GPU is visible, else cpu), cpu, cuda or cuda:N.")
+    var device = "auto"
+
+    @Option(name: .long, help: "Activation and weight layout: channels-last (NHWC, faster on oneDNN) or nchw.")
+    var layout: Layout = .channelsLast
+
+    func validate() throws {
+        guard device == "auto" || device == "cpu" || device == "cuda" || device.hasPrefix("cuda:") else {
+            throw ValidationError("--device must be auto, cpu, cuda or cuda:N, got \"\(device)\"")
+        }
+    }
+
+    /// The device named by `--device` (an error naming the flag when it is not available).
+    func resolvedDevice() throws -> Device {
+        do { return try Device.resolve(device) } catch let error as TorchError { throw ValidationError(error.message) }
+    }
+
+    /// The device, after printing the precision's warning for it (emulated bf16) on stderr.
+    func prepare() throws -> Device {
+        let resolved = try resolvedDevice()
+        if let warning = precision.warning(on: resolved) { printError("warning: " + warning) }
+        return resolved
+    }
+}
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 
 /// The model names the CLI accepts.

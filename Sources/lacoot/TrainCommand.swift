@@ -57,7 +57,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up.") var warmupEpochs = 0
     @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing.") var labelSmoothing = 0.0
     @Flag(name: .customLong("no-augment"), help: "No random crop / flip.") var noAugment = false
-    @Flag(name: .customLong("channels-last"), help: "NHWC layout (faster convolutions on oneDNN).") var channelsLast = false
+    @OptionGroup(title: "Execution") var execution: ExecutionOptions
     @Option(name: .customLong("max-batches"), help: "Stop each epoch after N batches (quick runs).") var maxBatches: Int?
     @Option(name: .long, help: "Seed of initialization, split, shuffling, augmentation and directions.") var seed: UInt64 = 0
 
@@ -94,7 +94,8 @@ struct TrainCommand: ParsableCommand {
         t.blocks = blocks.isEmpty ? nil : blocks
         t.labelSmoothing = labelSmoothing
         t.augment = !noAugment
-        t.channelsLast = channelsLast
+        t.channelsLast = execution.layout == .channelsLast
+        t.precision = execution.precision
         t.maxBatchesPerEpoch = maxBatches
         t.seed = seed
         return t
@@ -112,6 +113,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let device = try execution.prepare()
         let folder = RunFolder(runDirectory)
         let runConfig: RunConfig
         let prepared: PreparedData
@@ -146,7 +148,8 @@ struct TrainCommand: ParsableCommand {
         runtime.log("data: \(prepared.label)")
         runtime.log("model: \(runConfig.model.label); \(runConfig.training.summary)")
         let network = try runConfig.model.build(generator: Generator(seed: runConfig.training.seed))
-        let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization)
+        let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization,
+                                  device: device)
         trainer.showProgress = runtime.showProgress
         trainer.log = { runtime.log($0) }
         let cancellation = CancellationToken()
@@ -154,7 +157,8 @@ struct TrainCommand: ParsableCommand {
         trainer.cancellation = cancellation
         let history = try trainer.fit(train: prepared.train, validation: prepared.validation, runFolder: folder,
                                       runConfig: runConfig, resume: resume)
-        let test = try Evaluation.accuracy(of: network, on: prepared.test, normalization: prepared.normalization)
+        let test = try Evaluation.accuracy(of: network, on: prepared.test, normalization: prepared.normalization,
+                                           precision: runConfig.training.precision)
         runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, folder.checkpointURL.path))
         if runtime.json {
             try printJSON(Output(runDir: folder.url.path, checkpoint: folder.checkpointURL.path, epochs: history))

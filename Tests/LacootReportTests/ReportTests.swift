@@ -43,8 +43,10 @@ enum ReportSamples {
         let d0: [Double] = [1.35, 3.02, 2.10, 0.91]
         let t5 = training(lambda: 5, epochs: 3, finalAccuracy: 91.3, distances: d5)
         let t0 = training(lambda: 0, epochs: 3, finalAccuracy: 91.9, distances: d0)
+        var fullLaCoOT = ModelMeasurement(accuracy: 91.20, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180)
+        fullLaCoOT.latencyB1SpreadMs = [7.5, 8.4]
         let lacoot = RunResult(label: "λ=5, ranked", lambda: 5, order: .ranked,
-                               full: ModelMeasurement(accuracy: 91.20, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180),
+                               full: fullLaCoOT,
                                curve: curve(["layer4.1", "layer3.1", "layer1.1", "layer2.1"], [91.18, 91.05, 90.62, 89.91]),
                                distances: zip(blocks, d5).map { BlockDistance(block: $0, distance: $1) }, training: t5)
         let full0 = ModelMeasurement(accuracy: 91.77, macs: fullMacs, params: fullParams, latencyB1Ms: 7.9, latencyB128Ms: 180)
@@ -168,9 +170,10 @@ private func scratchFolder(_ name: String) throws -> URL {
         // Run 1 (λ = 5, ranked): step 0 is the full model, step 2 removed layer3.1.
         let run1 = tableRows(md, under: "### λ=5, ranked (λ = 5, order: ranked)")
         #expect(run1.first == ["Step", "Removed block", "Acc. (%)", "Δ vs full (pts)", "MACs (M)", "MACs ratio", "Params (M)",
-                               "Latency b1 (ms)", "Latency b128 (ms)"])
+                               "Latency b1 (ms) [p10–p90]", "Latency b128 (ms) [p10–p90]"])
         #expect(run1.count == 6)
-        #expect(run1[1] == ["0", "— (full model)", "91.20", "0.00", "140.19", "1.000", "11.174", "7.90", "180.00"])
+        // a measured spread is shown beside its median; none, the median alone
+        #expect(run1[1] == ["0", "— (full model)", "91.20", "0.00", "140.19", "1.000", "11.174", "7.90 [7.50–8.40]", "180.00"])
         #expect(run1[3] == ["2", "layer3.1", "91.05", "-0.15", "102.45", "0.731", "5.273", "6.34", "141.00"])
         #expect(run1[5] == ["4", "layer2.1", "89.91", "-1.29", "64.71", "0.462", "4.903", "4.78", "102.00"])
         // The MACs ratio is step MACs over full MACs.
