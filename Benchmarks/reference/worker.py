@@ -26,6 +26,9 @@ computes medians):
    "reps":R[,"warmup":2]}
       eval mode, torch.no_grad, removed blocks replaced by nn.Identity.
       -> {"seconds": [R values]}
+  {"cmd":"profile_step", same fields as train_step}
+      the step under torch.profiler (CPU), summed over reps steps after warmup ones
+      -> {"ops": [{"name","calls","self_ms","total_ms"}...], "wall_seconds", "reps"}
   {"cmd":"msw","X":[[...]],"Y":[[...]],"theta":[[...]][,"p":2]}
       theta is [d][K] (one direction per column, POT's orientation); float64.
       -> {"pot": POT's max_sliced_wasserstein_distance, "torch": lacoot_ref.msw_reference}
@@ -178,6 +181,46 @@ def cmd_train_step(req: dict) -> dict:
     return {"seconds": secs, "loss": last.get("loss"), "reg": last.get("reg")}
 
 
+def cmd_profile_step(req: dict) -> dict:
+    """The train_step above under torch.profiler (CPU): per-op self and total times summed
+    over ``reps`` steps after ``warmup`` unprofiled ones."""
+    width = _int(req, "width", 64)
+    batch = _int(req, "batch", 128)
+    lam = float(req.get("lambda", 0))
+    channels_last = bool(req.get("channels_last", False))
+    precision = req.get("precision", "fp32")
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 2)
+    torch.manual_seed(0)
+    model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=3, width=width)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, 3, 32, 32, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    model.train()
+    opt = lacoot_ref.make_optimizer(model, lr=0.1)
+    taps = lacoot_ref.BlockTaps(model) if lam > 0 else None
+
+    def step():
+        lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps, bf16=precision == "bf16")
+    try:
+        for _ in range(warmup):
+            step()
+        start = time.perf_counter()
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            for _ in range(reps):
+                step()
+        wall = time.perf_counter() - start
+    finally:
+        if taps is not None:
+            taps.close()
+    ops = [{"name": e.key, "calls": e.count, "self_ms": e.self_cpu_time_total / 1e3,
+            "total_ms": e.cpu_time_total / 1e3} for e in prof.key_averages()]
+    return {"ops": ops, "wall_seconds": wall, "reps": reps}
+
+
 def cmd_latency(req: dict) -> dict:
     width = _int(req, "width", 64)
     batch = _int(req, "batch", 1)
@@ -222,6 +265,7 @@ COMMANDS = {
     "engine": cmd_engine,
     "train_step": cmd_train_step,
     "latency": cmd_latency,
+    "profile_step": cmd_profile_step,
     "msw": cmd_msw,
     "rss": cmd_rss,
 }

@@ -4,6 +4,9 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/Context.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -52,6 +55,36 @@ bool ct_cpu_has_native_bf16(void) {
   }
   return false;
 }
+
+// ---- profiler ----
+int ct_profiler_start(void) {
+  CT_STATUS(
+    namespace prof = torch::profiler::impl;
+    prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    std::set<prof::ActivityType> activities{prof::ActivityType::CPU};
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    return 0;
+  )
+}
+char *ct_profiler_stop(void) {
+  CT_GUARD(nullptr,
+    auto result = torch::autograd::profiler::disableProfiler();
+    std::ostringstream out;
+    for (const auto &e : result->events()) {
+      if (e.deviceType() != c10::DeviceType::CPU) continue;
+      std::string name = e.name();
+      for (char &c : name) if (c == '\t' || c == '\n') c = ' ';
+      out << name << '\t' << e.startThreadId() << '\t' << e.startNs() << '\t' << e.endNs() << '\n';
+    }
+    std::string text = out.str();
+    char *copy = static_cast<char *>(std::malloc(text.size() + 1));
+    TORCH_CHECK(copy != nullptr, "out of memory copying the profile");
+    std::memcpy(copy, text.c_str(), text.size() + 1);
+    return copy;
+  )
+}
+void ct_free_string(char *text) { std::free(text); }
 
 // ---- devices ----
 bool ct_cuda_is_available(void) {

@@ -47,6 +47,13 @@ int ct_autocast_set(int device_type, bool enabled, int dtype);
 bool ct_autocast_enabled(int device_type);
 bool ct_cpu_has_native_bf16(void);  /* avx512_bf16 or amx_bf16 in /proc/cpuinfo */
 
+/* ---- profiler (libtorch's own, the one torch.profiler drives) ---- */
+int ct_profiler_start(void);
+/* Stops it and returns its CPU op events, one per line: "name\tthread\tstart_ns\tend_ns\n"
+ * (NULL on error); release the text with ct_free_string. */
+char *ct_profiler_stop(void);
+void ct_free_string(char *text);
+
 /* ---- devices ---- */
 enum { CT_DEVICE_CPU = 0, CT_DEVICE_CUDA = 1 };  /* as c10::DeviceType */
 bool ct_cuda_is_available(void);
