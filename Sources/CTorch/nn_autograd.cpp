@@ -2,6 +2,7 @@
 #include "shim_internal.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/ops/_fused_sgd.h>
 #include <ATen/Context.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
@@ -196,10 +197,40 @@ int ct_autograd_grad(const ct_tensor *outputs, const ct_tensor *grad_outputs, in
 }
 
 // ---- fused optimizer updates (PyTorch's update rules, parameters without a gradient skipped) ----
+// SGD with momentum as one fused kernel over all parameters (what torch.optim.SGD(fused=True)
+// runs): one pass per tensor instead of four. Used when every parameter has a gradient, all
+// momentum buffers exist or none does (the first step), and parameter, gradient and buffer
+// share their layout; returns false (nothing done) otherwise.
+static bool sgd_step_fused(ct_tensor *params, ct_tensor *bufs, int n, double lr, double momentum,
+                           double dampening, double weight_decay, bool nesterov) {
+  if (n == 0) return false;
+  bool first = bufs[0] == nullptr;
+  std::vector<at::Tensor> ps, gs, ms;
+  ps.reserve(n); gs.reserve(n); ms.reserve(n);
+  for (int i = 0; i < n; i++) {
+    const at::Tensor &p = params[i]->t;
+    const at::Tensor &g = p.grad();
+    if (!g.defined() || (bufs[i] == nullptr) != first || !p.is_floating_point() || g.scalar_type() != p.scalar_type() ||
+        g.strides() != p.strides() || !p.is_non_overlapping_and_dense() || p.device() != params[0]->t.device()) {
+      return false;
+    }
+    if (!first && bufs[i]->t.strides() != p.strides()) return false;
+    ps.push_back(p);
+    gs.push_back(g);
+  }
+  for (int i = 0; i < n; i++) {
+    if (first) bufs[i] = wrap(at::empty_like(ps[i], at::MemoryFormat::Preserve));
+    ms.push_back(bufs[i]->t);
+  }
+  at::_fused_sgd_(ps, gs, ms, weight_decay, momentum, lr, dampening, nesterov, false, first);
+  return true;
+}
+
 int ct_sgd_step(ct_tensor *params, ct_tensor *bufs, int n, double lr, double momentum,
                 double dampening, double weight_decay, bool nesterov) {
   CT_STATUS(
     at::NoGradGuard ng;
+    if (momentum != 0 && sgd_step_fused(params, bufs, n, lr, momentum, dampening, weight_decay, nesterov)) return 0;
     for (int i = 0; i < n; i++) {
       at::Tensor &p = params[i]->t;
       const at::Tensor &g = p.grad();

@@ -55,7 +55,7 @@ public struct SlicedWasserstein: Sendable {
     /// The distance with directions drawn from `generator`; `warmStart` ([d, 1], optional) is
     /// added to the candidates in `optimized` mode.
     public func callAsFunction(_ x: Tensor, _ y: Tensor, generator: Generator, warmStart: Tensor? = nil) throws -> Result {
-        let (fx, fy) = try flattenPair(x, y)
+        let (fx, fy) = try flattenPair(x, y, inMemoryOrder: true)
         let d = fx.shape[1]
         let directions = try withNoGrad {
             try Self.randomDirections(dimension: d, count: projectionCount, dtype: fx.dtype, generator: generator).to(fx.device)
@@ -71,13 +71,22 @@ public struct SlicedWasserstein: Sendable {
 
     // MARK: internals
 
-    private func flattenPair(_ x: Tensor, _ y: Tensor) throws -> (Tensor, Tensor) {
+    /// Each sample flattened to one row. With `inMemoryOrder`, two channels-last batches are
+    /// flattened in their memory order (H, W, C) — a view, where the logical order would copy
+    /// both batches forward and their gradients back. With random isotropic directions the
+    /// distance is the same in law for any fixed order of the coordinates; given directions
+    /// (parity with POT) always use the logical (C, H, W) order.
+    private func flattenPair(_ x: Tensor, _ y: Tensor, inMemoryOrder: Bool = false) throws -> (Tensor, Tensor) {
         let sx = x.shape, sy = y.shape
         guard sx.count >= 1, sx == sy else {
             throw TorchError("sliced Wasserstein needs two batches of the same shape, got \(sx) and \(sy)")
         }
         guard sx[0] >= 1 else { throw TorchError("sliced Wasserstein needs at least one sample") }
         let n = sx[0]
+        if inMemoryOrder, sx.count == 4, x.isContiguous(.channelsLast), y.isContiguous(.channelsLast),
+           !x.isContiguous(), !y.isContiguous() {
+            return (try x.permute([0, 2, 3, 1]).reshape([n, -1]), try y.permute([0, 2, 3, 1]).reshape([n, -1]))
+        }
         return (try x.reshape([n, -1]), try y.reshape([n, -1]))
     }
 

@@ -119,6 +119,25 @@ func matrix(_ rows: [[Double]]) throws -> Tensor {
         #expect(improved >= 4, "the ascent improved on the best random direction in only \(improved) of 6 cases")
     }
 
+    @Test func channelsLastBatchesAreFlattenedInMemoryOrderWithoutChangingTheLaw() throws {
+        let g = try Generator(seed: 11)
+        let x = try Tensor.randn([6, 3, 4, 5], generator: g), y = try Tensor.randn([6, 3, 4, 5], generator: g) * 2
+        let msw = SlicedWasserstein(mode: .reference, projectionCount: 8)
+        // channels-last: the rows are (H, W, C)-ordered, i.e. the NHWC tensor flattened
+        let viaLayout = try msw(x.contiguous(.channelsLast), y.contiguous(.channelsLast), generator: Generator(seed: 3)).distance.item()
+        let nhwc = { (t: Tensor) in try t.permute([0, 2, 3, 1]).contiguous().reshape([6, -1]) }
+        let viaRows = try msw(nhwc(x), nhwc(y), generator: Generator(seed: 3)).distance.item()
+        #expect(Swift.abs(viaLayout - viaRows) < 1e-6 * viaRows)
+        // the NCHW batches draw the same directions over another coordinate order: another value
+        let logical = try msw(x, y, generator: Generator(seed: 3)).distance.item()
+        #expect(Swift.abs(logical - viaLayout) > 1e-6)
+        // given directions always use the logical order (what POT sees)
+        let theta = try SlicedWasserstein.randomDirections(dimension: 60, count: 8, generator: g)
+        let a = try msw(x.contiguous(.channelsLast), y.contiguous(.channelsLast), directions: theta).distance.item()
+        let b = try msw(x, y, directions: theta).distance.item()
+        #expect(Swift.abs(a - b) < 1e-6 * b)
+    }
+
     @Test func takesTheTrueBatchSizeOfAnyShape() throws {
         let g = try Generator(seed: 6)
         // a last, short batch of 3 feature maps [3, 2, 4, 4]
