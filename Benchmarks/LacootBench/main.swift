@@ -19,6 +19,8 @@ let benchmarks: [Benchmark] = [
               waitsOn: nil),
     Benchmark(name: "reference", summary: "LaCoOT step vs the PyTorch reference (issue 6)", run: ReferenceBench.run,
               waitsOn: nil),
+    Benchmark(name: "profile", summary: "LaCoOT step op by op: libtorch's profiler vs torch.profiler (issue 9)",
+              run: ProfileBench.run, waitsOn: nil),
     Benchmark(name: "scaling", summary: "step time vs batch/width, MSW time vs N/d (issue 6)", run: ScalingBench.run,
               waitsOn: nil),
 ]
