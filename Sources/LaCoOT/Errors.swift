@@ -44,6 +44,10 @@ public enum CollapseError: Error, CustomStringConvertible, Sendable, Equatable {
     case emptyDataset(dataset: String, task: String)
     /// A copy of the model did not take the original's weights (a bug, not a user error).
     case copyMismatch(report: String)
+    /// Block `block` maps inputs of shape `input` to outputs of shape `output`: it cannot be
+    /// measured against the identity nor replaced by it (a model that declares a
+    /// shape-changing block collapsible).
+    case blockChangesShape(block: String, input: [Int], output: [Int])
 
     public var description: String {
         switch self {
@@ -55,6 +59,25 @@ public enum CollapseError: Error, CustomStringConvertible, Sendable, Equatable {
             return "cannot \(task) on an empty dataset (\(dataset))"
         case let .copyMismatch(report):
             return "internal: model copy does not match: \(report)"
+        case let .blockChangesShape(block, input, output):
+            return "block \"\(block)\" maps \(input) to \(output); a collapsible block must keep its input's shape"
+        }
+    }
+}
+
+/// Why a sliced Wasserstein distance cannot be computed between two batches.
+public enum DistanceError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The batches differ in shape (the first dimension is the sample).
+    case shapeMismatch(x: [Int], y: [Int])
+    /// The batches hold no sample.
+    case noSamples(shape: [Int])
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(x, y):
+            return "sliced Wasserstein needs two batches of the same shape, got \(x) and \(y)"
+        case let .noSamples(shape):
+            return "sliced Wasserstein needs at least one sample, got batches of shape \(shape)"
         }
     }
 }

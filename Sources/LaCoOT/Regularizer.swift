@@ -102,6 +102,9 @@ public final class LaCoOTRegularizer {
     /// Always in float32: under bf16 mixed precision the block features arrive in bfloat16 and
     /// are widened (the cast is differentiable), and autocast is off for the projections.
     func measure(_ event: BlockEvent) throws -> Tensor {
+        guard event.input.shape == event.output.shape else {
+            throw CollapseError.blockChangesShape(block: event.name, input: event.input.shape, output: event.output.shape)
+        }
         let input = event.input.dtype == .float32 ? event.input : try event.input.to(.float32)
         let output = event.output.dtype == .float32 ? event.output : try event.output.to(.float32)
         let result = try withFullPrecision(device: input.device) {

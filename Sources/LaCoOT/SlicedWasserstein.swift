@@ -78,10 +78,8 @@ public struct SlicedWasserstein: Sendable {
     /// (parity with POT) always use the logical (C, H, W) order.
     private func flattenPair(_ x: Tensor, _ y: Tensor, inMemoryOrder: Bool = false) throws -> (Tensor, Tensor) {
         let sx = x.shape, sy = y.shape
-        guard sx.count >= 1, sx == sy else {
-            throw TorchError("sliced Wasserstein needs two batches of the same shape, got \(sx) and \(sy)")
-        }
-        guard sx[0] >= 1 else { throw TorchError("sliced Wasserstein needs at least one sample") }
+        guard sx == sy else { throw DistanceError.shapeMismatch(x: sx, y: sy) }
+        guard sx.count >= 1, sx[0] >= 1 else { throw DistanceError.noSamples(shape: sx) }
         let n = sx[0]
         if inMemoryOrder, sx.count == 4, x.isContiguous(.channelsLast), y.isContiguous(.channelsLast),
            !x.isContiguous(), !y.isContiguous() {

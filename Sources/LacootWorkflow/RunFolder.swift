@@ -117,8 +117,8 @@ public struct RunFolder: Sendable {
     public var hasCheckpoint: Bool { FileManager.default.fileExists(atPath: checkpointURL.path) }
 }
 
-/// A run folder's (or a collapsed model's) files are missing or not what they should be. Each
-/// case names the file.
+/// A run folder's files are missing or not what they should be. Each case names the file.
+/// (A collapsed model's files throw ``ModelError``, from Models, which reads them.)
 public enum RunFolderError: Error, CustomStringConvertible, Sendable {
     /// The folder could not be created.
     case cannotCreate(folder: String, reason: String)
@@ -130,21 +130,13 @@ public enum RunFolderError: Error, CustomStringConvertible, Sendable {
     case invalidLine(path: String, line: Int, expected: String)
     /// The weights in `weights` do not fit `model`; `report` lists the missing/unexpected keys.
     case weightsMismatch(weights: String, model: String, report: String)
-    /// A message without structure (only CollapsedModel.swift still throws it, until its
-    /// rewrite for named children lands).
-    case other(String)
 
-    /// Wraps a message (see ``other(_:)``).
-    @available(*, deprecated, message: "throw a specific case")
-    public init(_ message: String) { self = .other(message) }
-
-    /// The file or folder concerned (empty for ``other(_:)``).
+    /// The file or folder concerned.
     public var path: String {
         switch self {
         case let .cannotCreate(folder, _): return folder
         case let .missingFile(path, _), let .invalidFile(path, _, _), let .invalidLine(path, _, _): return path
         case let .weightsMismatch(weights, _, _): return weights
-        case .other: return ""
         }
     }
 
@@ -155,7 +147,6 @@ public enum RunFolderError: Error, CustomStringConvertible, Sendable {
         case let .invalidFile(path, expected, detail): return "\(path) is not a valid \(expected): \(detail)"
         case let .invalidLine(path, line, expected): return "\(path) line \(line) is not a valid \(expected)"
         case let .weightsMismatch(weights, model, report): return "\(weights) does not match \(model): \(report)"
-        case let .other(message): return message
         }
     }
 }

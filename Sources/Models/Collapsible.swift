@@ -30,6 +30,14 @@ public struct BlockEvent: @unchecked Sendable {
     public let index: Int
     public let input: Tensor
     public let output: Tensor
+
+    /// An event for block `name` (a model of another package reports its blocks with it).
+    public init(name: String, index: Int, input: Tensor, output: Tensor) {
+        self.name = name
+        self.index = index
+        self.input = input
+        self.output = output
+    }
 }
 
 /// A model whose removable blocks can be listed, observed during the forward pass and

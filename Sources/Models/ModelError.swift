@@ -13,6 +13,9 @@ public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
     case blockNotReached(block: String)
     /// A residual block whose shortcut and main path end in different shapes.
     case residualShape(block: String, residual: [Int], main: [Int])
+    /// A model file that does not exist; `namedBy` is the manifest that names it (the weights
+    /// next to a JSON manifest), nil when the user named it.
+    case missingFile(path: String, namedBy: String?)
     /// A file without a lacoot manifest (e.g. a plain state dict).
     case notAModelFile(path: String)
     /// A manifest that cannot be read.
@@ -21,11 +24,6 @@ public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
     case unsupportedFormat(path: String, format: String, version: Int)
     /// Weights that do not match the model the manifest describes.
     case weightsMismatch(path: String, detail: String)
-    /// Any other failure about a model or its evaluation, with its message.
-    case other(String)
-
-    /// An error with only a message (``other(_:)``).
-    public init(_ message: String) { self = .other(message) }
 
     public var description: String {
         switch self {
@@ -41,6 +39,10 @@ public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
             "cost analysis did not reach block \"\(block)\""
         case let .residualShape(block, residual, main):
             "block at \"\(block)\": residual shape \(residual) differs from \(main)"
+        case let .missingFile(path, namedBy?):
+            "\(path) not found: \(namedBy) names it as its weights (keep a saved model's .json and .safetensors side by side)"
+        case let .missingFile(path, nil):
+            "\(path) not found"
         case let .notAModelFile(path):
             "\(path): no lacoot manifest in the metadata; not a model saved by lacoot "
                 + "(load a plain state dict with Module.load(stateDict:))"
@@ -51,8 +53,6 @@ public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
                 + "(a newer lacoot wrote it?)"
         case let .weightsMismatch(path, detail):
             "\(path) does not match the manifest's model: \(detail)"
-        case let .other(message):
-            message
         }
     }
 }

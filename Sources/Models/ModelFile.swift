@@ -40,9 +40,10 @@ public enum ModelFile {
 
     /// The manifest of a model file: a JSON manifest (`.json`) or a safetensors file's metadata.
     public static func manifest(at url: URL) throws -> ModelManifest {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path, namedBy: nil) }
         if url.pathExtension.lowercased() == "json" {
             guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw ModelError.invalidManifest(path: url.path, detail: "the file cannot be read (does it exist?)")
+                throw ModelError.invalidManifest(path: url.path, detail: "the file cannot be read")
             }
             return try ModelManifest(json: data, source: url.path)
         }
@@ -54,6 +55,7 @@ public enum ModelFile {
     /// Rebuilds the model a file records (collapsed blocks included) and loads its weights,
     /// which must match exactly. `url` is the safetensors file or the JSON manifest (whose
     /// `weights` names the safetensors file next to it). Returns the model in evaluation mode.
+    /// Throws ``ModelError/missingFile(path:namedBy:)`` when either file is missing.
     public static func load(from url: URL) throws -> (model: any CollapsibleModel, manifest: ModelManifest) {
         let manifest = try manifest(at: url)
         var weightsURL = url
@@ -62,6 +64,9 @@ public enum ModelFile {
                 throw ModelError.invalidManifest(path: url.path, detail: "no \"weights\" file named")
             }
             weightsURL = url.deletingLastPathComponent().appendingPathComponent(weights)
+            guard FileManager.default.fileExists(atPath: weightsURL.path) else {
+                throw ModelError.missingFile(path: weightsURL.path, namedBy: url.path)
+            }
         }
         let file = try Safetensors.read(contentsOf: weightsURL)
         let model = try manifest.build(generator: Generator(seed: 0))

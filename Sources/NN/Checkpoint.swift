@@ -86,11 +86,9 @@ public struct TrainingCheckpoint: @unchecked Sendable {
     /// Reads a checkpoint written by ``save(to:)``.
     public static func load(from url: URL) throws -> TrainingCheckpoint {
         let file = try Safetensors.read(contentsOf: url)
-        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(source: url.path, problem: problem) }
-        guard file.metadata["format"] == format else {
-            throw fail("not a training checkpoint (metadata format is \(file.metadata["format"].map { "\"\($0)\"" } ?? "missing"))")
-        }
-        guard let epochText = file.metadata["epoch"], let epoch = Int(epochText) else { throw fail("checkpoint has no epoch") }
+        func fail(_ key: String, _ problem: String) -> SafetensorsError { .invalidCheckpoint(file: url.path, key: key, problem: problem) }
+        guard file.metadata["format"] == format else { throw SafetensorsError.notACheckpoint(file: url.path, format: file.metadata["format"]) }
+        guard let epochText = file.metadata["epoch"], let epoch = Int(epochText) else { throw fail("epoch", "is missing or not an integer") }
         var model: [NamedTensor] = []
         var optimizerTensors: [NamedTensor] = []
         var generators: [String: Tensor] = [:]
@@ -98,7 +96,7 @@ public struct TrainingCheckpoint: @unchecked Sendable {
             if name.hasPrefix("model.") { model.append((String(name.dropFirst(6)), t)) }
             else if name.hasPrefix("optimizer.") { optimizerTensors.append((String(name.dropFirst(10)), t)) }
             else if name.hasPrefix("generator.") { generators[String(name.dropFirst(10))] = t }
-            else { throw fail("unexpected tensor \"\(name)\" in a training checkpoint") }
+            else { throw fail(name, "is not a model, optimizer or generator tensor (unexpected in a training checkpoint)") }
         }
         var optimizer: OptimizerState?
         if let kind = file.metadata["optimizer.kind"] {
@@ -106,14 +104,14 @@ public struct TrainingCheckpoint: @unchecked Sendable {
             do {
                 scalars = try JSONDecoder().decode([String: Double].self, from: Data((file.metadata["optimizer.scalars"] ?? "{}").utf8))
             } catch {
-                throw fail("optimizer hyper-parameters are not valid JSON")
+                throw fail("optimizer.scalars", "(the optimizer's hyper-parameters) is not valid JSON")
             }
             optimizer = OptimizerState(kind: kind, scalars: scalars, tensors: optimizerTensors)
         }
         var schedule: LRScheduler.State?
         if let text = file.metadata["schedule"] {
             do { schedule = try JSONDecoder().decode(LRScheduler.State.self, from: Data(text.utf8)) } catch {
-                throw fail("schedule state is not valid JSON (\(error))")
+                throw fail("schedule", "(the schedule's state) is not valid JSON (\(error))")
             }
         }
         var extra = file.metadata

@@ -27,11 +27,62 @@ public struct SafetensorsFile: @unchecked Sendable {
     }
 }
 
-/// An invalid or unreadable safetensors file; the message names the file and the problem.
-public struct SafetensorsError: Error, CustomStringConvertible, Sendable {
-    public let source: String
-    public let problem: String
-    public var description: String { "\(source): \(problem)" }
+/// An unreadable or invalid safetensors file (a training checkpoint included). Every case
+/// names the file, and the tensor or metadata entry at fault where there is one; the
+/// description is one line starting with the file.
+public enum SafetensorsError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file cannot be read (missing, a folder, no permission); `reason` is the system's.
+    case unreadable(file: String, reason: String)
+    /// The file ends before its header or its data does: too short for a header length, a
+    /// header running past the end, or tensor `key`'s data past the end (the usual sign of a
+    /// file cut short).
+    case truncated(file: String, key: String?, problem: String)
+    /// The header is not a safetensors header: length over the limit, not a JSON object,
+    /// malformed JSON, a `__metadata__` that is not a map of strings.
+    case invalidHeader(file: String, problem: String)
+    /// The header entry of tensor `key` is invalid: its dtype, shape or offsets.
+    case invalidEntry(file: String, key: String, problem: String)
+    /// Data bytes that belong to no tensor, or to two.
+    case invalidLayout(file: String, problem: String)
+    /// A valid safetensors file that is not a training checkpoint; `format` is its metadata's
+    /// `format` (nil when absent).
+    case notACheckpoint(file: String, format: String?)
+    /// A training checkpoint whose entry `key` (a tensor or a metadata field) is invalid.
+    case invalidCheckpoint(file: String, key: String, problem: String)
+
+    /// The file concerned.
+    public var file: String {
+        switch self {
+        case let .unreadable(file, _), let .truncated(file, _, _), let .invalidHeader(file, _),
+             let .invalidEntry(file, _, _), let .invalidLayout(file, _), let .notACheckpoint(file, _),
+             let .invalidCheckpoint(file, _, _):
+            return file
+        }
+    }
+
+    /// The tensor or metadata entry concerned, if one is.
+    public var key: String? {
+        switch self {
+        case let .invalidEntry(_, key, _), let .invalidCheckpoint(_, key, _): return key
+        case let .truncated(_, key, _): return key
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .unreadable(file, reason):
+            return "\(file): cannot read the file (\(reason))"
+        case let .invalidHeader(file, problem), let .invalidLayout(file, problem), let .truncated(file, nil, problem):
+            return "\(file): \(problem)"
+        case let .invalidEntry(file, key, problem), let .truncated(file, key?, problem):
+            return "\(file): tensor \"\(key)\" \(problem)"
+        case let .notACheckpoint(file, format):
+            return "\(file): not a training checkpoint (metadata format is \(format.map { "\"\($0)\"" } ?? "missing"))"
+        case let .invalidCheckpoint(file, key, problem):
+            return "\(file): checkpoint entry \"\(key)\" \(problem)"
+        }
+    }
 }
 
 /// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a
@@ -71,7 +122,7 @@ public enum Safetensors {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafetensorsError(source: url.path, problem: "cannot read the file (\(error.localizedDescription))")
+            throw SafetensorsError.unreadable(file: url.path, reason: error.localizedDescription)
         }
         return try decode(data, source: url.path)
     }
@@ -82,7 +133,7 @@ public enum Safetensors {
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
-            throw SafetensorsError(source: url.path, problem: "cannot read the file (\(error.localizedDescription))")
+            throw SafetensorsError.unreadable(file: url.path, reason: error.localizedDescription)
         }
         return try parseHeader(data, source: url.path).metadata
     }
@@ -96,73 +147,88 @@ public enum Safetensors {
     }
 
     static func parseHeader(_ data: Data, source: String) throws -> (entries: [Entry], metadata: [String: String], dataStart: Int) {
-        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(source: source, problem: problem) }
-        guard data.count >= 8 else {
-            throw fail("file is \(data.count) bytes, too short for the 8-byte header length (truncated or not safetensors)")
-        }
-        var length: UInt64 = 0
-        for i in (0..<8).reversed() { length = length << 8 | UInt64(data[data.startIndex + i]) }
-        guard length <= UInt64(maxHeaderBytes) else {
-            throw fail("header length \(length) exceeds the \(maxHeaderBytes)-byte limit (corrupt or not safetensors)")
-        }
-        let headerLength = Int(length)
-        guard 8 + headerLength <= data.count else {
-            throw fail("header of \(headerLength) bytes runs past the end of the \(data.count)-byte file (truncated)")
-        }
-        let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + 8 + headerLength)]
-        guard headerBytes.first == UInt8(ascii: "{") else { throw fail("header does not start with '{' (not safetensors)") }
-        let header: RawHeader
-        do {
-            header = try JSONDecoder().decode(RawHeader.self, from: Data(headerBytes))
-        } catch let problem as HeaderProblem {
-            throw fail(problem.message)
-        } catch {
-            throw fail("header is not well-formed JSON")
-        }
-        let dataStart = 8 + headerLength
+        let (header, dataStart) = try rawHeader(data, source: source)
         let dataSize = data.count - dataStart
         var entries: [Entry] = []
         for (name, raw) in header.entries {
-            guard let dtype = dtype(of: raw.dtype) else {
-                throw fail("tensor \"\(name)\" has unknown dtype \"\(raw.dtype)\" (known: \(codes.map(\.0).joined(separator: ", ")))")
-            }
-            guard raw.shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor \"\(name)\" has an invalid shape \(raw.shape)") }
-            guard raw.offsets.count == 2 else { throw fail("tensor \"\(name)\" has no [begin, end] data_offsets") }
-            let (begin, end) = (raw.offsets[0], raw.offsets[1])
-            guard begin >= 0, begin <= end else { throw fail("tensor \"\(name)\" has invalid offsets [\(begin), \(end)]") }
-            guard end <= dataSize else {
-                throw fail("tensor \"\(name)\" ends at byte \(end), past the \(dataSize) data bytes (truncated file)")
-            }
-            var count = 1
-            for d in raw.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw fail("tensor \"\(name)\" shape \(raw.shape) overflows") }
-                count = product
-            }
-            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
-            guard !overflow, bytes == end - begin else {
-                throw fail("tensor \"\(name)\" of shape \(raw.shape) and dtype \(raw.dtype) needs \(bytes) bytes, its offsets hold \(end - begin)")
-            }
-            entries.append(Entry(name: name, dtype: dtype, shape: raw.shape, begin: begin, end: end))
+            entries.append(try entry(name, raw, dataSize: dataSize, source: source))
         }
-        let metadata = header.metadata
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var position = 0
         var previous = ""
         for e in entries {
             if e.begin < position {
-                throw fail("tensors \"\(previous)\" and \"\(e.name)\" overlap (bytes \(e.begin)..<\(position))")
+                throw SafetensorsError.invalidLayout(
+                    file: source, problem: "tensors \"\(previous)\" and \"\(e.name)\" overlap (bytes \(e.begin)..<\(position))")
             }
             if e.begin > position {
-                throw fail("bytes \(position)..<\(e.begin) before tensor \"\(e.name)\" belong to no tensor")
+                throw SafetensorsError.invalidLayout(
+                    file: source, problem: "bytes \(position)..<\(e.begin) before tensor \"\(e.name)\" belong to no tensor")
             }
             position = e.end
             previous = e.name
         }
         guard position == dataSize else {
-            throw fail("the last \(dataSize - position) data bytes belong to no tensor")
+            throw SafetensorsError.invalidLayout(file: source, problem: "the last \(dataSize - position) data bytes belong to no tensor")
         }
-        return (entries, metadata, dataStart)
+        return (entries, header.metadata, dataStart)
+    }
+
+    /// The JSON header, decoded, and where the data starts.
+    private static func rawHeader(_ data: Data, source: String) throws -> (RawHeader, dataStart: Int) {
+        guard data.count >= 8 else {
+            throw SafetensorsError.truncated(
+                file: source, key: nil, problem: "file is \(data.count) bytes, too short for the 8-byte header length (truncated or not safetensors)")
+        }
+        var length: UInt64 = 0
+        for i in (0..<8).reversed() { length = length << 8 | UInt64(data[data.startIndex + i]) }
+        guard length <= UInt64(maxHeaderBytes) else {
+            throw SafetensorsError.invalidHeader(
+                file: source, problem: "header length \(length) exceeds the \(maxHeaderBytes)-byte limit (corrupt or not safetensors)")
+        }
+        let headerLength = Int(length)
+        guard 8 + headerLength <= data.count else {
+            throw SafetensorsError.truncated(
+                file: source, key: nil, problem: "header of \(headerLength) bytes runs past the end of the \(data.count)-byte file (truncated)")
+        }
+        let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + 8 + headerLength)]
+        guard headerBytes.first == UInt8(ascii: "{") else {
+            throw SafetensorsError.invalidHeader(file: source, problem: "header does not start with '{' (not safetensors)")
+        }
+        do {
+            return (try JSONDecoder().decode(RawHeader.self, from: Data(headerBytes)), 8 + headerLength)
+        } catch let problem as HeaderProblem {
+            if let key = problem.key { throw SafetensorsError.invalidEntry(file: source, key: key, problem: problem.message) }
+            throw SafetensorsError.invalidHeader(file: source, problem: problem.message)
+        } catch {
+            throw SafetensorsError.invalidHeader(file: source, problem: "header is not well-formed JSON")
+        }
+    }
+
+    /// One tensor's header entry, checked against the `dataSize` bytes of data.
+    private static func entry(_ name: String, _ raw: RawHeader.RawEntry, dataSize: Int, source: String) throws -> Entry {
+        func fail(_ problem: String) -> SafetensorsError { .invalidEntry(file: source, key: name, problem: problem) }
+        guard let dtype = dtype(of: raw.dtype) else {
+            throw fail("has unknown dtype \"\(raw.dtype)\" (known: \(codes.map(\.0).joined(separator: ", ")))")
+        }
+        guard raw.shape.allSatisfy({ $0 >= 0 }) else { throw fail("has an invalid shape \(raw.shape)") }
+        guard raw.offsets.count == 2 else { throw fail("has no [begin, end] data_offsets") }
+        let (begin, end) = (raw.offsets[0], raw.offsets[1])
+        guard begin >= 0, begin <= end else { throw fail("has invalid offsets [\(begin), \(end)]") }
+        guard end <= dataSize else {
+            throw SafetensorsError.truncated(file: source, key: name, problem: "ends at byte \(end), past the \(dataSize) data bytes (truncated file)")
+        }
+        var count = 1
+        for d in raw.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw fail("shape \(raw.shape) overflows") }
+            count = product
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
+        guard !overflow, bytes == end - begin else {
+            throw fail("of shape \(raw.shape) and dtype \(raw.dtype) needs \(bytes) bytes, its offsets hold \(end - begin)")
+        }
+        return Entry(name: name, dtype: dtype, shape: raw.shape, begin: begin, end: end)
     }
 
     /// Validates and decodes the bytes of a safetensors file.
@@ -254,8 +320,10 @@ public enum Safetensors {
     }
 }
 
-/// A problem found while decoding the header, with the message to show.
+/// A problem found while decoding the header: the tensor entry at fault (nil for the
+/// header itself) and the message to show.
 struct HeaderProblem: Error {
+    var key: String?
     let message: String
 }
 
@@ -295,13 +363,13 @@ struct RawHeader: Decodable {
                 entries.append((name, try container.decode(RawEntry.self, forKey: key)))
             } catch DecodingError.keyNotFound(let missing, _) {
                 let field = missing.stringValue == "data_offsets" ? "[begin, end] data_offsets" : missing.stringValue
-                throw HeaderProblem(message: "tensor \"\(name)\" has no \(field)")
+                throw HeaderProblem(key: name, message: "has no \(field)")
             } catch DecodingError.typeMismatch(_, let context) {
-                throw HeaderProblem(message: "tensor \"\(name)\" has an invalid \(Self.field(context.codingPath, after: key))")
+                throw HeaderProblem(key: name, message: "has an invalid \(Self.field(context.codingPath, after: key))")
             } catch DecodingError.dataCorrupted(let context) {
-                throw HeaderProblem(message: "tensor \"\(name)\" has an invalid \(Self.field(context.codingPath, after: key))")
+                throw HeaderProblem(key: name, message: "has an invalid \(Self.field(context.codingPath, after: key))")
             } catch {
-                throw HeaderProblem(message: "tensor \"\(name)\" is not a {dtype, shape, data_offsets} object")
+                throw HeaderProblem(key: name, message: "is not a {dtype, shape, data_offsets} object")
             }
         }
     }

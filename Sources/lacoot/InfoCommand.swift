@@ -7,14 +7,10 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Show the engine (libtorch version, threads, oneDNN, BLAS) and run a quick self-check.",
-        discussion: "Example: lacoot info --json"
+        discussion: "Example: lacoot info --json --threads 2"
     )
 
-    @Flag(name: .long, help: "Print one JSON object on stdout.")
-    var json = false
-
-    @Option(name: .long, help: "Intra-op threads (default: the number of active cores).")
-    var threads: Int?
+    @OptionGroup var runtime: RuntimeOptions
 
     struct Info: Encodable {
         let libtorch: String
@@ -27,12 +23,8 @@ struct InfoCommand: ParsableCommand {
         let convMilliseconds: Double
     }
 
-    func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
-    }
-
     func run() throws {
-        if let threads { try Runtime.setThreadCount(threads) }
+        try runtime.apply()
         let generator = try Generator(seed: 0)
         let x = try Tensor.randn([32, 16, 32, 32], generator: generator)
         let w = try Tensor.randn([16, 16, 3, 3], generator: generator).requiresGrad(true)
@@ -44,7 +36,7 @@ struct InfoCommand: ParsableCommand {
         let info = Info(libtorch: Runtime.version, threads: Runtime.threadCount, activeCores: Runtime.activeCores,
                         oneDNN: Runtime.hasMKLDNN, openMP: Runtime.hasOpenMP, blas: Runtime.blas,
                         selfCheck: ok ? "ok" : "failed", convMilliseconds: ms)
-        if json {
+        if runtime.json {
             try printJSON(info)
         } else {
             print(Runtime.summary)

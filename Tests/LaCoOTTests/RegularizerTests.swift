@@ -51,6 +51,17 @@ import Torch
         #expect(throws: ConfigurationError.nothingSelected(flag: "blocks")) { try LaCoOTRegularizer(model: model, lambda: 1, blocks: []) }
     }
 
+    /// A block whose output shape differs from its input's cannot be compared with the
+    /// identity: the error names the block and both shapes.
+    @Test func aShapeChangingBlockIsNamed() throws {
+        let model = try tinyModel()
+        let regularizer = try LaCoOTRegularizer(model: model, lambda: 1, blocks: ["layer2.1"])
+        let event = BlockEvent(name: "layer2.1", index: 1, input: try Tensor.zeros([2, 4, 8, 8]), output: try Tensor.zeros([2, 8, 4, 4]))
+        #expect(throws: CollapseError.blockChangesShape(block: "layer2.1", input: [2, 4, 8, 8], output: [2, 8, 4, 4])) {
+            try regularizer.penalty([event], epoch: 0)
+        }
+    }
+
     @Test func scoringUsesTheTrueSizeOfTheLastBatch() throws {
         let model = try tinyModel()
         let data = try tinyData(count: 10)

@@ -147,6 +147,12 @@ func matrix(_ rows: [[Double]]) throws -> Tensor {
         let fromMaps = try SlicedWasserstein()(x, y, directions: directions).distance.item()
         let fromRows = try SlicedWasserstein()(x.reshape([3, 32]), y.reshape([3, 32]), directions: directions).distance.item()
         #expect(fromMaps == fromRows)
-        #expect(throws: TorchError.self) { try SlicedWasserstein()(x, y.narrow(0, start: 0, length: 2), directions: directions) }
+        #expect(throws: DistanceError.shapeMismatch(x: [3, 2, 4, 4], y: [2, 2, 4, 4])) {
+            try SlicedWasserstein()(x, y.narrow(0, start: 0, length: 2), directions: directions)
+        }
+        #expect(throws: DistanceError.noSamples(shape: [0, 32])) {
+            try SlicedWasserstein()(x.reshape([3, 32]).narrow(0, start: 0, length: 0), y.reshape([3, 32]).narrow(0, start: 0, length: 0),
+                                    directions: directions)
+        }
     }
 }

@@ -112,6 +112,19 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         expectOneLine(r.err, contains: "does not match")
     }
 
+    /// `info` takes the shared runtime options: --threads, --json, --verbose/--quiet.
+    @Test func infoTakesTheRuntimeOptions() throws {
+        var r = try lacoot(["info", "--json", "--threads", "1", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("\"threads\":1"), "\(r.out)")
+        r = try lacoot(["info", "--threads", "1", "--verbose"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.err.contains("lacoot.engine"), "\(r.err)")
+        r = try lacoot(["info", "--threads", "0"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--threads")
+    }
+
     /// `--verbose` shows the libraries' logs (data read, checkpoints written, engine) on stderr;
     /// the default level hides them; `--quiet --verbose` is a usage error.
     @Test func verboseShowsTheLibrariesLogs() throws {

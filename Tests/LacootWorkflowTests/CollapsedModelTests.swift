@@ -29,6 +29,28 @@ import Torch
         #expect(!keys.contains { $0.hasPrefix("layer1.1.") || $0.hasPrefix("layer4.1.") })
         #expect(keys.contains("layer1.0.conv1.weight"))
     }
+
+    /// A manifest whose weights file is gone (copied alone) names the weights and the
+    /// manifest; a missing manifest names itself.
+    @Test func missingFilesAreNamed() throws {
+        let model = try tinyModel(seed: 3)
+        try model.collapse(["layer2.1"])
+        let folder = try temporaryFolder()
+        let manifestURL = try CollapsedModel.save(model, normalization: tinyNormalization,
+                                                  to: folder.appendingPathComponent("collapsed.json"))
+        let weightsURL = folder.appendingPathComponent("collapsed.safetensors")
+        try FileManager.default.removeItem(at: weightsURL)
+        #expect(throws: ModelError.missingFile(path: weightsURL.path, namedBy: manifestURL.path)) {
+            try CollapsedModel.load(from: manifestURL)
+        }
+        let nowhere = folder.appendingPathComponent("nowhere.json")
+        #expect(throws: ModelError.missingFile(path: nowhere.path, namedBy: nil)) { try CollapsedModel.load(from: nowhere) }
+        // weights that are there but cut short: the safetensors error names them
+        try CollapsedModel.save(model, normalization: tinyNormalization, to: manifestURL)
+        try Data(try Data(contentsOf: weightsURL).dropLast(8)).write(to: weightsURL)
+        let error = #expect(throws: SafetensorsError.self) { try CollapsedModel.load(from: manifestURL) }
+        #expect(error?.file == weightsURL.path)
+    }
 }
 
 @Suite struct PyTorchLoadingTests {

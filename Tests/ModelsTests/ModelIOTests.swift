@@ -214,6 +214,6 @@ import Torch
         // A model file is not a training checkpoint.
         let modelURL = dir.appendingPathComponent("model.safetensors")
         try ModelFile.save(m1, to: modelURL)
-        #expect(throws: SafetensorsError.self) { try TrainingCheckpoint.load(from: modelURL) }
+        #expect(throws: SafetensorsError.notACheckpoint(file: modelURL.path, format: "pt")) { try TrainingCheckpoint.load(from: modelURL) }
     }
 }

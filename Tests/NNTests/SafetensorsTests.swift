@@ -102,6 +102,30 @@ private func rawFile(header: String, data: [UInt8], lengthOverride: UInt64? = ni
 
     @Test func readsAMissingFileWithAClearError() throws {
         let url = URL(fileURLWithPath: "/nonexistent/dir/model.safetensors")
-        #expect(throws: SafetensorsError.self) { try Safetensors.read(contentsOf: url) }
+        let error = #expect(throws: SafetensorsError.self) { try Safetensors.read(contentsOf: url) }
+        guard case let .unreadable(file, _)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(file == url.path)
+        #expect(error?.description.hasPrefix(url.path + ": cannot read the file") == true)
+    }
+
+    /// A file cut short (a copy interrupted) names the file and the tensor whose data is cut.
+    @Test func aTruncatedFileNamesTheFileAndTheTensor() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("weights.safetensors")
+        try Safetensors.write([("conv.weight", try Tensor.ones([4, 4])), ("fc.bias", try Tensor.ones([3]))], to: url)
+        let bytes = try Data(contentsOf: url)
+        try bytes.dropLast(5).write(to: url)
+        let error = #expect(throws: SafetensorsError.self) { try Safetensors.read(contentsOf: url) }
+        guard case let .truncated(file, key, _)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(file == url.path && error?.file == url.path)
+        #expect(key == "fc.bias")
+        #expect(error?.description == "\(url.path): tensor \"fc.bias\" ends at byte 76, past the 71 data bytes (truncated file)")
+        // cut inside the header: no tensor to name, still the file
+        try bytes.prefix(20).write(to: url)
+        #expect(throws: SafetensorsError.truncated(file: url.path, key: nil,
+                                                   problem: "header of \(bytes.count - 84) bytes runs past the end of the 20-byte file (truncated)")) {
+            try Safetensors.readMetadata(contentsOf: url)
+        }
     }
 }
