@@ -1,37 +1,40 @@
+import ArgumentParser
 import Foundation
 import Torch
 
-struct Options {
-    var threads: Int = Runtime.activeCores
-    /// Interleaved rounds (each side runs a short block of reps per round); nil: the
-    /// benchmark's own default.
+/// The options every benchmark takes (`scripts/bench NAME [options]` passes them through).
+///
+/// ```sh
+/// LacootBench engine --threads 2 --rounds 6 --quick --markdown /tmp/engine.md
+/// ```
+struct BenchOptions: ParsableArguments {
+    @Option(name: .customLong("threads"),
+            help: ArgumentHelp("Intra-op threads for the Swift side and the PyTorch worker alike (default: the number of active cores).",
+                               valueName: "N"))
+    var requestedThreads: Int?
+
+    @Option(help: ArgumentHelp("Interleaved rounds: each side runs a short block of repetitions per round (default: the benchmark's own, fewer with --quick).",
+                               valueName: "R"))
     var rounds: Int?
-    /// Where to write this benchmark's Markdown section (for BENCHMARKS.md).
-    var markdown: URL?
+
+    @Flag(help: "Fewer rounds, repetitions and configurations: a check that the benchmark runs, not figures to quote.")
     var quick = false
 
-    static let usage = "usage: LacootBench NAME [--threads N] [--rounds R] [--quick] [--markdown FILE]"
+    @Option(name: .customLong("markdown"),
+            help: ArgumentHelp("Also write this benchmark's Markdown section (for BENCHMARKS.md) to FILE.", valueName: "FILE"),
+            completion: .file())
+    var markdownPath: String?
 
-    static func parse(_ args: ArraySlice<String>) throws -> Options {
-        var o = Options()
-        var it = args.makeIterator()
-        while let a = it.next() {
-            func value() throws -> String {
-                guard let v = it.next() else { throw BenchError("\(a) needs a value; \(usage)") }
-                return v
-            }
-            switch a {
-            case "--threads":
-                guard let n = Int(try value()), n >= 1 else { throw BenchError("--threads needs a positive integer") }
-                o.threads = n
-            case "--rounds":
-                guard let n = Int(try value()), n >= 1 else { throw BenchError("--rounds needs a positive integer") }
-                o.rounds = n
-            case "--markdown": o.markdown = URL(fileURLWithPath: try value())
-            case "--quick": o.quick = true
-            default: throw BenchError("unknown option \(a); \(usage)")
-            }
+    /// Intra-op threads: `--threads`, else the number of active cores.
+    var threads: Int { requestedThreads ?? Runtime.activeCores }
+
+    /// Where to write this benchmark's Markdown section, if anywhere.
+    var markdown: URL? { markdownPath.map { URL(fileURLWithPath: $0) } }
+
+    func validate() throws {
+        if let requestedThreads, requestedThreads < 1 {
+            throw ValidationError("--threads must be at least 1, got \(requestedThreads)")
         }
-        return o
+        if let rounds, rounds < 1 { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
     }
 }

@@ -85,13 +85,13 @@ enum JSONLine {
 /// Collects what a benchmark prints, writes its Markdown section, and prints the JSON line last.
 struct Report {
     let name: String
-    let options: Options
+    let options: BenchOptions
     var tables: [(title: String, table: Table)] = []
     var notes: [String] = []
     var meaning: [String] = []
     let loadBefore = loadAverage()
 
-    init(name: String, options: Options) {
+    init(name: String, options: BenchOptions) {
         self.name = name
         self.options = options
     }
