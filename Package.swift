@@ -77,7 +77,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LaCoOT", "Models", "NN", "Datasets", "Torch"], path: "Benchmarks/LacootBench"),
+        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LaCoOT", "Models", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport"]),

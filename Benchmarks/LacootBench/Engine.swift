@@ -10,7 +10,7 @@ enum EngineBench {
     static let matmulN = 1024
     static let addsPerRep = 10_000
 
-    static func run(_ options: Options) throws {
+    static func run(_ options: BenchOptions) throws {
         var report = Report(name: "engine", options: options)
         try Runtime.setThreadCount(options.threads)
         let swiftThreads = Runtime.threadCount   // read on the thread that runs the ops

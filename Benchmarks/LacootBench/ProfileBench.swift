@@ -59,7 +59,7 @@ enum ProfileBench {
                     wallMs: wall * 1e3 / Double(steps), selfMs: byName)
     }
 
-    static func run(_ options: Options) throws {
+    static func run(_ options: BenchOptions) throws {
         var report = Report(name: "profile", options: options)
         try Runtime.setThreadCount(options.threads)
         print("profile: libtorch \(Runtime.version), \(Runtime.threadCount) threads; load \(loadAverage())")

@@ -55,7 +55,7 @@ enum ReferenceBench {
         return list
     }
 
-    static func run(_ options: Options) throws {
+    static func run(_ options: BenchOptions) throws {
         var report = Report(name: "reference", options: options)
         try Runtime.setThreadCount(options.threads)
         let swiftThreads = Runtime.threadCount

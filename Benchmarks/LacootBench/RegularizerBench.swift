@@ -7,7 +7,7 @@ import Torch
 /// with λ = 5 over λ = 0, with the reference distance (best of 50 random directions) and the
 /// optimized one (ascent on the sphere), interleaved.
 enum RegularizerBench {
-    static func run(_ options: Options) throws {
+    static func run(_ options: BenchOptions) throws {
         var report = Report(name: "regularizer", options: options)
         try Runtime.setThreadCount(options.threads)
         print("regularizer: libtorch \(Runtime.version), \(Runtime.threadCount) threads; load \(loadAverage())")

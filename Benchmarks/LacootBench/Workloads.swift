@@ -71,17 +71,3 @@ final class ResNetInference {
         try timeReps(reps: reps, warmup: warmup) { try withNoGrad { _ = try model(x) } }
     }
 }
-
-/// Named sides of an interleaved comparison.
-struct Side {
-    let name: String
-    let run: (_ reps: Int, _ warmup: Int) throws -> [Double]
-}
-
-/// `interleaved` over named sides; returns the samples by side name.
-func interleaved(rounds: Int, perRound: Int, warmup: Int, sides: [Side]) throws -> [String: [Double]] {
-    let samples = try interleaved(rounds: rounds, perRound: perRound, warmup: warmup, sides.map(\.run))
-    var out: [String: [Double]] = [:]
-    for (side, s) in zip(sides, samples) { out[side.name] = s }
-    return out
-}

@@ -1,60 +1,48 @@
+import ArgumentParser
 import Foundation
-import Torch
 
-/// A benchmark the program knows: either runnable, or waiting on the issue whose API it needs.
-struct Benchmark {
-    let name: String
-    let summary: String
-    let run: ((Options) throws -> Void)?
-    let waitsOn: String?
-}
-
-let benchmarks: [Benchmark] = [
-    Benchmark(name: "engine", summary: "conv/matmul/op overhead, Swift vs PyTorch (issue 2)", run: EngineBench.run, waitsOn: nil),
-    Benchmark(name: "train-step", summary: "ResNet-18 training step and latency (issue 3)", run: TrainStepBench.run,
-              waitsOn: nil),
-    Benchmark(name: "loader", summary: "data loader throughput vs training (issue 4)", run: LoaderBench.run,
-              waitsOn: nil),
-    Benchmark(name: "regularizer", summary: "LaCoOT regularizer overhead (issue 5)", run: RegularizerBench.run,
-              waitsOn: nil),
-    Benchmark(name: "reference", summary: "LaCoOT step vs the PyTorch reference (issue 6)", run: ReferenceBench.run,
-              waitsOn: nil),
-    Benchmark(name: "profile", summary: "LaCoOT step op by op: libtorch's profiler vs torch.profiler (issue 9)",
-              run: ProfileBench.run, waitsOn: nil),
-    Benchmark(name: "scaling", summary: "step time vs batch/width, MSW time vs N/d (issue 6)", run: ScalingBench.run,
-              waitsOn: nil),
-]
-
-let names = benchmarks.map(\.name).joined(separator: ", ")
-let args = CommandLine.arguments.dropFirst()
-
+/// Ends the program with the message on stderr, "LacootBench: …" (scripts/bench strips the
+/// prefix). One line, but for the PyTorch worker's log tail that some failures quote.
 func fail(_ message: String, code: Int32) -> Never {
     FileHandle.standardError.write(Data(("LacootBench: " + message + "\n").utf8))
     exit(code)
 }
 
-guard let name = args.first else { fail("no benchmark named; one of: \(names), list. \(Options.usage)", code: 2) }
-if name == "list" {
-    for b in benchmarks {
-        print("\(b.name)\t\(b.run == nil ? "waiting on \(b.waitsOn ?? "?")" : "ready")\t\(b.summary)")
+/// Exit codes: 0 done (or help), 1 the run failed, 2 a usage error or an unknown benchmark,
+/// 3 the benchmark is not available yet. The last stdout line of a run is its JSON object.
+let arguments = Array(CommandLine.arguments.dropFirst())
+let first = arguments.first ?? ""
+if !first.isEmpty, !first.hasPrefix("-"), !LacootBench.commandNames.contains(first) {
+    fail("unknown benchmark \"\(first)\"; one of: \(LacootBench.benchmarkNames.joined(separator: ", "))", code: 2)
+}
+
+/// An argument-parser error: help (stdout, exit 0) or one usage line (exit 2).
+func exitForParserError(_ error: any Error) -> Never {
+    if LacootBench.exitCode(for: error) == .success {   // --help, -h, help NAME
+        print(LacootBench.fullMessage(for: error))
+        exit(0)
     }
-    exit(0)
+    let scope = LacootBench.benchmarkNames.contains(first) ? first : nil
+    let message = LacootBench.message(for: error).split(separator: "\n").joined(separator: "; ")
+    fail((scope.map { "\($0): " } ?? "") + message + "; see LacootBench \(scope.map { "\($0) " } ?? "")--help", code: 2)
 }
-if name == "info" {
-    print(Runtime.summary)
-    exit(0)
-}
-guard let bench = benchmarks.first(where: { $0.name == name }) else {
-    fail("unknown benchmark \"\(name)\"; one of: \(names)", code: 2)
-}
-guard let run = bench.run else {
-    fail("\(bench.name) is not available yet: it waits on \(bench.waitsOn ?? "another issue")", code: 3)
-}
+
+var command: any ParsableCommand
 do {
-    let options = try Options.parse(args.dropFirst())
-    try run(options)
-} catch let error as BenchError {
-    fail("\(bench.name): \(error.description)", code: 1)
+    command = try LacootBench.parseAsRoot(arguments)
 } catch {
-    fail("\(bench.name): \(error)", code: 1)
+    exitForParserError(error)
+}
+
+do {
+    try command.run()
+} catch let error as BenchUnavailable {
+    fail(error.description, code: 3)
+} catch let error as BenchUsageError {
+    fail(error.description, code: 2)
+} catch let error as BenchFailure {
+    fail(error.description, code: 1)
+} catch {
+    // help asked for (parseAsRoot returns a command that throws it), or an argument error
+    exitForParserError(error)
 }
