@@ -41,7 +41,9 @@ public enum Runtime {
     /// A one-paragraph summary of the engine, for `lacoot info` and the self-check.
     public static var summary: String {
         "libtorch \(version), \(threadCount) intra-op threads of \(activeCores) active cores, "
-            + "oneDNN \(hasMKLDNN ? "yes" : "no"), OpenMP \(hasOpenMP ? "yes" : "no"), BLAS \(blas)"
+            + "oneDNN \(hasMKLDNN ? "yes" : "no"), OpenMP \(hasOpenMP ? "yes" : "no"), BLAS \(blas), "
+            + "CUDA \(Device.isCUDAAvailable ? "\(Device.cudaDeviceCount) device(s)" : "no"), "
+            + "native bf16 \(Precision.cpuHasNativeBF16 ? "yes" : "no (emulated)")"
     }
 }
 
