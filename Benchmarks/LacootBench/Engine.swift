@@ -10,6 +10,7 @@ enum EngineBench {
     static let matmulN = 1024
     static let addsPerRep = 10_000
 
+    // size: one benchmark read top to bottom — its interleaved measurement, then the tables it reports
     static func run(_ options: BenchOptions) throws {
         var report = Report(name: "engine", options: options)
         try Runtime.setThreadCount(options.threads)

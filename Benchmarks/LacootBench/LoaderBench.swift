@@ -6,6 +6,7 @@ import Torch
 /// CIFAR-shaped data (one background thread) against the Swift ResNet-18 training throughput
 /// measured in the same run, and the time to load Fashion-MNIST's training set.
 enum LoaderBench {
+    // size: one benchmark read top to bottom — its interleaved measurement, then the tables it reports
     static func run(_ options: BenchOptions) throws {
         var report = Report(name: "loader", options: options)
         try Runtime.setThreadCount(options.threads)

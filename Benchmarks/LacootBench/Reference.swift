@@ -55,16 +55,55 @@ enum ReferenceBench {
         return list
     }
 
-    static func run(_ options: BenchOptions) throws {
-        var report = Report(name: "reference", options: options)
-        try Runtime.setThreadCount(options.threads)
-        let swiftThreads = Runtime.threadCount
-        print("reference: libtorch \(Runtime.version) from Swift (\(swiftThreads) threads); load \(loadAverage())")
+    /// The training-step rates of every case (images/s by key) and their table labels.
+    struct StepRates {
+        var rate: [String: Double] = [:]
+        var labels: [(key: String, label: String, width: Int)] = []
+        func r(_ key: String) -> Double { rate[key] ?? .nan }
+        func bestTorch(_ precision: String, _ width: Int) -> Double {
+            Swift.max(r("torch-\(precision)-nchw-w\(width)"), r("torch-\(precision)-cl-w\(width)"))
+        }
+
+        /// The issue's ratio keys, in order.
+        var keys: [(String, Double)] {
+            var keys: [(String, Double)] = []
+            for width in [64, 16] {
+                keys.append(("w\(width)_fp32_vs_authors", r("swift-fp32-cl-w\(width)") / r("torch-fp32-nchw-w\(width)")))
+                keys.append(("w\(width)_fp32_vs_best", r("swift-fp32-cl-w\(width)") / bestTorch("fp32", width)))
+            }
+            keys.append(("w64_bf16_vs_authors", r("swift-bf16-cl-w64") / r("torch-fp32-nchw-w64")))
+            keys.append(("w64_bf16_vs_best_bf16", r("swift-bf16-cl-w64") / bestTorch("bf16", 64)))
+            // overhead = our λ=5 step time ÷ our λ=0 step time = rate(λ=0) ÷ rate(λ=5)
+            keys.append(("overhead_w16", r("swift-lam0-cl-w16") / r("swift-fp32-cl-w16")))
+            keys.append(("overhead_w64", r("swift-lam0-cl-w64") / r("swift-fp32-cl-w64")))
+            return keys
+        }
+    }
+
+    /// Each width's cases interleaved on their own.
+    static func stepRates(worker: PythonWorker, rounds: Int) throws -> StepRates {
+        var out = StepRates()
+        for width in [64, 16] {
+            let list = cases(width: width, worker: worker, bf16: width == 64)
+            let perRound = width == 64 ? 2 : 5
+            print("width \(width): \(list.count) sides × \(rounds) rounds × \(perRound) steps …")
+            let samples = try interleaved(rounds: rounds, perRound: perRound, warmup: 1,
+                                          sides: list.map { Side(name: $0.key, run: $0.run) })
+            for c in list {
+                out.rate[c.key] = Double(batch) / median(samples[c.key] ?? [])
+                out.labels.append((c.key, c.label, width))
+            }
+        }
+        return out
+    }
+
+    /// Starts the PyTorch worker and checks it has POT; notes a thread or version mismatch.
+    static func startWorker(_ options: BenchOptions, report: inout Report) throws -> (PythonWorker, String) {
         let worker = try PythonWorker(python: Repo.python, threads: options.threads)
-        defer { worker.close() }
         let info = try worker.info()
         let torchVersion = info["torch"] as? String ?? "?"
         guard info["pot"] != nil, !(info["pot"] is NSNull) else {
+            worker.close()
             throw BenchError("\(Repo.python.path) has no POT; run scripts/setup")
         }
         if (info["threads"] as? NSNumber)?.intValue != options.threads {
@@ -74,60 +113,56 @@ enum ReferenceBench {
             report.notes.append("PyTorch \(torchVersion) is not the version of our libtorch (\(Runtime.version))")
         }
         print("PyTorch side: \(torchVersion) (\(Repo.python.path)); native bf16 on this CPU: \(Precision.cpuHasNativeBF16 ? "yes" : "no")")
+        return (worker, torchVersion)
+    }
 
+    static func run(_ options: BenchOptions) throws {
+        var report = Report(name: "reference", options: options)
+        try Runtime.setThreadCount(options.threads)
+        print("reference: libtorch \(Runtime.version) from Swift (\(Runtime.threadCount) threads); load \(loadAverage())")
+        let (worker, torchVersion) = try startWorker(options, report: &report)
+        defer { worker.close() }
         print("MSW parity …")
         let parity = try mswParity(worker: worker)
-
-        // The training steps, each width interleaved on its own.
         let rounds = options.rounds ?? (options.quick ? 2 : 6)
-        var rate: [String: Double] = [:]
-        var labels: [(key: String, label: String, width: Int)] = []
-        for width in [64, 16] {
-            let list = cases(width: width, worker: worker, bf16: width == 64)
-            let perRound = width == 64 ? 2 : 5
-            print("width \(width): \(list.count) sides × \(rounds) rounds × \(perRound) steps …")
-            let samples = try interleaved(rounds: rounds, perRound: perRound, warmup: 1,
-                                          sides: list.map { Side(name: $0.key, run: $0.run) })
-            for c in list {
-                rate[c.key] = Double(batch) / median(samples[c.key] ?? [])
-                labels.append((c.key, c.label, width))
-            }
-        }
-        func r(_ key: String) -> Double { rate[key] ?? .nan }
-        func bestTorch(_ precision: String, _ width: Int) -> Double {
-            Swift.max(r("torch-\(precision)-nchw-w\(width)"), r("torch-\(precision)-cl-w\(width)"))
-        }
-        var keys: [(String, Double)] = []
-        for width in [64, 16] {
-            keys.append(("w\(width)_fp32_vs_authors", r("swift-fp32-cl-w\(width)") / r("torch-fp32-nchw-w\(width)")))
-            keys.append(("w\(width)_fp32_vs_best", r("swift-fp32-cl-w\(width)") / bestTorch("fp32", width)))
-        }
-        keys.append(("w64_bf16_vs_authors", r("swift-bf16-cl-w64") / r("torch-fp32-nchw-w64")))
-        keys.append(("w64_bf16_vs_best_bf16", r("swift-bf16-cl-w64") / bestTorch("bf16", 64)))
-        // overhead = our λ=5 step time ÷ our λ=0 step time = rate(λ=0) ÷ rate(λ=5)
-        keys.append(("overhead_w16", r("swift-lam0-cl-w16") / r("swift-fp32-cl-w16")))
-        keys.append(("overhead_w64", r("swift-lam0-cl-w64") / r("swift-fp32-cl-w64")))
-
+        let steps = try stepRates(worker: worker, rounds: rounds)
         print("collapsed-model latency …")
         let latency = try collapsedLatency(worker: worker, rounds: rounds)
-
-        let swiftRSS = peakRSSMegabytes()
-        let torchRSS = try worker.peakRSSMegabytes()
+        let memory = (swift: peakRSSMegabytes(), torch: try worker.peakRSSMegabytes())
         let full = try ResNet(.resNet18, classCount: 10, inputChannels: 3, width: 64)
         let fullMACs = Double(try full.cost().macs)
         try full.collapse(removed)
         let macsRatio = fullMACs / Double(try full.cost().macs)
 
+        addTables(to: &report, steps: steps, latency: latency, memory: memory, parity: parity, macsRatio: macsRatio,
+                  torchVersion: torchVersion, rounds: rounds)
+        let speedup1 = median(latency["swift-b1"] ?? []) / median(latency["swift-b1-cut"] ?? [])
+        let speedup128 = median(latency["swift-b128"] ?? []) / median(latency["swift-b128-cut"] ?? [])
+        try report.finish(json: [("bench", .string("reference")), ("torch", .string(torchVersion))]
+            + steps.keys.map { ($0.0, .number($0.1, digits: 3)) }
+            + [
+                ("peak_rss_ratio", .number(memory.swift / memory.torch, digits: 3)),
+                ("msw_max_rel_err", .scientific(parity.maxRelErr, digits: 3)),
+                ("collapsed_speedup_b1", .number(speedup1, digits: 3)),
+                ("collapsed_speedup_b128", .number(speedup128, digits: 3)),
+                ("macs_ratio", .number(macsRatio, digits: 3)),
+            ])
+    }
+
+    /// The report's tables and notes.
+    static func addTables(to report: inout Report, steps: StepRates, latency: [String: [Double]],
+                          memory: (swift: Double, torch: Double), parity: (rows: [ParityRow], maxRelErr: Double),
+                          macsRatio: Double, torchVersion: String, rounds: Int) {
         var t = Table(["LaCoOT step λ = 5, ResNet-18 CIFAR, batch 128", "width", "images/s", "lacoot fp32 (default) / this"])
-        for (key, label, width) in labels {
-            t.add([label, String(width), fmt(r(key), 1), fmt(r("swift-fp32-cl-w\(width)") / r(key), 3)])
+        for (key, label, width) in steps.labels {
+            t.add([label, String(width), fmt(steps.r(key), 1), fmt(steps.r("swift-fp32-cl-w\(width)") / steps.r(key), 3)])
         }
-        report.add("LaCoOT training step (CE + 5 · mean MSW over layer1.1…layer4.1, K = 50, p = 2; SGD 0.1/0.9/1e-4), libtorch and PyTorch \(torchVersion), \(swiftThreads) threads, medians", t)
+        report.add("LaCoOT training step (CE + 5 · mean MSW over layer1.1…layer4.1, K = 50, p = 2; SGD 0.1/0.9/1e-4), libtorch and PyTorch \(torchVersion), \(Runtime.threadCount) threads, medians", t)
         var k = Table(["figure", "value", "target"])
         let targets = ["w64_fp32_vs_authors": "≥ 1.25", "w16_fp32_vs_authors": "≥ 1.25", "w64_fp32_vs_best": "≥ 1.05",
                        "w16_fp32_vs_best": "≥ 1.05", "w64_bf16_vs_authors": "≥ 1.8", "w64_bf16_vs_best_bf16": "≥ 1.05",
                        "overhead_w16": "≤ 1.10", "overhead_w64": "≤ 1.05"]
-        for (name, value) in keys { k.add([name, fmt(value, 3), targets[name] ?? ""]) }
+        for (name, value) in steps.keys { k.add([name, fmt(value, 3), targets[name] ?? ""]) }
         report.add("Ratios (ours ÷ theirs in images/s; overhead = our λ=5 step time ÷ our λ=0 step time)", k)
 
         var l = Table(["inference latency (eval, no grad), median [p10–p90]", "full", "4 blocks removed", "speedup"])
@@ -138,8 +173,8 @@ enum ReferenceBench {
         report.add("Collapsed model (layerX.1 → identity), channels-last: MACs ratio \(fmt(macsRatio, 3))", l)
 
         var mem = Table(["peak resident memory over the run", "MB"])
-        mem.add(["lacoot (LacootBench)", fmt(swiftRSS, 0)])
-        mem.add(["PyTorch \(torchVersion) worker", fmt(torchRSS, 0)])
+        mem.add(["lacoot (LacootBench)", fmt(memory.swift, 0)])
+        mem.add(["PyTorch \(torchVersion) worker", fmt(memory.torch, 0)])
         report.add("Peak RSS (each side held one model at a time)", mem)
 
         var p = Table(["block", "N", "d", "lacoot (float64)", "POT", "PyTorch msw_reference", "rel. error vs POT"])
@@ -156,17 +191,6 @@ enum ReferenceBench {
         report.meaning = [
             "ratios = lacoot images/s ÷ PyTorch images/s on the same PyTorch version; authors = their step as shipped (NCHW fp32), best = the faster layout (bf16: autocast). Targets: *_vs_authors ≥ 1.25 (fp32), ≥ 1.8 (bf16); *_vs_best ≥ 1.05; overhead_w16 ≤ 1.10, overhead_w64 ≤ 1.05; peak_rss_ratio ≤ 1; msw_max_rel_err ≤ 1e-5; collapsed speedups ≥ 0.9 × macs_ratio.",
         ]
-        let speedup1 = median(latency["swift-b1"] ?? []) / median(latency["swift-b1-cut"] ?? [])
-        let speedup128 = median(latency["swift-b128"] ?? []) / median(latency["swift-b128-cut"] ?? [])
-        try report.finish(json: [("bench", .string("reference")), ("torch", .string(torchVersion))]
-            + keys.map { ($0.0, .number($0.1, digits: 3)) }
-            + [
-                ("peak_rss_ratio", .number(swiftRSS / torchRSS, digits: 3)),
-                ("msw_max_rel_err", .scientific(parity.maxRelErr, digits: 3)),
-                ("collapsed_speedup_b1", .number(speedup1, digits: 3)),
-                ("collapsed_speedup_b128", .number(speedup128, digits: 3)),
-                ("macs_ratio", .number(macsRatio, digits: 3)),
-            ])
     }
 
     /// "1.23 ms [1.20–1.31]" from seconds.

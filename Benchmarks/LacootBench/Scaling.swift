@@ -8,6 +8,7 @@ import Torch
 /// and width, and the max-sliced Wasserstein distance's time vs feature dimension d and batch
 /// N at fixed K, against its expected O(K·N·d + K·N log N).
 enum ScalingBench {
+    // size: one benchmark read top to bottom — its interleaved measurement, then the tables it reports
     static func run(_ options: BenchOptions) throws {
         var report = Report(name: "scaling", options: options)
         try Runtime.setThreadCount(options.threads)

@@ -5,6 +5,7 @@ import Torch
 /// Issue 3: one ResNet-18 training step (CIFAR stem, batch 128, 3×32×32, 10 classes) in Swift
 /// and in PyTorch, interleaved; eval-mode latency at batch 1 and 128; peak memory of each side.
 enum TrainStepBench {
+    // size: one benchmark read top to bottom — its interleaved measurement, then the tables it reports
     static func run(_ options: BenchOptions) throws {
         var report = Report(name: "train-step", options: options)
         try Runtime.setThreadCount(options.threads)
