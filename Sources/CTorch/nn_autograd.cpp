@@ -159,6 +159,13 @@ ct_tensor ct_dropout(ct_tensor x, double p, bool training, ct_generator g) {
     return wrap(x->t * keep / (1 - p));
   )
 }
+ct_tensor ct_scaled_dot_product_attention(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor attn_mask,
+                                          double dropout_p) {
+  CT_TENSOR(
+    TORCH_CHECK(dropout_p >= 0 && dropout_p < 1, "attention dropout must be in [0, 1), got ", dropout_p);
+    return wrap(at::scaled_dot_product_attention(q->t, k->t, v->t, optional(attn_mask), dropout_p, false));
+  )
+}
 ct_tensor ct_cross_entropy(ct_tensor logits, ct_tensor target, int reduction, double label_smoothing) {
   CT_TENSOR(return wrap(at::cross_entropy_loss(logits->t, target->t, c10::nullopt, reduction, -100,
                                                label_smoothing));)

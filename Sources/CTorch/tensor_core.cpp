@@ -250,6 +250,7 @@ ct_tensor ct_unary(int op, ct_tensor tt) {
       case CT_U_FLOOR: return wrap(t.floor());
       case CT_U_CEIL: return wrap(t.ceil());
       case CT_U_ROUND: return wrap(t.round());
+      case CT_U_ERFINV: return wrap(t.erfinv());
     }
     TORCH_CHECK(false, "unknown unary op ", op);
   )

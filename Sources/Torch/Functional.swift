@@ -74,6 +74,19 @@ public enum Functional {
         try owned(ct_dropout(x.handle, p, training, generator?.handle))
     }
 
+    /// Scaled dot-product attention, `F.scaled_dot_product_attention` (not causal, default
+    /// scale): softmax(q kᵀ / √E + mask) v over the last two dimensions, with `query`
+    /// [..., L, E], `key` [..., S, E], `value` [..., S, Ev] → [..., L, Ev]. `mask` broadcasts to
+    /// [..., L, S]: bool (true where a query may attend) or floating (added to the scores).
+    /// libtorch picks its fused kernel. Dropout on the attention weights (`dropout` > 0) draws
+    /// from libtorch's global generator; a layer that needs a seeded mask applies it itself.
+    public static func scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor? = nil,
+                                                 dropout: Double = 0) throws -> Tensor {
+        try withExtendedLifetime(mask) {
+            try owned(ct_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout))
+        }
+    }
+
     public enum Reduction: Int32, Sendable { case none = 0, mean = 1, sum = 2 }
 
     /// Cross-entropy of logits [N, C] against int64 class indices [N], with label smoothing.

@@ -22,6 +22,8 @@ extension Tensor {
     public func floor() throws -> Tensor { try unary(CT_U_FLOOR) }
     public func ceil() throws -> Tensor { try unary(CT_U_CEIL) }
     public func round() throws -> Tensor { try unary(CT_U_ROUND) }
+    /// The inverse error function (for truncated-normal initialization).
+    public func erfinv() throws -> Tensor { try unary(CT_U_ERFINV) }
     public func relu() throws -> Tensor { try unary(CT_U_RELU) }
     public func relu6() throws -> Tensor { try unary(CT_U_RELU6) }
     /// GELU, exact (erf) or with the tanh approximation.

@@ -123,7 +123,7 @@ ct_tensor ct_where(ct_tensor cond, ct_tensor a, ct_tensor b);
 enum {
   CT_U_NEG, CT_U_ABS, CT_U_SQRT, CT_U_EXP, CT_U_LOG, CT_U_RELU, CT_U_RELU6, CT_U_GELU,
   CT_U_GELU_TANH, CT_U_SIGMOID, CT_U_TANH, CT_U_SQUARE, CT_U_RSQRT, CT_U_SIGN, CT_U_ISFINITE,
-  CT_U_LOGICAL_NOT, CT_U_FLOOR, CT_U_CEIL, CT_U_ROUND
+  CT_U_LOGICAL_NOT, CT_U_FLOOR, CT_U_CEIL, CT_U_ROUND, CT_U_ERFINV
 };
 ct_tensor ct_unary(int op, ct_tensor t);
 enum {
@@ -170,6 +170,13 @@ ct_tensor ct_adaptive_avg_pool2d(ct_tensor x, const int64_t *output_size);
 ct_tensor ct_softmax(ct_tensor x, int64_t dim);
 ct_tensor ct_log_softmax(ct_tensor x, int64_t dim);
 ct_tensor ct_dropout(ct_tensor x, double p, bool training, ct_generator g);
+/* softmax(q kᵀ / √E + mask) v over the last two dimensions (q [..., L, E], k [..., S, E],
+ * v [..., S, Ev] → [..., L, Ev]), as torch.nn.functional.scaled_dot_product_attention with
+ * is_causal false and the default scale. attn_mask (nullable) broadcasts to [..., L, S]: bool
+ * (true = may attend) or floating (added to the scores). Dropout on the attention weights
+ * (dropout_p > 0) draws from libtorch's global generator. */
+ct_tensor ct_scaled_dot_product_attention(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor attn_mask,
+                                          double dropout_p);
 /* reduction: 0 none, 1 mean, 2 sum */
 ct_tensor ct_cross_entropy(ct_tensor logits, ct_tensor target, int reduction, double label_smoothing);
 
