@@ -62,7 +62,7 @@ public final class Identity: Module {
     public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] { input }
 }
 
-/// `nn.Sequential`: children named "0", "1", … run in order. Its slots are untyped, so any
+/// `nn.Sequential`: children named "0", "1", … (or by the keys given) run in order. Its slots are untyped, so any
 /// entry can be replaced (a collapsed block becomes an ``Identity`` in place).
 public final class Sequential: Module {
     private var items: [Child<Module>] = []
@@ -73,6 +73,17 @@ public final class Sequential: Module {
     }
 
     public convenience init(_ modules: Module...) { self.init(modules) }
+
+    /// `nn.Sequential(OrderedDict(...))`: the modules under the given keys ("head",
+    /// "encoder_layer_0", …), run in order. Throws for an invalid or repeated key.
+    public init(named modules: [(name: String, module: Module)]) throws {
+        super.init()
+        for (name, module) in modules {
+            let slot = Child<Module>(name, module)
+            try register(contentsOf: [slot])
+            items.append(slot)
+        }
+    }
 
     /// Appends a module under the next index.
     public func append(_ module: Module) { items.append(appendIndexedChild(module)) }

@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// Weight initializers with PyTorch's formulas (`torch.nn.init`), drawing from a generator.
@@ -60,6 +61,32 @@ public enum Init {
                 let bound = 1 / Double(fanIn).squareRoot()
                 try bias.uniform_(from: -bound, to: bound, generator: generator)
             }
+        }
+    }
+
+    /// `xavier_uniform_`: U(-a, a) with a = gain · √(6 / (fan_in + fan_out)).
+    public static func xavierUniform(_ t: Tensor, gain: Double = 1, generator: Generator?) throws {
+        let (fanIn, fanOut) = try fans(t.shape)
+        let std = gain * (2.0 / Double(fanIn + fanOut)).squareRoot()
+        let a = 3.0.squareRoot() * std
+        try t.uniform_(from: -a, to: a, generator: generator)
+    }
+
+    /// `trunc_normal_`: N(mean, std²) truncated to [a, b] (absolute bounds), drawn as PyTorch
+    /// 1.13 does (the parity reference) — one uniform draw on [2Φ(α) − 1, 2Φ(β) − 1] mapped
+    /// through √2 · erfinv, then scaled, shifted and clamped. (PyTorch 2.x draws the same law
+    /// differently when [a, b] holds more than 30 % of the mass: normal_ with rejection.)
+    public static func truncatedNormal(_ t: Tensor, mean: Double = 0, std: Double = 1, a: Double = -2, b: Double = 2,
+                                       generator: Generator?) throws {
+        func normalCDF(_ x: Double) -> Double { (1 + erf(x / 2.0.squareRoot())) / 2 }
+        let lower = normalCDF((a - mean) / std)
+        let upper = normalCDF((b - mean) / std)
+        try withNoGrad {
+            try t.uniform_(from: 2 * lower - 1, to: 2 * upper - 1, generator: generator)
+            try t.copy_(t.erfinv())
+            try t.mul_(std * 2.0.squareRoot())
+            try t.add_(mean)
+            try t.copy_(t.clamp(min: a, max: b))
         }
     }
 

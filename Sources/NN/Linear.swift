@@ -43,3 +43,33 @@ public final class Linear: Module {
         return Array(output)
     }
 }
+
+// MARK: - MLPBlock
+
+/// torchvision's `MLP` with one hidden layer, as transformers use it (ViT's `MLPBlock`, Swin's
+/// `mlp`): children "0" Linear(in, hidden), "1" GELU, "2" Dropout, "3" Linear(hidden, out),
+/// "4" Dropout — so the keys are `mlp.0.weight` … `mlp.3.bias`. Each Linear has PyTorch's
+/// default initialization, drawn in that order; models that re-initialize do so afterwards.
+public final class MLPBlock: Module {
+    public let fc1: Child<Linear>
+    public let activation: Child<Module>
+    public let dropout1: Child<Dropout>
+    public let fc2: Child<Linear>
+    public let dropout2: Child<Dropout>
+
+    /// `generator` draws the weights; the two Dropouts take their masks from `dropoutGenerators`.
+    public init(_ inFeatures: Int, hidden: Int, out: Int? = nil, dropout: Double = 0, generator: Generator?,
+                dropoutGenerators: (Generator?, Generator?) = (nil, nil)) throws {
+        fc1 = Child("0", try Linear(inFeatures, hidden, generator: generator))
+        activation = Child("1", GELU())
+        dropout1 = Child("2", try Dropout(p: dropout, generator: dropoutGenerators.0))
+        fc2 = Child("3", try Linear(hidden, out ?? inFeatures, generator: generator))
+        dropout2 = Child("4", try Dropout(p: dropout, generator: dropoutGenerators.1))
+        super.init()
+        try register(fc1, activation, dropout1, fc2, dropout2)
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try dropout2(fc2(dropout1(activation(fc1(x)))))
+    }
+}
