@@ -1,8 +1,11 @@
 """Write weights and reference logits for the Swift models to reproduce.
 
 For each model, in eval mode with randomized BatchNorm statistics and affine parameters
-(so that BN actually matters), writes:
-  OUTDIR/<name>.safetensors     the state dict (float32; num_batches_tracked as int64)
+(so that BN actually matters) and, for the ViT, random values in the parameters torchvision
+initializes to constants (LayerNorm affine, class token, zero biases, the zero head), writes:
+  OUTDIR/<name>.safetensors     the state dict (float32; num_batches_tracked as int64); its
+                                metadata lists the keys in state-dict order ("state_dict_keys")
+                                and the parameters randomized after init ("randomized")
   OUTDIR/<name>_io.safetensors  "input" (fixed, seeded) and "logits" (the model's output)
 
 Models:
@@ -10,6 +13,9 @@ Models:
   mobilenet_v2        torchvision.models.mobilenet_v2()  input 2x3x64x64, 1000 classes
   cifar_resnet18_w16  lacoot_ref.resnet18_cifar(width=16, in_channels=1, classes=10),
                       input 2x1x32x32
+  vit_tiny            torchvision.models.VisionTransformer(image_size=32, patch_size=8,
+                      num_layers=2, num_heads=2, hidden_dim=64, mlp_dim=128, num_classes=10),
+                      input 2x3x32x32
 
 Random init only, nothing is downloaded. Prints one JSON line describing what it wrote.
 Usage: .venv-ref/bin/python Benchmarks/reference/torchvision_parity.py OUTDIR
@@ -30,22 +36,48 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lacoot_ref  # noqa: E402
 
 
-def randomize_batchnorm(model: nn.Module, gen: torch.Generator) -> None:
-    """Give every BatchNorm non-trivial running stats, affine parameters and counters."""
+def randomize_batchnorm(model: nn.Module, gen: torch.Generator) -> list:
+    """Give every BatchNorm non-trivial running stats, affine parameters and counters; return
+    the names of the parameters changed."""
+    names = []
     with torch.no_grad():
-        for m in model.modules():
+        for prefix, m in model.named_modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                names += [f"{prefix}.weight", f"{prefix}.bias"]
                 c = m.num_features
                 m.running_mean.copy_(0.1 * torch.randn(c, generator=gen))
                 m.running_var.copy_(0.5 + torch.rand(c, generator=gen))   # in [0.5, 1.5)
                 m.weight.copy_(1.0 + 0.1 * torch.randn(c, generator=gen))
                 m.bias.copy_(0.05 * torch.randn(c, generator=gen))
                 m.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=gen)))
+    return names
 
 
-def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Generator) -> dict:
+TRANSFORMER_ONES = ("ln_1.weight", "ln_2.weight", "ln.weight")
+TRANSFORMER_ZEROS = ("ln_1.bias", "ln_2.bias", "ln.bias", "in_proj_bias", "out_proj.bias", "conv_proj.bias",
+                     "class_token", "heads.head.weight", "heads.head.bias")
+
+
+def randomize_transformer(model: nn.Module, gen: torch.Generator) -> list:
+    """Give the parameters a ViT initializes to ones or zeros random values (so that each one
+    matters in the logits); return their names."""
+    names = []
+    with torch.no_grad():
+        for key, p in model.named_parameters():
+            if key.endswith(TRANSFORMER_ONES):
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
+            elif key.endswith(TRANSFORMER_ZEROS):
+                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+            else:
+                continue
+            names.append(key)
+    return names
+
+
+def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Generator,
+           randomize=randomize_batchnorm) -> dict:
     """Save the state dict and (input, logits) of ``model`` under ``outdir``."""
-    randomize_batchnorm(model, gen)
+    randomized = randomize(model, gen)
     model.eval()
     x = torch.randn(*input_shape, generator=gen)
     with torch.no_grad():
@@ -57,7 +89,8 @@ def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Gen
     weights_path = os.path.join(outdir, f"{name}.safetensors")
     io_path = os.path.join(outdir, f"{name}_io.safetensors")
     meta = {"format": "pt", "model": name, "torch": torch.__version__}
-    save_file(state, weights_path, metadata=meta)
+    save_file(state, weights_path, metadata=dict(meta, state_dict_keys=json.dumps(list(state)),
+                                                 randomized=json.dumps(randomized)))
     save_file({"input": x.contiguous(), "logits": logits.contiguous()}, io_path, metadata=meta)
     return {
         "name": name,
@@ -84,6 +117,10 @@ def main() -> None:
         export("cifar_resnet18_w16",
                lacoot_ref.resnet18_cifar(num_classes=10, in_channels=1, width=16),
                (2, 1, 32, 32), outdir, gen),
+        export("vit_tiny",
+               torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
+                                                    hidden_dim=64, mlp_dim=128, num_classes=10),
+               (2, 3, 32, 32), outdir, gen, randomize=randomize_transformer),
     ]
     print(json.dumps({"outdir": outdir, "torch": torch.__version__,
                       "torchvision": torchvision.__version__, "models": written}))

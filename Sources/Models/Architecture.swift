@@ -14,6 +14,53 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
         /// He et al. 2016's CIFAR ResNets (3 stages of 16/32/64 channels, 6n + 2 layers).
         case resNet20, resNet32, resNet44, resNet56, resNet110
         case mobileNetV2
+        /// torchvision's `VisionTransformer` (`vit_b_16` and smaller), sized by ``Transformer``.
+        case visionTransformer
+    }
+
+    /// The size of a Vision Transformer (torchvision's `VisionTransformer` arguments).
+    public struct Transformer: Codable, Hashable, Sendable {
+        /// Side of the square input images; a multiple of `patchSize`.
+        public var imageSize: Int
+        public var patchSize: Int
+        /// Encoder layers (`num_layers`), each a collapsible block.
+        public var layers: Int
+        /// Attention heads; they divide `hiddenDim`.
+        public var heads: Int
+        /// Token width (`hidden_dim`).
+        public var hiddenDim: Int
+        /// Hidden size of each layer's MLP (`mlp_dim`).
+        public var mlpDim: Int
+
+        public init(imageSize: Int, patchSize: Int, layers: Int, heads: Int, hiddenDim: Int, mlpDim: Int) {
+            self.imageSize = imageSize
+            self.patchSize = patchSize
+            self.layers = layers
+            self.heads = heads
+            self.hiddenDim = hiddenDim
+            self.mlpDim = mlpDim
+        }
+
+        /// torchvision's `vit_b_16`: 224×224 images in 16×16 patches, 12 layers of width 768
+        /// with 12 heads and an MLP of 3072 (86.6 M parameters with 1000 classes).
+        public static let vitB16 = Transformer(imageSize: 224, patchSize: 16, layers: 12, heads: 12, hiddenDim: 768,
+                                               mlpDim: 3072)
+
+        /// The small ViT that trains on 32×32 images here (the CLI's `vit`): 4×4 patches (64
+        /// tokens + the class token), 8 layers of width 192 with 3 heads of 64 and an MLP of 768
+        /// (DeiT-Tiny's width and heads at 8 instead of 12 layers).
+        public static let small = Transformer(imageSize: 32, patchSize: 4, layers: 8, heads: 3, hiddenDim: 192,
+                                              mlpDim: 768)
+
+        /// The same network size for another image size (the position table follows it).
+        public func withImageSize(_ size: Int) -> Transformer {
+            var t = self
+            t.imageSize = size
+            return t
+        }
+
+        /// Patch tokens per image (without the class token).
+        public var patchCount: Int { (imageSize / patchSize) * (imageSize / patchSize) }
     }
 
     /// The first layers.
@@ -43,13 +90,19 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
     public var width: Int?
     /// MobileNetV2 width multiplier; nil for ResNets.
     public var widthMultiplier: Double?
-    /// MobileNetV2 classifier dropout; nil for ResNets.
+    /// MobileNetV2 classifier dropout; the Vision Transformer's dropout (torchvision's
+    /// `dropout`: after the position embedding, the attention and in the MLPs); nil for ResNets.
     public var dropout: Double?
-    /// ResNet shortcut of shape-changing blocks; nil for MobileNetV2.
+    /// ResNet shortcut of shape-changing blocks; nil for the other models.
     public var shortcut: Shortcut?
+    /// The Vision Transformer's size; nil for the other models. (A ViT has no stem choice: its
+    /// patch embedding is its stem, and `stem` only records `.imageNet` for 224×224 inputs and
+    /// `.cifar` for small ones.)
+    public var transformer: Transformer?
 
     public init(kind: Kind, classCount: Int, inputChannels: Int = 3, stem: Stem, width: Int? = nil,
-                widthMultiplier: Double? = nil, dropout: Double? = nil, shortcut: Shortcut? = nil) {
+                widthMultiplier: Double? = nil, dropout: Double? = nil, shortcut: Shortcut? = nil,
+                transformer: Transformer? = nil) {
         self.kind = kind
         self.classCount = classCount
         self.inputChannels = inputChannels
@@ -58,18 +111,25 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
         self.widthMultiplier = widthMultiplier
         self.dropout = dropout
         self.shortcut = shortcut
+        self.transformer = transformer
     }
 
-    /// 32 for the CIFAR stems, 224 for ImageNet's: the size block shapes are reported at by default.
-    public var nominalInputSize: Int { stem == .imageNet ? 224 : 32 }
+    /// 32 for the CIFAR stems, 224 for ImageNet's, a ViT's image size: the size block shapes
+    /// are reported at by default.
+    public var nominalInputSize: Int {
+        if kind == .visionTransformer { return (transformer ?? .small).imageSize }
+        return stem == .imageNet ? 224 : 32
+    }
 
-    public var isResNet: Bool { kind != .mobileNetV2 }
+    public var isResNet: Bool { ResNet.Depth(kind: kind) != nil }
 
     /// Builds a freshly initialized model (weights from `generator`, seed 0 when nil).
     public func build(generator: Generator? = nil) throws -> any CollapsibleModel {
         switch kind {
         case .mobileNetV2:
             return try MobileNetV2(architecture: self, generator: generator)
+        case .visionTransformer:
+            return try VisionTransformer(architecture: self, generator: generator)
         default:
             return try ResNet(architecture: self, generator: generator)
         }
@@ -80,6 +140,11 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
         switch kind {
         case .mobileNetV2:
             return "MobileNetV2 (\(stem.rawValue), ×\(widthMultiplier ?? 1), \(classCount) classes)"
+        case .visionTransformer:
+            let t = transformer ?? .small
+            let size = "\(t.imageSize)×\(t.imageSize), \(classCount) classes"
+            if t.withImageSize(224) == .vitB16 { return "ViT-B/16 (\(size))" }
+            return "ViT (patch \(t.patchSize), depth \(t.layers), width \(t.hiddenDim), \(t.heads) heads, MLP \(t.mlpDim), \(size))"
         default:
             let depth = kind.rawValue.dropFirst("resNet".count)
             return "ResNet-\(depth) (\(stem.rawValue) stem, width \(width ?? 0), \(classCount) classes)"

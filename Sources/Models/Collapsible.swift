@@ -9,7 +9,8 @@ public struct CollapsibleBlock: Codable, Hashable, Sendable {
     public var name: String
     /// Position among the model's collapsible blocks (input order), from 0.
     public var index: Int
-    /// The block's input (= output) shape for one sample, [C, H, W], at the analyzed input size.
+    /// The block's input (= output) shape for one sample, [C, H, W] ([tokens, width] for a ViT),
+    /// at the analyzed input size.
     public var shape: [Int]
     /// Parameters inside the block (0 once collapsed).
     public var parameters: Int

@@ -60,7 +60,8 @@ extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 
 /// The model names the CLI accepts.
 enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
-    case resnet18, resnet34, resnet50, resnet20, resnet56, mobilenetv2
+    case resnet18, resnet34, resnet50, resnet20, resnet56, mobilenetv2, vit
+    case vitB16 = "vit_b_16"
 
     var kind: ModelArchitecture.Kind {
         switch self {
@@ -70,6 +71,7 @@ enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
         case .resnet20: .resNet20
         case .resnet56: .resNet56
         case .mobilenetv2: .mobileNetV2
+        case .vit, .vitB16: .visionTransformer
         }
     }
 }
@@ -167,8 +169,20 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model: \(ModelChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
     var model: ModelChoice = .resnet18
 
-    @Option(name: .long, help: "ResNet base channels (64 = the paper's ResNet-18; 16 for cheap runs).")
+    @Option(name: .long, help: "ResNet base channels (64 = the paper's ResNet-18; 16 for cheap runs); ViT token width (vit: 192).")
     var width: Int?
+
+    @Option(name: .customLong("patch-size"), help: "ViT patch size (vit: 4); divides the image size.")
+    var patchSize: Int?
+
+    @Option(name: .long, help: "ViT encoder layers, each a collapsible block (vit: 8).")
+    var depth: Int?
+
+    @Option(name: .long, help: "ViT attention heads (vit: 3); divide --width.")
+    var heads: Int?
+
+    @Option(name: .customLong("mlp-dim"), help: "ViT MLP hidden size (vit: 768).")
+    var mlpDim: Int?
 
     @Option(name: .customLong("width-multiplier"), help: "MobileNetV2 width multiplier.")
     var widthMultiplier = 1.0
@@ -179,11 +193,32 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if let width, width < 1 { throw ValidationError("--width must be at least 1, got \(width)") }
         guard widthMultiplier > 0 else { throw ValidationError("--width-multiplier must be > 0") }
+        let vitFlags = [("--patch-size", patchSize), ("--depth", depth), ("--heads", heads), ("--mlp-dim", mlpDim)]
+        for (flag, value) in vitFlags {
+            guard let value else { continue }
+            guard model == .vit else {
+                throw ValidationError("\(flag) sizes the small ViT: use it with --model vit (vit_b_16 has torchvision's fixed size)")
+            }
+            guard value >= 1 else { throw ValidationError("\(flag) must be at least 1, got \(value)") }
+        }
+        if model == .vitB16, width != nil {
+            throw ValidationError("--width does not apply to vit_b_16 (width 768); use --model vit to choose the size")
+        }
     }
 
-    func architecture(classCount: Int, inputChannels: Int) -> ModelArchitecture {
+    /// The architecture for the data: class and channel counts, and the image size (a ViT's
+    /// position table follows it).
+    func architecture(classCount: Int, inputChannels: Int, imageSize: Int) -> ModelArchitecture {
         let kind = model.kind
         switch kind {
+        case .visionTransformer:
+            let small = ModelArchitecture.Transformer.small
+            let size = model == .vitB16 ? ModelArchitecture.Transformer.vitB16.withImageSize(imageSize)
+                : ModelArchitecture.Transformer(imageSize: imageSize, patchSize: patchSize ?? small.patchSize,
+                                                layers: depth ?? small.layers, heads: heads ?? small.heads,
+                                                hiddenDim: width ?? small.hiddenDim, mlpDim: mlpDim ?? small.mlpDim)
+            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
+                                     stem: imageSize >= 224 ? .imageNet : .cifar, dropout: 0, transformer: size)
         case .mobileNetV2:
             return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
                                      stem: imageNetStem ? .imageNet : .cifar, widthMultiplier: widthMultiplier, dropout: 0.2)

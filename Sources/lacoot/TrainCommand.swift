@@ -134,7 +134,8 @@ struct TrainCommand: ParsableCommand {
             // the architecture needs the class and channel counts: read them from the data
             prepared = try PreparedData.prepare(dataConfig)
             runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
-                                                            inputChannels: prepared.train.channels),
+                                                            inputChannels: prepared.train.channels,
+                                                            imageSize: prepared.train.height),
                                   data: dataConfig, training: training, threads: Runtime.threadCount)
         }
         if let blocksGiven = runConfig.training.blocks {

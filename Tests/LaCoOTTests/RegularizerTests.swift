@@ -91,13 +91,16 @@ import Torch
 @Suite struct EveryModelTests {
     /// The regularizer works on each family of the zoo: penalty on every active block, a
     /// gradient into the blocks, and collapsing leaves a model that still runs.
-    @Test(arguments: ["resnet20", "resnet50", "mobilenetv2"])
+    @Test(arguments: ["resnet20", "resnet50", "mobilenetv2", "vit"])
     func regularizeAndCollapse(_ name: String) throws {
         let g = try Generator(seed: 0)
         let model: any CollapsibleModel
         switch name {
         case "resnet20": model = try ResNet(.resNet20, classCount: 3, inputChannels: 1, width: 4, generator: g)
         case "resnet50": model = try ResNet(.resNet50, classCount: 3, inputChannels: 1, width: 4, generator: g)
+        case "vit":
+            let size = ModelArchitecture.Transformer(imageSize: 32, patchSize: 8, layers: 2, heads: 2, hiddenDim: 16, mlpDim: 32)
+            model = try VisionTransformer(classCount: 3, inputChannels: 1, size: size, generator: g)
         default: model = try MobileNetV2(classCount: 3, inputChannels: 1, widthMultiplier: 0.25, stem: .cifar, generator: g)
         }
         let x = try Tensor.randn([4, 1, 32, 32], generator: Generator(seed: 1))

@@ -144,4 +144,26 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         #expect(r.code == 2)
         expectOneLine(r.err, contains: "--verbose")
     }
+
+    /// `--model vit` with its size flags trains, and `score` lists the encoder layers as blocks;
+    /// the ViT flags are usage errors with another model.
+    @Test func vitTrainsAndScores() throws {
+        let dir = try scratch() + "/vit"
+        var r = try lacoot(["train", "--run-dir", dir, "--model", "vit", "--patch-size", "8", "--depth", "2", "--width", "16",
+                            "--heads", "2", "--mlp-dim", "32", "--epochs", "1", "--max-batches", "2", "--batch-size", "16",
+                            "--train-limit", "100", "--test-limit", "20", "--lambda", "1", "--projections", "4",
+                            "--quiet", "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        #expect(config.contains("visionTransformer") && config.contains("\"patchSize\" : 8"), "\(config)")
+        r = try lacoot(["score", "--run-dir", dir, "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("encoder.layers.encoder_layer_1"), "\(r.out)")
+        r = try lacoot(["train", "--run-dir", dir + "2", "--model", "resnet18", "--depth", "3"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--depth")
+        r = try lacoot(["train", "--run-dir", dir + "2", "--model", "vit_b_16", "--heads", "4"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--heads")
+    }
 }

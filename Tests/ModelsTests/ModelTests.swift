@@ -199,6 +199,7 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
             try ResNet(.resNet20, classCount: 3, width: 4, generator: g),
             try ResNet(.resNet20, classCount: 3, width: 4, shortcut: .projection, generator: g),
             try MobileNetV2(classCount: 3, widthMultiplier: 0.25, stem: .cifar, generator: g),
+            try tinyViT(classCount: 3, seed: 5),
         ]
         for model in models {
             let channels = model.architecture.inputChannels
