@@ -2,8 +2,9 @@
 
 Usage: load_collapsed.py MANIFEST.json INPUT.safetensors OUTPUT.safetensors
 
-Builds the manifest's ResNet-18 (CIFAR stem) from lacoot_ref, replaces every block listed
-in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
+Builds the manifest's model — ResNet-18 (CIFAR stem) from lacoot_ref, or torchvision's
+VisionTransformer of the manifest's size (its conv_proj rebuilt for other than 3 input
+channels) — replaces every block listed in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
 key present, none left over), runs the ``input`` tensor of INPUT in eval mode and writes
 ``logits`` to OUTPUT. Prints one JSON line.
 """
@@ -12,20 +13,38 @@ import os
 import sys
 
 import torch
+import torch.nn as nn
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lacoot_ref import remove_blocks, resnet18_cifar  # noqa: E402
 
 
+def build(arch: dict) -> nn.Module:
+    """The PyTorch model of a lacoot architecture record."""
+    if arch["kind"] == "resNet18" and arch["stem"] == "cifar":
+        return resnet18_cifar(num_classes=arch["classCount"], in_channels=arch["inputChannels"], width=arch["width"])
+    if arch["kind"] == "visionTransformer":
+        import torchvision
+
+        t = arch["transformer"]
+        model = torchvision.models.VisionTransformer(
+            image_size=t["imageSize"], patch_size=t["patchSize"], num_layers=t["layers"], num_heads=t["heads"],
+            hidden_dim=t["hiddenDim"], mlp_dim=t["mlpDim"], dropout=arch.get("dropout") or 0.0,
+            num_classes=arch["classCount"])
+        if arch["inputChannels"] != 3:
+            model.conv_proj = nn.Conv2d(arch["inputChannels"], t["hiddenDim"], kernel_size=t["patchSize"],
+                                        stride=t["patchSize"])
+        return model
+    raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem and Vision Transformers, "
+                     f"not {arch['kind']}/{arch['stem']}")
+
+
 def main() -> None:
     manifest_path, input_path, output_path = sys.argv[1:4]
     with open(manifest_path) as f:
         manifest = json.load(f)
-    arch = manifest["architecture"]
-    if arch["kind"] != "resNet18" or arch["stem"] != "cifar":
-        raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem, not {arch['kind']}/{arch['stem']}")
-    model = resnet18_cifar(num_classes=arch["classCount"], in_channels=arch["inputChannels"], width=arch["width"])
+    model = build(manifest["architecture"])
     remove_blocks(model, manifest["removed_blocks"])
     weights = load_file(os.path.join(os.path.dirname(manifest_path), manifest["weights"]))
     model.load_state_dict(weights, strict=True)

@@ -58,18 +58,36 @@ import Torch
     var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
     @Test func aCollapsedModelLoadsInPyTorchWithTheSameLogits() throws {
+        let model = try ResNet(.resNet18, classCount: 5, inputChannels: 1, width: 8, generator: Generator(seed: 11))
+        try model.collapse(["layer2.1", "layer3.1"])
+        try expectPyTorchReproduces(model, input: Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 12)))
+    }
+
+    /// A collapsed ViT loads strictly into torchvision's VisionTransformer with nn.Identity at the
+    /// removed layer (and a one-channel conv_proj) and gives the same logits.
+    @Test func aCollapsedViTLoadsInTorchvisionWithTheSameLogits() throws {
+        let size = ModelArchitecture.Transformer(imageSize: 32, patchSize: 8, layers: 3, heads: 2, hiddenDim: 16, mlpDim: 32)
+        let g = try Generator(seed: 13)
+        let model = try VisionTransformer(classCount: 5, inputChannels: 1, size: size, generator: g)
+        let head = try #require(model.heads.module[0] as? Linear)
+        try Init.normal(head.weight, std: 0.2, generator: g)   // torchvision's head starts at zero
+        try model.collapse("encoder.layers.encoder_layer_1")
+        try expectPyTorchReproduces(model, input: Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 14)))
+    }
+
+    /// Saves `model` as the CLI does, has Benchmarks/reference/load_collapsed.py load it strictly
+    /// in PyTorch and run `input`, and compares the logits.
+    private func expectPyTorchReproduces(_ model: any CollapsibleModel, input x: Tensor,
+                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let python = root.appendingPathComponent(".venv-ref/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             print("PyTorchLoadingTests: skipped, \(python.path) missing (run scripts/setup)")
             return
         }
-        let model = try ResNet(.resNet18, classCount: 5, inputChannels: 1, width: 8, generator: Generator(seed: 11))
-        try model.collapse(["layer2.1", "layer3.1"])
         model.eval()
         let folder = try temporaryFolder()
         let manifest = try CollapsedModel.save(model, normalization: tinyNormalization,
                                                to: folder.appendingPathComponent("collapsed.json"))
-        let x = try Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 12))
         let input = folder.appendingPathComponent("input.safetensors")
         let output = folder.appendingPathComponent("logits.safetensors")
         try Safetensors.write([("input", x)], to: input)
@@ -82,11 +100,11 @@ import Torch
         try process.run()
         process.waitUntilExit()
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(message)")
-        let theirs = try #require(try Safetensors.read(contentsOf: output)["logits"]).floats()
+        #expect(process.terminationStatus == 0, "\(message)", sourceLocation: sourceLocation)
+        let theirs = try #require(try Safetensors.read(contentsOf: output)["logits"], sourceLocation: sourceLocation).floats()
         let ours = try withNoGrad { try model(x).floats() }
-        #expect(theirs.count == ours.count)
+        #expect(theirs.count == ours.count, sourceLocation: sourceLocation)
         let worst = zip(theirs, ours).map { abs($0 - $1) }.max() ?? .infinity
-        #expect(worst < 1e-4, "max |Δ logit| = \(worst)")
+        #expect(worst < 1e-4, "max |Δ logit| = \(worst)", sourceLocation: sourceLocation)
     }
 }
