@@ -32,6 +32,48 @@ public final class Dropout: Module {
     }
 }
 
+/// torchvision's `StochasticDepth` (Huang et al. 2016; Swin's drop path): in training mode
+/// zeroes a residual branch with probability `p` and scales what survives by 1/(1-p) — per
+/// sample (`row`) or for the whole batch (`batch`) — with masks from its own `generator`;
+/// identity in evaluation mode or with p = 0.
+public final class StochasticDepth: Module {
+    public enum Mode: String, Sendable { case row, batch }
+    public let p: Double
+    public let mode: Mode
+    public var generator: Generator?
+
+    public init(p: Double, mode: Mode = .row, generator: Generator?) throws {
+        guard p >= 0, p <= 1 else {
+            throw ModuleError.invalidConfiguration(layer: "StochasticDepth", detail: "probability must be in [0, 1], got \(p)")
+        }
+        self.p = p
+        self.mode = mode
+        self.generator = generator
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard isTraining, p > 0 else { return x }
+        let survival = 1 - p
+        let shape = mode == .row ? [x.shape.first ?? 1] + [Int](repeating: 1, count: Swift.max(x.rank - 1, 0))
+            : [Int](repeating: 1, count: x.rank)
+        var keep = try Tensor.full(shape, survival, dtype: x.dtype).bernoulli(generator: generator)
+        if survival > 0 { keep = try keep / survival }
+        return try x * keep
+    }
+
+    public override var localGenerators: [(name: String, generator: Generator)] {
+        generator.map { [("generator", $0)] } ?? []
+    }
+
+    public override var extraDescription: String { "p=\(p), mode=\(mode.rawValue)" }
+
+    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        context.record(path: path, kind: "StochasticDepth", input: input, output: input, parameters: 0, macs: 0)
+        return input
+    }
+}
+
 /// `nn.Flatten` (dims `startDim` … `endDim`).
 public final class Flatten: Module {
     public let startDim: Int
