@@ -3,7 +3,7 @@
 For each model, in eval mode with randomized BatchNorm statistics and affine parameters
 (so that BN actually matters) and, for the ViT, random values in the parameters torchvision
 initializes to constants (LayerNorm affine, class token, zero biases, the zero head), writes:
-  OUTDIR/<name>.safetensors     the state dict (float32; num_batches_tracked as int64); its
+  OUTDIR/<name>.safetensors     the state dict (float32; integer buffers as int64); its
                                 metadata lists the keys in state-dict order ("state_dict_keys")
                                 and the parameters randomized after init ("randomized")
   OUTDIR/<name>_io.safetensors  "input" (fixed, seeded) and "logits" (the model's output)
@@ -16,6 +16,8 @@ Models:
   vit_tiny            torchvision.models.VisionTransformer(image_size=32, patch_size=8,
                       num_layers=2, num_heads=2, hidden_dim=64, mlp_dim=128, num_classes=10),
                       input 2x3x32x32
+  swin_attention_*    torchvision's ShiftedWindowAttention(16, window 4, shift 2, 2 heads) on
+                      2x6x7x16 and 2x3x3x16 tokens ("logits" is its output)
 
 Random init only, nothing is downloaded. Prints one JSON line describing what it wrote.
 Usage: .venv-ref/bin/python Benchmarks/reference/torchvision_parity.py OUTDIR
@@ -31,6 +33,7 @@ import torch
 import torch.nn as nn
 import torchvision
 from safetensors.torch import save_file
+from torchvision.models.swin_transformer import ShiftedWindowAttention
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lacoot_ref  # noqa: E402
@@ -85,7 +88,7 @@ def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Gen
     state = {}
     for k, v in model.state_dict().items():
         v = v.detach().clone().contiguous()
-        state[k] = v.to(torch.int64) if k.endswith("num_batches_tracked") else v.to(torch.float32)
+        state[k] = v.to(torch.float32) if v.is_floating_point() else v.to(torch.int64)
     weights_path = os.path.join(outdir, f"{name}.safetensors")
     io_path = os.path.join(outdir, f"{name}_io.safetensors")
     meta = {"format": "pt", "model": name, "torch": torch.__version__}
@@ -121,6 +124,12 @@ def main() -> None:
                torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
                                                     hidden_dim=64, mlp_dim=128, num_classes=10),
                (2, 3, 32, 32), outdir, gen, randomize=randomize_transformer),
+        # Swin's window attention alone ("logits" = its output): a 6×7 map padded to 8×8 with
+        # shifted 4×4 windows, and a 3×3 map inside one window (no shift).
+        export("swin_attention_shifted", ShiftedWindowAttention(16, [4, 4], [2, 2], 2),
+               (2, 6, 7, 16), outdir, gen, randomize=lambda m, g: []),
+        export("swin_attention_one_window", ShiftedWindowAttention(16, [4, 4], [2, 2], 2),
+               (2, 3, 3, 16), outdir, gen, randomize=lambda m, g: []),
     ]
     print(json.dumps({"outdir": outdir, "torch": torch.__version__,
                       "torchvision": torchvision.__version__, "models": written}))

@@ -101,3 +101,148 @@ public final class MultiheadAttention: Module {
         return try analyze(outProj, input, path: path, context: &context)
     }
 }
+
+// MARK: - ShiftedWindowAttention
+
+/// Swin's window attention with a relative position bias (torchvision's
+/// `ShiftedWindowAttention`) on [B, H, W, C] tokens: the map is zero-padded to whole windows,
+/// cyclically shifted by `shift` (no shift along a side whose window covers the padded map),
+/// cut into windows of `window` tokens that attend among themselves — with the learned bias
+/// `relative_position_bias_table[relative_position_index]` and, when shifted, −100 between
+/// tokens from different regions —, projected, put back, unshifted and cropped.
+///
+/// Keys as torchvision's: `relative_position_bias_table` [(2Wh−1)(2Ww−1), heads],
+/// `relative_position_index` (int64 buffer, Wh·Ww·Wh·Ww), `qkv` (Linear C → 3C), `proj`.
+/// Initialization: the two Linears' defaults, then the table truncated-normal with std 0.02.
+/// No attention or output dropout (torchvision's Swin-T uses none).
+public final class ShiftedWindowAttention: Module {
+    public let dim: Int
+    public let window: (Int, Int)
+    public let shift: (Int, Int)
+    public let headCount: Int
+    public let qkv: Child<Linear>
+    public let proj: Child<Linear>
+
+    public var relativePositionBiasTable: Tensor { localParameters[0] }
+    public var relativePositionIndex: Tensor { localBuffers[0] }
+
+    public init(dim: Int, window: (Int, Int), shift: (Int, Int), headCount: Int, generator: Generator?) throws {
+        guard dim > 0, headCount > 0, dim % headCount == 0, window.0 > 0, window.1 > 0, shift.0 >= 0, shift.1 >= 0 else {
+            throw ModuleError.invalidConfiguration(
+                layer: "ShiftedWindowAttention", detail: "dim \(dim), heads \(headCount), window \(window), shift \(shift)")
+        }
+        self.dim = dim
+        self.window = window
+        self.shift = shift
+        self.headCount = headCount
+        qkv = Child("qkv", try Linear(dim, 3 * dim, generator: generator))
+        proj = Child("proj", try Linear(dim, dim, generator: generator))
+        super.init()
+        let table = try Tensor.zeros([(2 * window.0 - 1) * (2 * window.1 - 1), headCount])
+        try Init.truncatedNormal(table, std: 0.02, generator: generator)
+        try registerParameter("relative_position_bias_table", table)
+        try registerBuffer("relative_position_index", Tensor(Self.relativeIndex(window), shape: [Self.tokens(window) * Self.tokens(window)]))
+        try register(qkv, proj)
+    }
+
+    static func tokens(_ window: (Int, Int)) -> Int { window.0 * window.1 }
+
+    /// For each pair of tokens (i, j) of a window, the row of their offset in the bias table.
+    static func relativeIndex(_ window: (Int, Int)) -> [Int64] {
+        let n = tokens(window)
+        var index: [Int64] = []
+        index.reserveCapacity(n * n)
+        for i in 0..<n {
+            for j in 0..<n {
+                let dy = i / window.1 - j / window.1 + window.0 - 1
+                let dx = i % window.1 - j % window.1 + window.1 - 1
+                index.append(Int64(dy * (2 * window.1 - 1) + dx))
+            }
+        }
+        return index
+    }
+
+    /// −100 between tokens of a window that come from different regions of the shifted map
+    /// (torchvision's region ids, Python slice semantics included), else 0: [windows, N, N].
+    static func shiftMask(height: Int, width: Int, window: (Int, Int), shift: (Int, Int)) -> [Float] {
+        func bounds(_ start: Int, _ end: Int?, _ length: Int) -> Range<Int> {
+            func resolve(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? length + v : v, 0), length) }
+            let lo = resolve(start), hi = end.map(resolve) ?? length
+            return lo..<Swift.max(lo, hi)
+        }
+        let rows = [bounds(0, -window.0, height), bounds(-window.0, -shift.0, height), bounds(-shift.0, nil, height)]
+        let columns = [bounds(0, -window.1, width), bounds(-window.1, -shift.1, width), bounds(-shift.1, nil, width)]
+        var region = [Int](repeating: 0, count: height * width)
+        var count = 0
+        for r in rows {
+            for c in columns {
+                for y in r { for x in c { region[y * width + x] = count } }
+                count += 1
+            }
+        }
+        let (wy, wx) = (height / window.0, width / window.1)
+        let n = tokens(window)
+        var mask: [Float] = []
+        mask.reserveCapacity(wy * wx * n * n)
+        for a in 0..<wy {
+            for b in 0..<wx {
+                let ids = (0..<n).map { region[(a * window.0 + $0 / window.1) * width + b * window.1 + $0 % window.1] }
+                for i in 0..<n { for j in 0..<n { mask.append(ids[i] == ids[j] ? 0 : -100) } }
+            }
+        }
+        return mask
+    }
+
+    /// Window attention of `x` [B, H, W, C].
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let shape = x.shape
+        guard shape.count == 4, shape[3] == dim else {
+            throw ModuleError.inputShape(layer: "ShiftedWindowAttention", path: "", expected: "[B, H, W, \(dim)]", found: shape)
+        }
+        let (b, h, w) = (shape[0], shape[1], shape[2])
+        let padBottom = (window.0 - h % window.0) % window.0, padRight = (window.1 - w % window.1) % window.1
+        var t = padBottom + padRight > 0 ? try x.pad([0, 0, 0, padRight, 0, padBottom]) : x
+        let (ph, pw) = (h + padBottom, w + padRight)
+        let s = (window.0 >= ph ? 0 : shift.0, window.1 >= pw ? 0 : shift.1)
+        if s.0 + s.1 > 0 { t = try t.roll(shifts: [-s.0, -s.1], dims: [1, 2]) }
+        let (wy, wx, n, d) = (ph / window.0, pw / window.1, Self.tokens(window), dim / headCount)
+        // [B, wy, Wh, wx, Ww, C] → [B, windows, N, C] → q, k, v [B, windows, heads, N, d]
+        let windows = try t.reshape([b, wy, window.0, wx, window.1, dim]).permute([0, 1, 3, 2, 4, 5])
+            .reshape([b, wy * wx, n, dim])
+        let parts = try qkv(windows).reshape([b, wy * wx, n, 3, headCount, d]).permute([3, 0, 1, 4, 2, 5])
+        var bias = try relativePositionBiasTable.indexSelect(0, relativePositionIndex).reshape([n, n, headCount])
+            .permute([2, 0, 1])   // [heads, N, N]
+        if s.0 + s.1 > 0 {
+            let mask = try Tensor(Self.shiftMask(height: ph, width: pw, window: window, shift: s), shape: [wy * wx, 1, n, n])
+            bias = try bias + mask.to(bias.dtype)   // [windows, heads, N, N]
+        }
+        let attended = try Functional.scaledDotProductAttention(query: parts.select(0, 0), key: parts.select(0, 1),
+                                                                value: parts.select(0, 2), mask: bias.to(windows.dtype))
+        let merged = try proj(attended.permute([0, 1, 3, 2, 4]).reshape([b, wy * wx, n, dim]))
+        t = try merged.reshape([b, wy, wx, window.0, window.1, dim]).permute([0, 1, 3, 2, 4, 5]).reshape([b, ph, pw, dim])
+        if s.0 + s.1 > 0 { t = try t.roll(shifts: [s.0, s.1], dims: [1, 2]) }
+        return padBottom + padRight > 0 ? try t.narrow(1, start: 0, length: h).narrow(2, start: 0, length: w).contiguous() : t
+    }
+
+    public override var extraDescription: String { "dim=\(dim), window=\(window), shift=\(shift), heads=\(headCount)" }
+
+    /// On the padded map: `qkv`, the two attention products within each window (as
+    /// "<path>.attention": 2 · tokens · N · C MACs), `proj`; the output is the input's shape.
+    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        guard input.count == 4, input[3] == dim else {
+            throw ModuleError.inputShape(layer: "ShiftedWindowAttention", path: path, expected: "[B, H, W, \(dim)]", found: input)
+        }
+        let ph = (input[1] + window.0 - 1) / window.0 * window.0, pw = (input[2] + window.1 - 1) / window.1 * window.1
+        let padded = [input[0], ph, pw, dim]
+        let projected = try analyze(qkv, padded, path: path, context: &context)
+        let prefix = path.isEmpty ? "" : path + "."
+        let tokens = input[0] * ph * pw
+        context.record(path: prefix + "attention", kind: "scaled_dot_product_attention", input: projected, output: padded,
+                       parameters: 0, macs: 2 * tokens * Self.tokens(window) * dim
+                           + (context.convention == .ptflopsModules ? tokens * Self.tokens(window) * headCount : 0))
+        context.record(path: prefix + "relative_position_bias_table", kind: "Parameter", input: [], output: [],
+                       parameters: relativePositionBiasTable.elementCount, macs: 0)
+        _ = try analyze(proj, padded, path: path, context: &context)
+        return input
+    }
+}

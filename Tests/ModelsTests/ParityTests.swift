@@ -47,16 +47,19 @@ private func exportReference(into dir: URL) throws -> Bool {
 
         // Built in the script's order from one generator seeded like torch.manual_seed(0).
         let g = try Generator(seed: 0)
-        let models: [(String, any CollapsibleModel)] = [
+        let models: [(String, Module)] = [
             ("resnet18", try ResNet(.resNet18, classCount: 1000, stem: .imageNet, generator: g)),
             ("mobilenet_v2", try MobileNetV2(classCount: 1000, generator: g)),
             ("cifar_resnet18_w16", try ResNet(.resNet18, classCount: 10, inputChannels: 1, width: 16, generator: g)),
             ("vit_tiny", try VisionTransformer(
                 classCount: 10, size: .init(imageSize: 32, patchSize: 8, layers: 2, heads: 2, hiddenDim: 64, mlpDim: 128),
                 generator: g)),
+            ("swin_attention_shifted", try ShiftedWindowAttention(dim: 16, window: (4, 4), shift: (2, 2), headCount: 2, generator: g)),
+            ("swin_attention_one_window", try ShiftedWindowAttention(dim: 16, window: (4, 4), shift: (2, 2), headCount: 2,
+                                                                     generator: g)),
         ]
         // Drawn with trunc_normal_ (inverse CDF: uniform, then erfinv).
-        let truncatedNormal: Set<String> = ["conv_proj.weight"]
+        let truncatedNormal: Set<String> = ["conv_proj.weight", "relative_position_bias_table"]
         for (name, model) in models {
             let weights = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name).safetensors"))
             let io = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name)_io.safetensors"))

@@ -56,4 +56,24 @@ import Torch
         #expect(batch == [0] || batch == [2])
         #expect(throws: ModuleError.self) { try StochasticDepth(p: 1.5, generator: nil) }
     }
+
+    /// Window attention's bookkeeping (its outputs are checked against torchvision in
+    /// ParityTests): the bias index, the shift mask's regions and the cost on the padded map.
+    @Test func windowAttentionIndexMaskAndCost() throws {
+        // 2×2 window: offsets (dy, dx) ∈ {-1, 0, 1}² → rows 0…8 of a 3×3 table, row-major.
+        #expect(ShiftedWindowAttention.relativeIndex((2, 2)) == [4, 3, 1, 0, 5, 4, 2, 1, 7, 6, 4, 3, 8, 7, 5, 4])
+        // A 4×4 map, window 2, shift 1: the last window mixes four regions, the first one none.
+        let mask = ShiftedWindowAttention.shiftMask(height: 4, width: 4, window: (2, 2), shift: (1, 1))
+        #expect(mask.count == 4 * 4 * 4)
+        #expect(mask.prefix(16).allSatisfy { $0 == 0 })
+        #expect(Array(mask.suffix(16)) == [0, -100, -100, -100, -100, 0, -100, -100, -100, -100, 0, -100, -100, -100, -100, 0])
+        let layer = try ShiftedWindowAttention(dim: 16, window: (4, 4), shift: (2, 2), headCount: 2, generator: Generator(seed: 5))
+        let cost = try CostModel.analyze(layer, input: [6, 7, 16])
+        #expect(cost.outputShape == [1, 6, 7, 16])
+        let tokens = 8 * 8
+        #expect(cost.macs == tokens * 16 * 48 + 2 * tokens * 16 * 16 + tokens * 16 * 16)
+        #expect(cost.layers.reduce(0) { $0 + $1.parameters } == layer.parameterCount)
+        let y = try layer(Tensor.randn([2, 6, 7, 16], generator: Generator(seed: 6)))
+        #expect(y.shape == [2, 6, 7, 16])
+    }
 }
