@@ -18,6 +18,9 @@ Models:
                       input 2x3x32x32
   swin_attention_*    torchvision's ShiftedWindowAttention(16, window 4, shift 2, 2 heads) on
                       2x6x7x16 and 2x3x3x16 tokens ("logits" is its output)
+  swin_tiny           torchvision.models.SwinTransformer(patch 2, embed 16, depths 2-2, heads
+                      2-4, window 4, stochastic depth 0.2, 10 classes), input 2x3x36x36
+                      (18×18 and 9×9 maps: padded windows, shifts, odd patch merging)
 
 Random init only, nothing is downloaded. Prints one JSON line describing what it wrote.
 Usage: .venv-ref/bin/python Benchmarks/reference/torchvision_parity.py OUTDIR
@@ -77,6 +80,23 @@ def randomize_transformer(model: nn.Module, gen: torch.Generator) -> list:
     return names
 
 
+def randomize_norms_and_biases(model: nn.Module, gen: torch.Generator) -> list:
+    """Give every LayerNorm's affine parameters and every Linear's bias (constants after a
+    Swin's init) random values; return their names."""
+    names = []
+    with torch.no_grad():
+        for prefix, m in model.named_modules():
+            params = []
+            if isinstance(m, nn.LayerNorm):
+                params = [("weight", 1.0, m.weight), ("bias", 0.0, m.bias)]
+            elif isinstance(m, nn.Linear) and m.bias is not None:
+                params = [("bias", 0.0, m.bias)]
+            for key, base, p in params:
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
+                names.append(f"{prefix}.{key}")
+    return names
+
+
 def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Generator,
            randomize=randomize_batchnorm) -> dict:
     """Save the state dict and (input, logits) of ``model`` under ``outdir``."""
@@ -130,6 +150,10 @@ def main() -> None:
                (2, 6, 7, 16), outdir, gen, randomize=lambda m, g: []),
         export("swin_attention_one_window", ShiftedWindowAttention(16, [4, 4], [2, 2], 2),
                (2, 3, 3, 16), outdir, gen, randomize=lambda m, g: []),
+        export("swin_tiny",
+               torchvision.models.SwinTransformer(patch_size=[2, 2], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                                                  window_size=[4, 4], stochastic_depth_prob=0.2, num_classes=10),
+               (2, 3, 36, 36), outdir, gen, randomize=randomize_norms_and_biases),
     ]
     print(json.dumps({"outdir": outdir, "torch": torch.__version__,
                       "torchvision": torchvision.__version__, "models": written}))

@@ -16,6 +16,38 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
         case mobileNetV2
         /// torchvision's `VisionTransformer` (`vit_b_16` and smaller), sized by ``Transformer``.
         case visionTransformer
+        /// torchvision's `SwinTransformer` (`swin_t` and smaller), sized by ``Swin``.
+        case swinTransformer
+    }
+
+    /// The size of a Swin Transformer (torchvision's `SwinTransformer` arguments).
+    public struct Swin: Codable, Hashable, Sendable {
+        public var patchSize: Int
+        public var embedDim: Int
+        /// Blocks per stage; every block is collapsible.
+        public var depths: [Int]
+        /// Attention heads per stage.
+        public var heads: [Int]
+        public var windowSize: Int
+        public var mlpRatio: Double
+        /// Stochastic depth of the last block (growing linearly from 0 at the first).
+        public var stochasticDepth: Double
+
+        public init(patchSize: Int, embedDim: Int, depths: [Int], heads: [Int], windowSize: Int, mlpRatio: Double = 4,
+                    stochasticDepth: Double) {
+            self.patchSize = patchSize
+            self.embedDim = embedDim
+            self.depths = depths
+            self.heads = heads
+            self.windowSize = windowSize
+            self.mlpRatio = mlpRatio
+            self.stochasticDepth = stochasticDepth
+        }
+
+        /// torchvision's `swin_t`: patch 4, embed 96, depths 2-2-6-2, heads 3-6-12-24, window 7,
+        /// MLP ratio 4, stochastic depth 0.2 (28.3 M parameters with 1000 classes).
+        public static let swinT = Swin(patchSize: 4, embedDim: 96, depths: [2, 2, 6, 2], heads: [3, 6, 12, 24], windowSize: 7,
+                                       stochasticDepth: 0.2)
     }
 
     /// The size of a Vision Transformer (torchvision's `VisionTransformer` arguments).
@@ -99,10 +131,12 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
     /// patch embedding is its stem, and `stem` only records `.imageNet` for 224×224 inputs and
     /// `.cifar` for small ones.)
     public var transformer: Transformer?
+    /// The Swin Transformer's size; nil for the other models.
+    public var swin: Swin?
 
     public init(kind: Kind, classCount: Int, inputChannels: Int = 3, stem: Stem, width: Int? = nil,
                 widthMultiplier: Double? = nil, dropout: Double? = nil, shortcut: Shortcut? = nil,
-                transformer: Transformer? = nil) {
+                transformer: Transformer? = nil, swin: Swin? = nil) {
         self.kind = kind
         self.classCount = classCount
         self.inputChannels = inputChannels
@@ -112,6 +146,7 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
         self.dropout = dropout
         self.shortcut = shortcut
         self.transformer = transformer
+        self.swin = swin
     }
 
     /// 32 for the CIFAR stems, 224 for ImageNet's, a ViT's image size: the size block shapes
@@ -130,6 +165,8 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
             return try MobileNetV2(architecture: self, generator: generator)
         case .visionTransformer:
             return try VisionTransformer(architecture: self, generator: generator)
+        case .swinTransformer:
+            return try SwinTransformer(architecture: self, generator: generator)
         default:
             return try ResNet(architecture: self, generator: generator)
         }
@@ -145,6 +182,10 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
             let size = "\(t.imageSize)×\(t.imageSize), \(classCount) classes"
             if t.withImageSize(224) == .vitB16 { return "ViT-B/16 (\(size))" }
             return "ViT (patch \(t.patchSize), depth \(t.layers), width \(t.hiddenDim), \(t.heads) heads, MLP \(t.mlpDim), \(size))"
+        case .swinTransformer:
+            let t = swin ?? .swinT
+            if t == .swinT { return "Swin-T (\(classCount) classes)" }
+            return "Swin (patch \(t.patchSize), embed \(t.embedDim), depths \(t.depths), heads \(t.heads), window \(t.windowSize), \(classCount) classes)"
         default:
             let depth = kind.rawValue.dropFirst("resNet".count)
             return "ResNet-\(depth) (\(stem.rawValue) stem, width \(width ?? 0), \(classCount) classes)"

@@ -74,6 +74,27 @@ public final class StochasticDepth: Module {
     }
 }
 
+/// torchvision's `Permute` (`torchvision.ops.misc.Permute`): reorders the dimensions.
+public final class Permute: Module {
+    public let dims: [Int]
+
+    public init(_ dims: [Int]) {
+        self.dims = dims
+        super.init()
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor { try x.permute(dims) }
+
+    public override var extraDescription: String { "\(dims)" }
+
+    public override func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int] {
+        guard input.count == dims.count, Set(dims) == Set(0..<dims.count) else {
+            throw ModuleError.inputShape(layer: "Permute", path: path, expected: "\(dims.count) dimensions", found: input)
+        }
+        return dims.map { input[$0] }
+    }
+}
+
 /// `nn.Flatten` (dims `startDim` … `endDim`).
 public final class Flatten: Module {
     public let startDim: Int

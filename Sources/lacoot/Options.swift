@@ -62,6 +62,7 @@ extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
 enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
     case resnet18, resnet34, resnet50, resnet20, resnet56, mobilenetv2, vit
     case vitB16 = "vit_b_16"
+    case swinT = "swin_t"
 
     var kind: ModelArchitecture.Kind {
         switch self {
@@ -72,6 +73,7 @@ enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
         case .resnet56: .resNet56
         case .mobilenetv2: .mobileNetV2
         case .vit, .vitB16: .visionTransformer
+        case .swinT: .swinTransformer
         }
     }
 }
@@ -201,8 +203,8 @@ struct ModelOptions: ParsableArguments {
             }
             guard value >= 1 else { throw ValidationError("\(flag) must be at least 1, got \(value)") }
         }
-        if model == .vitB16, width != nil {
-            throw ValidationError("--width does not apply to vit_b_16 (width 768); use --model vit to choose the size")
+        if model == .vitB16 || model == .swinT, width != nil {
+            throw ValidationError("--width does not apply to \(model.rawValue) (torchvision's fixed size); use --model vit to choose the size")
         }
     }
 
@@ -211,6 +213,9 @@ struct ModelOptions: ParsableArguments {
     func architecture(classCount: Int, inputChannels: Int, imageSize: Int) -> ModelArchitecture {
         let kind = model.kind
         switch kind {
+        case .swinTransformer:
+            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
+                                     stem: imageSize >= 224 ? .imageNet : .cifar, swin: .swinT)
         case .visionTransformer:
             let small = ModelArchitecture.Transformer.small
             let size = model == .vitB16 ? ModelArchitecture.Transformer.vitB16.withImageSize(imageSize)

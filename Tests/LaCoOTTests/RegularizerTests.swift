@@ -91,7 +91,7 @@ import Torch
 @Suite struct EveryModelTests {
     /// The regularizer works on each family of the zoo: penalty on every active block, a
     /// gradient into the blocks, and collapsing leaves a model that still runs.
-    @Test(arguments: ["resnet20", "resnet50", "mobilenetv2", "vit"])
+    @Test(arguments: ["resnet20", "resnet50", "mobilenetv2", "vit", "swin"])
     func regularizeAndCollapse(_ name: String) throws {
         let g = try Generator(seed: 0)
         let model: any CollapsibleModel
@@ -101,6 +101,9 @@ import Torch
         case "vit":
             let size = ModelArchitecture.Transformer(imageSize: 32, patchSize: 8, layers: 2, heads: 2, hiddenDim: 16, mlpDim: 32)
             model = try VisionTransformer(classCount: 3, inputChannels: 1, size: size, generator: g)
+        case "swin":
+            let size = ModelArchitecture.Swin(patchSize: 4, embedDim: 8, depths: [2, 2], heads: [2, 2], windowSize: 4, stochasticDepth: 0.1)
+            model = try SwinTransformer(classCount: 3, inputChannels: 1, size: size, generator: g)
         default: model = try MobileNetV2(classCount: 3, inputChannels: 1, widthMultiplier: 0.25, stem: .cifar, generator: g)
         }
         let x = try Tensor.randn([4, 1, 32, 32], generator: Generator(seed: 1))

@@ -165,5 +165,8 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         r = try lacoot(["train", "--run-dir", dir + "2", "--model", "vit_b_16", "--heads", "4"])
         #expect(r.code == 2)
         expectOneLine(r.err, contains: "--heads")
+        r = try lacoot(["train", "--run-dir", dir + "2", "--model", "swin_t", "--width", "8"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--width")
     }
 }

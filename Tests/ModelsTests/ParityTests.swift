@@ -57,10 +57,17 @@ private func exportReference(into dir: URL) throws -> Bool {
             ("swin_attention_shifted", try ShiftedWindowAttention(dim: 16, window: (4, 4), shift: (2, 2), headCount: 2, generator: g)),
             ("swin_attention_one_window", try ShiftedWindowAttention(dim: 16, window: (4, 4), shift: (2, 2), headCount: 2,
                                                                      generator: g)),
+            ("swin_tiny", try SwinTransformer(classCount: 10, size: .init(patchSize: 2, embedDim: 16, depths: [2, 2],
+                                                                          heads: [2, 4], windowSize: 4, stochasticDepth: 0.2),
+                                              generator: g)),
         ]
-        // Drawn with trunc_normal_ (inverse CDF: uniform, then erfinv).
-        let truncatedNormal: Set<String> = ["conv_proj.weight", "relative_position_bias_table"]
         for (name, model) in models {
+            // Drawn with trunc_normal_ (inverse CDF: uniform, then erfinv): ViT's conv_proj, Swin's
+            // bias tables and (in a whole Swin) every Linear weight.
+            let swinLinears = model is SwinTransformer ? model.namedModules().filter { $0.module is Linear }.map { $0.name + ".weight" } : []
+            let truncatedNormal = Set(["conv_proj.weight"] + swinLinears + model.namedParameters().map(\.name).filter {
+                $0.hasSuffix("relative_position_bias_table")
+            })
             let weights = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name).safetensors"))
             let io = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name)_io.safetensors"))
 
