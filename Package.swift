@@ -55,7 +55,7 @@ let package = Package(
         // Foundation only: the atomic file writer, the progress line, cancellation.
         .target(name: "LacootSupport"),
         .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
-        .target(name: "Models", dependencies: ["NN"]),
+        .target(name: "Models", dependencies: ["NN", "LacootSupport"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),

@@ -25,7 +25,8 @@ enum FileIO {
 
     /// The whole file as bytes. `hint` goes into the error when the file is missing.
     static func read(_ path: String, hint: String = "check the path") throws -> [UInt8] {
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below rejects it
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw DataError.missingPath(path: path, hint: hint) }
             throw DataError.unreadable(path: path, reason: errnoText())
@@ -33,8 +34,11 @@ enum FileIO {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw DataError.unreadable(path: path, reason: errnoText()) }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            throw DataError.unreadable(path: path, reason: "it is a folder, a file was expected")
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw DataError.unreadable(path: path, reason: "it is a folder, a file was expected")
+        case S_IFIFO: throw DataError.unreadable(path: path, reason: "it is a FIFO (named pipe), a regular file was expected")
+        default: throw DataError.unreadable(path: path, reason: "it is not a regular file (a device or socket)")
         }
         let size = Int(st.st_size)
         var bytes = [UInt8](repeating: 0, count: size)

@@ -35,6 +35,10 @@ public struct IDXArray: Sendable {
         for d in 0..<rank {
             let o = 4 + 4 * d
             let v = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
+            // a zero count would hide an overflowing product of the other dimensions
+            guard v > 0 else {
+                throw DataError.badMagic(file: file, offset: o, expected: "a dimension ≥ 1 (dimension \(d + 1) of \(rank))", found: "0")
+            }
             dims.append(v)
             let (p, overflow) = total.multipliedReportingOverflow(by: v)
             guard !overflow, p < (1 << 40) else {

@@ -33,8 +33,16 @@ public struct ImageDataset: Sendable {
             throw DataError.invalidArgument("\(name): image shape \(channels)×\(height)×\(width) must be positive")
         }
         guard classCount > 0 else { throw DataError.invalidArgument("\(name): classCount must be positive, got \(classCount)") }
-        guard pixels.count == labels.count * channels * height * width else {
-            throw DataError.wrongImageSize(file: name, expected: "\(labels.count) × \(channels)×\(height)×\(width) = \(labels.count * channels * height * width) bytes",
+        var expected = labels.count
+        for factor in [channels, height, width] {
+            let (product, overflow) = expected.multipliedReportingOverflow(by: factor)
+            guard !overflow else {
+                throw DataError.invalidArgument("\(name): \(labels.count) images of \(channels)×\(height)×\(width) overflow the byte count")
+            }
+            expected = product
+        }
+        guard pixels.count == expected else {
+            throw DataError.wrongImageSize(file: name, expected: "\(labels.count) × \(channels)×\(height)×\(width) = \(expected) bytes",
                                            found: "\(pixels.count) bytes")
         }
         if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= Int64(classCount) }) {

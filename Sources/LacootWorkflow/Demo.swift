@@ -43,6 +43,8 @@ public struct Demo {
         public var trainLimit: Int? = nil
         public var testLimit: Int? = nil
         public var maxAccuracyDrop = 1.0
+        /// Time each removal's latency (about a second each); off for smoke runs.
+        public var measureLatency = true
         public var showProgress = true
         /// NHWC layout (the default: faster convolutions on oneDNN).
         public var channelsLast = true
@@ -176,6 +178,7 @@ public struct Demo {
             let collapser = Collapser(model: copy, normalization: data.normalization,
                                       distance: trainingConfig(for: arm).slicedWasserstein, seed: o.seed)
             collapser.precision = o.precision
+            collapser.measureLatency = o.measureLatency
             let measured = try full ?? collapser.measure(on: data.test)
             full = measured
             let arranged = try order.arrange(copy.activeBlockNames, distances: distances, seed: o.seed)
@@ -222,7 +225,7 @@ public struct Demo {
     }
 
     static func format(_ x: Double) -> String {
-        x == x.rounded() ? String(Int(x)) : String(x)
+        x == x.rounded() && x.magnitude < 1e15 ? String(Int(x)) : String(x)
     }
 
     /// Five lines: what each model keeps when its blocks go, and where the report is.

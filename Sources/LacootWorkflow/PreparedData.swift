@@ -25,6 +25,14 @@ public struct PreparedData: Sendable {
         guard config.validationFraction > 0, config.validationFraction < 1 else {
             throw ConfigurationError.outOfRange(flag: "val-fraction", problem: "must be in (0, 1), got \(config.validationFraction)")
         }
+        for (flag, value) in [("pad-to", config.padTo), ("image-size", config.imageSize)] {
+            if let value, !(1...4096).contains(value) {
+                throw ConfigurationError.outOfRange(flag: flag, problem: "must be in 1...4096, got \(value)")
+            }
+        }
+        for (flag, value) in [("train-limit", config.trainLimit), ("test-limit", config.testLimit)] {
+            if let value, value < 1 { throw ConfigurationError.outOfRange(flag: flag, problem: "must be at least 1, got \(value)") }
+        }
         var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize)
         var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize)
         var paddedTo: Int?

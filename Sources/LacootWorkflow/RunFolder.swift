@@ -84,6 +84,9 @@ public struct RunFolder: Sendable {
         guard FileManager.default.fileExists(atPath: configURL.path) else {
             throw RunFolderError.missingFile(path: configURL.path, hint: "is \(url.path) a run folder made by `lacoot train`?")
         }
+        if let problem = RegularFile.problem(at: configURL.path) {
+            throw RunFolderError.invalidFile(path: configURL.path, expected: "run configuration", detail: problem)
+        }
         do {
             return try JSONDecoder().decode(RunConfig.self, from: Data(contentsOf: configURL))
         } catch {

@@ -104,7 +104,7 @@ public final class Trainer {
         let run = RunState(folder: runFolder, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
         var progress = Resumed()
         if resume, let runFolder, runFolder.hasCheckpoint {
-            progress = try restore(from: runFolder, runConfig: runConfig, run: run)
+            progress = try restore(from: runFolder, runConfig: runConfig, run: run, stepsPerEpoch: stepsPerEpoch)
         }
         var history = progress.history
 
@@ -147,11 +147,13 @@ public final class Trainer {
 
     /// Loads the run folder's checkpoint into the model, optimizer, schedule and generators.
     /// - Throws: ``TrainingError/checkpointMismatch(checkpoint:reason:)`` when it belongs to another run.
-    func restore(from runFolder: RunFolder, runConfig: RunConfig?, run: RunState) throws -> Resumed {
+    func restore(from runFolder: RunFolder, runConfig: RunConfig?, run: RunState, stepsPerEpoch: Int) throws -> Resumed {
         let checkpoint = try TrainingCheckpoint.load(from: runFolder.checkpointURL)
+        var resumed = try Self.progress(of: checkpoint, file: runFolder.checkpointURL.path, epochs: config.epochs,
+                                        stepsPerEpoch: stepsPerEpoch)
         if let runConfig, checkpoint.configuration != "{}", checkpoint.configuration != run.configJSON {
             let saved = try? JSONDecoder().decode(RunConfig.self, from: Data(checkpoint.configuration.utf8))
-            if saved?.model != runConfig.model || saved?.training != runConfig.training || saved?.data != runConfig.data {
+            if saved.map({ $0.model.differences(from: runConfig.model) }) != [] || saved?.training != runConfig.training || saved?.data != runConfig.data {
                 throw TrainingError.checkpointMismatch(
                     checkpoint: runFolder.checkpointURL.path,
                     reason: "was written by a run with another configuration; "
@@ -163,23 +165,49 @@ public final class Trainer {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
                                                    reason: "does not match the model: \(report)")
         }
-        if let state = checkpoint.optimizer { try optimizer.load(state: state) }
-        if let state = checkpoint.schedule { try run.scheduler.load(state: state) }
+        do {
+            if let state = checkpoint.optimizer { try optimizer.load(state: state) }
+            if let state = checkpoint.schedule { try run.scheduler.load(state: state) }
+        } catch let error as NNError {
+            throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid optimizer or schedule state: \(error)")
+        }
         if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
         for (name, generator) in model.namedGenerators() {
             if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
-        }
-        var resumed = Resumed(startEpoch: checkpoint.epoch)
-        if let text = checkpoint.metadata["partial_epoch"],
-           let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) {
-            resumed.partial = saved
-            resumed.skipSteps = saved.steps
         }
         resumed.history = Array(try runFolder.readMetrics().prefix(resumed.startEpoch))
         logger.info("checkpoint resumed", metadata: ["file": "\(runFolder.checkpointURL.path)",
                                                     "epochs": "\(resumed.startEpoch)", "steps": "\(resumed.skipSteps)"])
         log("resuming from \(runFolder.checkpointURL.path): epoch \(resumed.startEpoch + 1)"
             + (resumed.skipSteps > 0 ? ", step \(resumed.skipSteps + 1)" : ""))
+        return resumed
+    }
+
+    /// Where a checkpoint's metadata says the run stands, checked against this run's
+    /// configuration: epochs completed within 0...epochs, the steps of a partial epoch within
+    /// the epoch's batches, the schedule's position ≥ 0. Errors name the file and the field.
+    static func progress(of checkpoint: TrainingCheckpoint, file: String, epochs: Int, stepsPerEpoch: Int) throws -> Resumed {
+        func bad(_ field: String, _ problem: String) -> TrainingError {
+            .checkpointMismatch(checkpoint: file, reason: "has an invalid \(field): \(problem)")
+        }
+        guard (0...epochs).contains(checkpoint.epoch) else {
+            throw bad("epoch", "\(checkpoint.epoch) epochs completed, but the run has \(epochs) (expected 0...\(epochs))")
+        }
+        var resumed = Resumed(startEpoch: checkpoint.epoch)
+        if let text = checkpoint.metadata["partial_epoch"] {
+            guard let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) else {
+                throw bad("partial_epoch", "is not valid JSON")
+            }
+            guard checkpoint.epoch < epochs, (0..<stepsPerEpoch).contains(saved.steps), saved.samples >= 0, saved.correct >= 0 else {
+                throw bad("partial_epoch", "\(saved.steps) steps into epoch \(checkpoint.epoch + 1) of \(epochs), "
+                          + "but an epoch has \(stepsPerEpoch) steps (expected 0..<\(stepsPerEpoch))")
+            }
+            resumed.partial = saved
+            resumed.skipSteps = saved.steps
+        }
+        if let position = checkpoint.schedule?.position, position < 0 {
+            throw bad("schedule", "position \(position) is negative")
+        }
         return resumed
     }
 

@@ -94,24 +94,26 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Checks every field; the message names the field.
     public func validate() throws {
         func bad(_ flag: String, _ problem: String) -> ConfigurationError { .outOfRange(flag: flag, problem: problem) }
-        guard epochs >= 1 else { throw bad("epochs", "must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw bad("batch-size", "must be at least 1, got \(batchSize)") }
-        guard learningRate > 0, learningRate.isFinite else { throw bad("lr", "must be > 0, got \(learningRate)") }
+        guard (1...100_000).contains(epochs) else { throw bad("epochs", "must be in 1...100000, got \(epochs)") }
+        guard (1...65_536).contains(batchSize) else { throw bad("batch-size", "must be in 1...65536, got \(batchSize)") }
+        // finite is what the library needs (a diverging rate is a legitimate experiment); the CLI caps it at 100
+        guard learningRate > 0, learningRate.isFinite else { throw bad("lr", "must be a finite number > 0, got \(learningRate)") }
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
-        guard weightDecay >= 0 else { throw bad("weight-decay", "must be ≥ 0, got \(weightDecay)") }
-        guard lambda >= 0, lambda.isFinite else { throw bad("lambda", "must be a number ≥ 0, got \(lambda)") }
-        guard lambdaWarmupEpochs >= 0 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
-        guard projections >= 1 else { throw bad("projections", "must be at least 1, got \(projections)") }
+        guard weightDecay >= 0, weightDecay <= 1 else { throw bad("weight-decay", "must be in [0, 1], got \(weightDecay)") }
+        guard lambda >= 0, lambda <= 1e6 else { throw bad("lambda", "must be a number in [0, 1e6], got \(lambda)") }
+        guard lambdaWarmupEpochs >= 0, lambdaWarmupEpochs <= 100_000 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
+        guard (1...100_000).contains(projections) else { throw bad("projections", "must be at least 1, got \(projections)") }
         guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
-        guard ascentSteps >= 0 else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
+        guard (0...100_000).contains(ascentSteps) else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
+        guard gamma > 0, gamma <= 1 else { throw bad("gamma", "must be in (0, 1], got \(gamma)") }
         guard labelSmoothing >= 0, labelSmoothing < 1 else { throw bad("label-smoothing", "must be in [0, 1), got \(labelSmoothing)") }
         guard warmupEpochs >= 0, warmupEpochs < epochs else { throw bad("warmup-epochs", "must be in [0, epochs), got \(warmupEpochs)") }
         if schedule == .multistep {
-            guard !milestones.isEmpty, milestones == milestones.sorted(), milestones.allSatisfy({ $0 > 0 }) else {
+            guard !milestones.isEmpty, milestones == milestones.sorted(), milestones.allSatisfy({ (1...100_000).contains($0) }) else {
                 throw bad("milestones", "a multi-step schedule needs increasing positive epochs, got \(milestones)")
             }
         }
-        if let maxBatchesPerEpoch, maxBatchesPerEpoch < 1 { throw bad("max-batches", "must be at least 1") }
+        if let maxBatchesPerEpoch, !(1...1_000_000_000).contains(maxBatchesPerEpoch) { throw bad("max-batches", "must be at least 1") }
     }
 
     /// The learning-rate schedule over `stepsPerEpoch × epochs` iterations.

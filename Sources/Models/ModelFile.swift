@@ -1,4 +1,5 @@
 import Foundation
+import LacootSupport
 import NN
 import Torch
 
@@ -42,6 +43,7 @@ public enum ModelFile {
     public static func manifest(at url: URL) throws -> ModelManifest {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(path: url.path, namedBy: nil) }
         if url.pathExtension.lowercased() == "json" {
+            if let problem = RegularFile.problem(at: url.path) { throw ModelError.invalidManifest(path: url.path, detail: "the path " + problem) }
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 throw ModelError.invalidManifest(path: url.path, detail: "the file cannot be read")
             }

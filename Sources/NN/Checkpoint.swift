@@ -89,6 +89,7 @@ public struct TrainingCheckpoint: @unchecked Sendable {
         func fail(_ key: String, _ problem: String) -> SafetensorsError { .invalidCheckpoint(file: url.path, key: key, problem: problem) }
         guard file.metadata["format"] == format else { throw SafetensorsError.notACheckpoint(file: url.path, format: file.metadata["format"]) }
         guard let epochText = file.metadata["epoch"], let epoch = Int(epochText) else { throw fail("epoch", "is missing or not an integer") }
+        guard epoch >= 0 else { throw fail("epoch", "is \(epoch); the epochs completed cannot be negative") }
         var model: [NamedTensor] = []
         var optimizerTensors: [NamedTensor] = []
         var generators: [String: Tensor] = [:]

@@ -286,7 +286,11 @@ public final class AdamW: Optimizer {
         guard state.kind == "AdamW" else { throw NNError("cannot load \(state.kind) optimizer state into AdamW") }
         try sync()
         if let lr = state.scalars["lr"] { learningRate = lr }
-        stepCount = Int(state.scalars["step"] ?? 0)
+        let step = state.scalars["step"] ?? 0
+        guard step.isFinite, step >= 0, step <= 1e15, step == step.rounded() else {
+            throw NNError("AdamW state: step count must be a whole number ≥ 0, got \(step)")
+        }
+        stepCount = Int(step)
         let byName = Dictionary(state.tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var m = [Tensor?](repeating: nil, count: binding.names.count)
         var v = m

@@ -119,6 +119,7 @@ public enum Safetensors {
     /// Reads and validates a file (memory-mapped).
     public static func read(contentsOf url: URL) throws -> SafetensorsFile {
         let data: Data
+        if let problem = RegularFile.problem(at: url.path) { throw SafetensorsError.unreadable(file: url.path, reason: problem) }
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {
@@ -130,6 +131,7 @@ public enum Safetensors {
     /// Reads only the `__metadata__` map (the header), e.g. a saved model's manifest.
     public static func readMetadata(contentsOf url: URL) throws -> [String: String] {
         let data: Data
+        if let problem = RegularFile.problem(at: url.path) { throw SafetensorsError.unreadable(file: url.path, reason: problem) }
         do {
             data = try Data(contentsOf: url, options: .mappedIfSafe)
         } catch {

@@ -99,6 +99,7 @@ public final class LRScheduler {
         guard state.schedule == schedule, state.baseLearningRate == baseLearningRate else {
             throw NNError("saved schedule \(state.schedule) (base \(state.baseLearningRate)) differs from this one \(schedule) (base \(baseLearningRate))")
         }
+        guard state.position >= 0 else { throw NNError("saved schedule position must be ≥ 0, got \(state.position)") }
         position = state.position
         optimizer.learningRate = learningRate
     }

@@ -16,7 +16,7 @@ public enum Runtime {
     public static var threadCount: Int { Int(ct_get_num_threads()) }
 
     public static func setThreadCount(_ count: Int) throws {
-        guard count >= 1 else { throw TorchError("thread count must be at least 1, got \(count)") }
+        guard (1...1024).contains(count) else { throw TorchError("thread count must be in 1...1024, got \(count)") }
         try check(ct_set_num_threads(Int32(count)))
     }
 

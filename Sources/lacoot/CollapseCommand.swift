@@ -50,8 +50,8 @@ struct CollapseCommand: ParsableCommand {
     func validate() throws {
         let chosen = [remove != nil, maxDrop != nil, !blocks.isEmpty].filter { $0 }.count
         guard chosen == 1 else { throw ValidationError("choose exactly one of --remove, --max-drop, --blocks") }
-        if let remove, remove < 0 { throw ValidationError("--remove must be ≥ 0, got \(remove)") }
-        if let maxDrop, maxDrop < 0 || !maxDrop.isFinite { throw ValidationError("--max-drop must be ≥ 0, got \(maxDrop)") }
+        try Bounds.check(remove, "remove", in: 0...100_000)
+        try Bounds.check(maxDrop, "max-drop", in: 0...100)
     }
 
     struct Output: Encodable {

@@ -38,20 +38,26 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
     @Option(name: .customLong("data-dir"), help: "Fashion-MNIST folder (default: Debian's).") var dataDirectory: String?
     @Option(name: .long, help: "Seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("train-limit"), help: "Use only the first N training images (smoke runs; --quick: 12000).") var trainLimit: Int?
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test images (--quick: 2000).") var testLimit: Int?
+    @Flag(name: .customLong("no-latency"), help: "Skip latency measurements (smoke runs).") var noLatency = false
     @OptionGroup(title: "Execution") var execution: ExecutionOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard lambda > 0, lambda.isFinite else { throw ValidationError("--lambda must be > 0 (the demo compares it with λ = 0), got \(lambda)") }
-        for l in lambdas + rampedLambdas where !(l >= 0 && l.isFinite) {
-            throw ValidationError("--lambdas and --ramped-lambdas take numbers ≥ 0, got \(l)")
-        }
+        guard lambda > 0 else { throw ValidationError("--lambda must be > 0 (the demo compares it with λ = 0), got \(lambda)") }
+        try Bounds.check(lambda, "lambda", in: Bounds.lambda)
+        try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
+        for l in lambdas { try Bounds.check(l, "lambdas", in: Bounds.lambda) }
+        for l in rampedLambdas { try Bounds.check(l, "ramped-lambdas", in: Bounds.lambda) }
         if !lambdas.isEmpty, !lambdas.contains(0) {
             throw ValidationError("--lambdas needs 0 among its values: the λ = 0 model is the baseline the others are compared with")
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard width >= 1 else { throw ValidationError("--width must be at least 1, got \(width)") }
+        try Bounds.check(epochs, "epochs", in: Bounds.epochs)
+        try Bounds.check(width, "width", in: Bounds.width)
+        try Bounds.check(trainLimit, "train-limit", in: 10...Bounds.limit.upperBound)
+        try Bounds.check(testLimit, "test-limit", in: Bounds.limit)
     }
 
     func run() throws {
@@ -72,6 +78,9 @@ struct DemoCommand: ParsableCommand {
         options.distance = distance
         options.dataDirectory = dataDirectory
         options.seed = seed
+        if let trainLimit { options.trainLimit = trainLimit }
+        if let testLimit { options.testLimit = testLimit }
+        options.measureLatency = !noLatency
         options.channelsLast = execution.layout == .channelsLast
         options.precision = execution.precision
         options.device = device

@@ -27,6 +27,10 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup(title: "Execution") var execution: ExecutionOptions
     @OptionGroup var runtime: RuntimeOptions
 
+    func validate() throws {
+        try Bounds.check(repeats, "repeats", in: 1...100_000)
+    }
+
     func run() throws {
         try runtime.apply()
         let device = try execution.prepare()
@@ -34,9 +38,9 @@ struct EvaluateCommand: ParsableCommand {
         var network: any CollapsibleModel = run.model
         if let model {
             let loaded = try CollapsedModel.load(from: URL(fileURLWithPath: model))
-            guard loaded.manifest.architecture == run.config.model else {
-                throw UsageError.modelMismatch(modelFile: model, modelLabel: loaded.manifest.architecture.label,
-                                               runDirectory: runDirectory, runLabel: run.config.model.label)
+            let differences = loaded.manifest.architecture.differences(from: run.config.model)
+            guard differences.isEmpty else {
+                throw UsageError.modelMismatch(modelFile: model, runDirectory: runDirectory, differences: differences)
             }
             network = loaded.model
         }

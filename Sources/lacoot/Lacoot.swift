@@ -34,7 +34,7 @@ enum UsageError: Error, CustomStringConvertible {
     /// `--remove count` asks for more blocks than `model` has.
     case tooManyBlocks(count: Int, model: String, collapsible: [String])
     /// `--model` holds another architecture than the run folder trained.
-    case modelMismatch(modelFile: String, modelLabel: String, runDirectory: String, runLabel: String)
+    case modelMismatch(modelFile: String, runDirectory: String, differences: [String])
 
     var description: String {
         switch self {
@@ -46,8 +46,9 @@ enum UsageError: Error, CustomStringConvertible {
             return "--\(flag): \"\(block)\" is not a collapsible block of \(model) (collapsible: \(collapsible.joined(separator: ", ")))"
         case let .tooManyBlocks(count, model, collapsible):
             return "--remove \(count): \(model) has only \(collapsible.count) collapsible blocks (\(collapsible.joined(separator: ", ")))"
-        case let .modelMismatch(modelFile, modelLabel, runDirectory, runLabel):
-            return "--model \(modelFile) is a \(modelLabel), but \(runDirectory) trained a \(runLabel)"
+        case let .modelMismatch(modelFile, runDirectory, differences):
+            return "--model \(modelFile) is not the architecture \(runDirectory) trained ("
+                + differences.joined(separator: "; ") + ", model file vs run)"
         }
     }
 }

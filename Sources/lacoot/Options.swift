@@ -78,6 +78,37 @@ enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// Range checks for numeric options: each error is one line naming the flag. Every numeric
+/// option of every command goes through one of these in its `validate()`, so no value a user
+/// can type reaches an arithmetic trap further down.
+enum Bounds {
+    static let threads = 1...1024
+    static let epochs = 1...100_000
+    static let imageSide = 1...4096
+    static let batchSize = 1...65_536
+    static let width = 1...4096
+    static let limit = 1...1_000_000_000
+    static let lambda = 0.0...1e6
+    static let projections = 1...100_000
+    static let ascentSteps = 0...100_000
+
+    static func check(_ value: Int?, _ flag: String, in range: ClosedRange<Int>) throws {
+        if let value, !range.contains(value) {
+            throw ValidationError("--\(flag) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+    }
+
+    /// `value` must be finite and in `range`; with `exclusiveLower`, strictly above its lower bound.
+    static func check(_ value: Double?, _ flag: String, in range: ClosedRange<Double>, exclusiveLower: Bool = false) throws {
+        guard let value else { return }
+        let aboveLower = exclusiveLower ? value > range.lowerBound : value >= range.lowerBound
+        if !value.isFinite || !aboveLower || value > range.upperBound {
+            let lower = exclusiveLower ? "(\(range.lowerBound)" : "[\(range.lowerBound)"
+            throw ValidationError("--\(flag) must be a number in \(lower), \(range.upperBound)], got \(value)")
+        }
+    }
+}
+
 /// Threads, output format and verbosity, shared by every command.
 struct RuntimeOptions: ParsableArguments {
     @Option(name: .long, help: "Intra-op threads (default: the number of active cores).")
@@ -93,7 +124,7 @@ struct RuntimeOptions: ParsableArguments {
     var verbose = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        try Bounds.check(threads, "threads", in: Bounds.threads)
         if quiet, verbose { throw ValidationError("--quiet and --verbose exclude each other") }
     }
 
@@ -148,8 +179,10 @@ struct DataOptions: ParsableArguments {
         guard validationFraction > 0, validationFraction < 1 else {
             throw ValidationError("--val-fraction must be in (0, 1), got \(validationFraction)")
         }
-        if let trainLimit, trainLimit < 10 { throw ValidationError("--train-limit must be at least 10, got \(trainLimit)") }
-        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1, got \(testLimit)") }
+        try Bounds.check(trainLimit, "train-limit", in: 10...Bounds.limit.upperBound)
+        try Bounds.check(testLimit, "test-limit", in: Bounds.limit)
+        try Bounds.check(padTo, "pad-to", in: Bounds.imageSide)
+        try Bounds.check(imageSize, "image-size", in: Bounds.imageSide)
     }
 
     func config(seed: UInt64) -> DataConfig {
@@ -193,15 +226,15 @@ struct ModelOptions: ParsableArguments {
     var imageNetStem = false
 
     func validate() throws {
-        if let width, width < 1 { throw ValidationError("--width must be at least 1, got \(width)") }
-        guard widthMultiplier > 0 else { throw ValidationError("--width-multiplier must be > 0") }
-        let vitFlags = [("--patch-size", patchSize), ("--depth", depth), ("--heads", heads), ("--mlp-dim", mlpDim)]
-        for (flag, value) in vitFlags {
-            guard let value else { continue }
+        try Bounds.check(width, "width", in: Bounds.width)
+        try Bounds.check(widthMultiplier, "width-multiplier", in: 0...16, exclusiveLower: true)
+        let vitFlags = [("patch-size", patchSize, Bounds.imageSide), ("depth", depth, 1...1024), ("heads", heads, Bounds.width),
+                        ("mlp-dim", mlpDim, 1...65_536)]
+        for (flag, value, range) in vitFlags where value != nil {
             guard model == .vit else {
-                throw ValidationError("\(flag) sizes the small ViT: use it with --model vit (vit_b_16 has torchvision's fixed size)")
+                throw ValidationError("--\(flag) sizes the small ViT: use it with --model vit (vit_b_16 and swin_t have torchvision's fixed sizes)")
             }
-            guard value >= 1 else { throw ValidationError("\(flag) must be at least 1, got \(value)") }
+            try Bounds.check(value, flag, in: range)
         }
         if model == .vitB16 || model == .swinT, width != nil {
             throw ValidationError("--width does not apply to \(model.rawValue) (torchvision's fixed size); use --model vit to choose the size")
@@ -249,8 +282,8 @@ struct DistanceOptions: ParsableArguments {
     var ascentSteps = 5
 
     func validate() throws {
-        guard projections >= 1 else { throw ValidationError("--projections must be at least 1, got \(projections)") }
-        guard ascentSteps >= 0 else { throw ValidationError("--ascent-steps must be ≥ 0, got \(ascentSteps)") }
+        try Bounds.check(projections, "projections", in: Bounds.projections)
+        try Bounds.check(ascentSteps, "ascent-steps", in: Bounds.ascentSteps)
     }
 
     var value: SlicedWasserstein {

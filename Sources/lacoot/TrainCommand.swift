@@ -64,10 +64,18 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
-        guard lambda >= 0, lambda.isFinite else { throw ValidationError("--lambda must be a number ≥ 0, got \(lambda)") }
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
-        guard lr > 0 else { throw ValidationError("--lr must be > 0, got \(lr)") }
+        try Bounds.check(lambda, "lambda", in: Bounds.lambda)
+        try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
+        try Bounds.check(epochs, "epochs", in: Bounds.epochs)
+        try Bounds.check(batchSize, "batch-size", in: Bounds.batchSize)
+        try Bounds.check(lr, "lr", in: 0...100, exclusiveLower: true)
+        try Bounds.check(momentum, "momentum", in: 0...0.999)
+        try Bounds.check(weightDecay, "weight-decay", in: 0...1)
+        try Bounds.check(gamma, "gamma", in: 0...1, exclusiveLower: true)
+        try Bounds.check(warmupEpochs, "warmup-epochs", in: 0...(epochs - 1))
+        try Bounds.check(labelSmoothing, "label-smoothing", in: 0...0.999)
+        try Bounds.check(maxBatches, "max-batches", in: Bounds.limit)
+        for m in milestones { try Bounds.check(m, "milestones", in: Bounds.epochs) }
         if schedule == .multistep, milestones.isEmpty {
             throw ValidationError("--schedule multistep needs --milestones (e.g. --milestones 80 120)")
         }

@@ -1,19 +1,11 @@
 import Foundation
 import Testing
 
-/// Runs the built `lacoot` executable and returns its exit code, stdout and stderr.
+/// Runs the built `lacoot` executable and returns its exit code, stdout and stderr (killed
+/// after 10 minutes, so a hang fails instead of stalling the suite).
 func lacoot(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = try executable()
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    let r = try lacoot(arguments, within: 600)
+    return (r.code, r.out, r.err)
 }
 
 /// `.build/<config>/lacoot`, next to the test bundle.

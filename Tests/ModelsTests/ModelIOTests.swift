@@ -217,3 +217,24 @@ import Torch
         #expect(throws: SafetensorsError.notACheckpoint(file: modelURL.path, format: "pt")) { try TrainingCheckpoint.load(from: modelURL) }
     }
 }
+
+/// A run's architecture as written (defaults left out, as the demo writes it) and the one the
+/// built model reports compare equal once normalized; real differences are named.
+@Suite struct ArchitectureComparisonTests {
+    @Test func defaultsDoNotCount() throws {
+        let written = ModelArchitecture(kind: .resNet18, classCount: 10, inputChannels: 1, stem: .cifar, width: 16)
+        let built = try written.build().manifest.architecture
+        #expect(written != built)   // the shortcut was filled in
+        #expect(written.differences(from: built).isEmpty)
+        let mobile = ModelArchitecture(kind: .mobileNetV2, classCount: 10, inputChannels: 3, stem: .cifar)
+        #expect(mobile.differences(from: try mobile.build().manifest.architecture).isEmpty)
+    }
+
+    @Test func differencesAreNamed() throws {
+        let a = ModelArchitecture(kind: .resNet18, classCount: 10, inputChannels: 1, stem: .cifar, width: 16)
+        var b = a
+        b.width = 8
+        b.shortcut = .zeroPad
+        #expect(a.differences(from: b) == ["width: 16 vs 8", "shortcut: projection vs zeroPad"])
+    }
+}

@@ -57,6 +57,9 @@ let tinySwinSize = ModelArchitecture.Swin(patchSize: 2, embedDim: 8, depths: [2,
         try ModelFile.save(model, to: url)
         let (loaded, manifest) = try ModelFile.load(from: url)
         #expect(manifest.architecture.swin == tinySwinSize && manifest.removedBlocks == ["features.3.0"])
+        #expect(manifest.architecture.differences(from: model.architecture).isEmpty)
+        #expect(ModelArchitecture(kind: .swinTransformer, classCount: 3, inputChannels: 1, stem: .imageNet)
+            .differences(from: model.architecture).map { $0.prefix(4) } == ["swin"])
         #expect(try loaded(x).bytes() == model(x).bytes())
         // Training mode: stochastic depth draws from per-block generators (the first block has p = 0).
         #expect(model.namedGenerators().map(\.name) == ["features.1.1.stochastic_depth.generator",

@@ -159,6 +159,13 @@ func tinyViT(classCount: Int = 5, inputChannels: Int = 1, seed: UInt64) throws -
         // An architecture without sizes gets the small ViT.
         let bare = try ModelArchitecture(kind: .visionTransformer, classCount: 10, stem: .cifar).build()
         #expect(bare.architecture.transformer == .small)
+        // A config written without sizes is the same network as the model's full record; another
+        // depth is one difference, named.
+        let written = ModelArchitecture(kind: .visionTransformer, classCount: 10, stem: .cifar)
+        #expect(written.differences(from: bare.architecture).isEmpty)
+        var deeper = bare.architecture
+        deeper.transformer?.layers = 4
+        #expect(written.differences(from: deeper).count == 1 && written.differences(from: deeper)[0].hasPrefix("transformer"))
         var bad = tinySize
         bad.patchSize = 5
         #expect(throws: ModelError.self) { try VisionTransformer(classCount: 3, size: bad) }
