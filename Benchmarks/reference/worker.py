@@ -148,7 +148,10 @@ def cmd_engine(req: dict) -> dict:
     return {"seconds": time_reps(fn, reps, warmup)}
 
 
-def cmd_train_step(req: dict) -> dict:
+def _training_step(req: dict):
+    """The LaCoOT training step a train_step / profile_step request describes: ResNet-18 CIFAR
+    stem, fixed random data, SGD, taps on the blocks when lambda > 0. Returns ``(step, close)``:
+    ``step()`` runs one step and returns its loss terms, ``close()`` removes the taps."""
     width = _int(req, "width", 64)
     batch = _int(req, "batch", 128)
     lam = float(req.get("lambda", 0))
@@ -156,8 +159,6 @@ def cmd_train_step(req: dict) -> dict:
     precision = req.get("precision", "fp32")
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
-    reps = _int(req, "reps")
-    warmup = _int(req, "warmup", 2)
     torch.manual_seed(0)
     model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=3, width=width)
     gen = torch.Generator().manual_seed(1)
@@ -169,42 +170,34 @@ def cmd_train_step(req: dict) -> dict:
     model.train()
     opt = lacoot_ref.make_optimizer(model, lr=0.1)
     taps = lacoot_ref.BlockTaps(model) if lam > 0 else None
-    last = {}
 
-    def fn():
-        last.update(lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps, bf16=precision == "bf16"))
-    try:
-        secs = time_reps(fn, reps, warmup)
-    finally:
+    def step() -> dict:
+        return lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps, bf16=precision == "bf16")
+
+    def close() -> None:
         if taps is not None:
             taps.close()
+    return step, close
+
+
+def cmd_train_step(req: dict) -> dict:
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 2)
+    step, close = _training_step(req)
+    last = {}
+    try:
+        secs = time_reps(lambda: last.update(step()), reps, warmup)
+    finally:
+        close()
     return {"seconds": secs, "loss": last.get("loss"), "reg": last.get("reg")}
 
 
 def cmd_profile_step(req: dict) -> dict:
     """The train_step above under torch.profiler (CPU): per-op self and total times summed
     over ``reps`` steps after ``warmup`` unprofiled ones."""
-    width = _int(req, "width", 64)
-    batch = _int(req, "batch", 128)
-    lam = float(req.get("lambda", 0))
-    channels_last = bool(req.get("channels_last", False))
-    precision = req.get("precision", "fp32")
     reps = _int(req, "reps")
     warmup = _int(req, "warmup", 2)
-    torch.manual_seed(0)
-    model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=3, width=width)
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(batch, 3, 32, 32, generator=gen)
-    y = torch.randint(0, 10, (batch,), generator=gen)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    model.train()
-    opt = lacoot_ref.make_optimizer(model, lr=0.1)
-    taps = lacoot_ref.BlockTaps(model) if lam > 0 else None
-
-    def step():
-        lacoot_ref.train_step(model, opt, x, y, lam=lam, taps=taps, bf16=precision == "bf16")
+    step, close = _training_step(req)
     try:
         for _ in range(warmup):
             step()
@@ -214,8 +207,7 @@ def cmd_profile_step(req: dict) -> dict:
                 step()
         wall = time.perf_counter() - start
     finally:
-        if taps is not None:
-            taps.close()
+        close()
     ops = [{"name": e.key, "calls": e.count, "self_ms": e.self_cpu_time_total / 1e3,
             "total_ms": e.cpu_time_total / 1e3} for e in prof.key_averages()]
     return {"ops": ops, "wall_seconds": wall, "reps": reps}
