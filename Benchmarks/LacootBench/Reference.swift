@@ -195,10 +195,8 @@ enum ReferenceBench {
 
     /// "1.23 ms [1.20–1.31]" from seconds.
     static func spread(_ seconds: [Double]) -> String {
-        let s = seconds.sorted()
-        guard !s.isEmpty else { return "n/a" }
-        let p10 = s[Int(Double(s.count - 1) * 0.1)], p90 = s[Int((Double(s.count - 1) * 0.9).rounded())]
-        return "\(fmt(median(s) * 1e3, 2)) ms [\(fmt(p10 * 1e3, 2))–\(fmt(p90 * 1e3, 2))]"
+        guard let s = Evaluation.LatencyStats(milliseconds: seconds.map { $0 * 1e3 }) else { return "n/a" }
+        return "\(fmt(s.medianMs, 2)) ms [\(fmt(s.p10Ms, 2))–\(fmt(s.p90Ms, 2))]"
     }
 
     /// Eval-mode latency, full and with the four blocks removed, batch 1 and 128, both sides

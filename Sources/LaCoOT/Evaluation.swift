@@ -82,6 +82,17 @@ public enum Evaluation {
         public let p10Ms: Double
         public let p90Ms: Double
         public let runs: Int
+
+        /// The median and the 10th/90th percentiles (nearest rank) of timed runs; nil when empty.
+        public init?(milliseconds times: [Double]) {
+            guard !times.isEmpty else { return nil }
+            let sorted = times.sorted()
+            func percentile(_ q: Double) -> Double { sorted[Int((Double(sorted.count - 1) * q).rounded())] }
+            medianMs = Evaluation.median(sorted)
+            p10Ms = percentile(0.1)
+            p90Ms = percentile(0.9)
+            runs = times.count
+        }
     }
 
     /// Times the eval-mode forward pass of a batch of `batchSize` inputs of `inputShape`
@@ -117,9 +128,7 @@ public enum Evaluation {
                 total += t
             }
         }
-        let sorted = times.sorted()
-        func percentile(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))] }
-        return LatencyStats(medianMs: median(times), p10Ms: percentile(0.1), p90Ms: percentile(0.9), runs: times.count)
+        return LatencyStats(milliseconds: times)!   // at least one timed run
     }
 
     /// Median eval-mode forward latency in milliseconds (see ``latencyStats(of:inputShape:batchSize:precision:repeats:warmup:minimumSeconds:)``).
