@@ -186,10 +186,7 @@ public final class Collapser {
             try model.collapse(block)
             removed.append(block)
             let m = try measure(on: test)
-            var step = CurveStep(removed: removed, accuracy: m.accuracy, macs: m.macs, params: m.params,
-                                 latencyB1Ms: m.latencyB1Ms, latencyB128Ms: m.latencyB128Ms)
-            step.latencyB1SpreadMs = m.latencyB1SpreadMs
-            step.latencyB128SpreadMs = m.latencyB128SpreadMs
+            let step = CurveStep(removed: removed, measured: m)
             steps.append(step)
             progress?(step)
         }

@@ -59,6 +59,15 @@ public struct CurveStep: Codable, Sendable, Equatable {
         self.accuracyBNRecalibrated = accuracyBNRecalibrated
     }
 
+    /// The step after `removed`, as `measured` found the model then (latency and its spread
+    /// included).
+    public init(removed: [String], measured m: ModelMeasurement) {
+        self.init(removed: removed, accuracy: m.accuracy, macs: m.macs, params: m.params,
+                  latencyB1Ms: m.latencyB1Ms, latencyB128Ms: m.latencyB128Ms)
+        latencyB1SpreadMs = m.latencyB1SpreadMs
+        latencyB128SpreadMs = m.latencyB128SpreadMs
+    }
+
     enum CodingKeys: String, CodingKey {
         case removed, accuracy, macs, params
         case latencyB1Ms = "latency_b1_ms"
