@@ -293,21 +293,8 @@ open class Module {
     /// that require grad) and records the format, so models convert their input at entry.
     /// Optimizers bound with `attach(to:)` pick up the new tensors on their next step.
     public final func setMemoryFormat(_ format: MemoryFormat) throws {
-        for (_, module) in namedModules() {
-            module.memoryFormat = format
-            for i in module.localParameters.indices {
-                let p = module.localParameters[i]
-                guard p.rank == 4, !p.isContiguous(format) else { continue }
-                let converted = try withNoGrad { try p.detach().contiguous(format) }
-                try converted.requiresGrad(p.requiresGrad)
-                module.localParameters[i] = converted
-            }
-            for i in module.localBuffers.indices {
-                let b = module.localBuffers[i]
-                guard b.rank == 4, !b.isContiguous(format) else { continue }
-                module.localBuffers[i] = try b.contiguous(format)
-            }
-        }
+        for (_, module) in namedModules() { module.memoryFormat = format }
+        _ = try convertTensors { t in t.rank == 4 && !t.isContiguous(format) ? try t.contiguous(format) : nil }
         bumpStructureGeneration()
     }
 
@@ -315,21 +302,29 @@ open class Module {
     /// require grad, keeping their identity for optimizers bound with `attach(to:)`, which
     /// create their state beside them). Nothing happens for tensors already there.
     public final func to(_ device: Device) throws {
-        var moved = false
+        if try convertTensors({ t in t.device != device ? try t.to(device) : nil }) { bumpStructureGeneration() }
+    }
+
+    /// Replaces each parameter and buffer of the tree for which `convert` returns a new tensor
+    /// (nil: keep it). Parameters are converted detached, without grad, and stay leaves with
+    /// their requires-grad flag and identity. Returns whether anything was replaced.
+    private func convertTensors(_ convert: (Tensor) throws -> Tensor?) throws -> Bool {
+        var changed = false
         for (_, module) in namedModules() {
-            for i in module.localParameters.indices where module.localParameters[i].device != device {
+            for i in module.localParameters.indices {
                 let p = module.localParameters[i]
-                let copy = try withNoGrad { try p.detach().to(device) }
-                try copy.requiresGrad(p.requiresGrad)
-                module.localParameters[i] = copy
-                moved = true
+                guard let converted = try withNoGrad({ try convert(p.detach()) }) else { continue }
+                try converted.requiresGrad(p.requiresGrad)
+                module.localParameters[i] = converted
+                changed = true
             }
-            for i in module.localBuffers.indices where module.localBuffers[i].device != device {
-                module.localBuffers[i] = try module.localBuffers[i].to(device)
-                moved = true
+            for i in module.localBuffers.indices {
+                guard let converted = try convert(module.localBuffers[i]) else { continue }
+                module.localBuffers[i] = converted
+                changed = true
             }
         }
-        if moved { bumpStructureGeneration() }
+        return changed
     }
 
     /// The device of the tree's first parameter (the CPU for a module without parameters).
