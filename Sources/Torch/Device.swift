@@ -16,17 +16,32 @@ public enum Device: Sendable, Equatable, CustomStringConvertible {
     /// Number of CUDA GPUs visible (0 with a CPU-only libtorch).
     public static var cudaDeviceCount: Int { Int(ct_cuda_device_count()) }
 
+    /// What a device name asks for, before checking what this machine has.
+    public enum Request: Sendable, Equatable {
+        case auto, cpu, cuda(Int)
+
+        /// `"auto"`, `"cpu"`, `"cuda"` or `"cuda:N"`; nil for anything else.
+        public init?(_ name: String) {
+            switch name {
+            case "auto": self = .auto
+            case "cpu": self = .cpu
+            case "cuda": self = .cuda(0)
+            default:
+                guard name.hasPrefix("cuda:"), let index = Int(name.dropFirst(5)), index >= 0 else { return nil }
+                self = .cuda(index)
+            }
+        }
+    }
+
     /// `"auto"` (CUDA when available, else the CPU), `"cpu"`, `"cuda"` or `"cuda:N"`.
     public static func resolve(_ name: String) throws -> Device {
-        switch name {
-        case "auto": return isCUDAAvailable ? .cuda(0) : .cpu
-        case "cpu": return .cpu
-        default:
-            guard name == "cuda" || name.hasPrefix("cuda:") else {
-                throw TorchError("unknown device \"\(name)\" (use auto, cpu, cuda or cuda:N)")
-            }
-            let index = name == "cuda" ? 0 : Int(name.dropFirst(5)) ?? -1
-            guard index >= 0 else { throw TorchError("bad CUDA device \"\(name)\" (use cuda or cuda:N)") }
+        guard let request = Request(name) else {
+            throw TorchError("unknown device \"\(name)\" (use auto, cpu, cuda or cuda:N)")
+        }
+        switch request {
+        case .auto: return isCUDAAvailable ? .cuda(0) : .cpu
+        case .cpu: return .cpu
+        case let .cuda(index):
             guard isCUDAAvailable else {
                 throw TorchError("device \(name): CUDA is not available (this libtorch is CPU-only or no GPU is visible); "
                     + "use --device cpu, or build against a CUDA libtorch (README: Other libtorch builds)")

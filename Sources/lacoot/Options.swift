@@ -39,7 +39,7 @@ struct ExecutionOptions: ParsableArguments {
     var layout: Layout = .channelsLast
 
     func validate() throws {
-        guard device == "auto" || device == "cpu" || device == "cuda" || device.hasPrefix("cuda:") else {
+        guard Device.Request(device) != nil else {
             throw ValidationError("--device must be auto, cpu, cuda or cuda:N, got \"\(device)\"")
         }
     }
