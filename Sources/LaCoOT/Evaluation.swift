@@ -51,6 +51,7 @@ public enum Evaluation {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
+        let device = model.device
         var sums: [String: Double] = [:]
         var order: [String] = []
         var samples = 0
@@ -59,7 +60,7 @@ public enum Evaluation {
             try loader.forEachBatch(epoch: 0) { batch in
                 if let maxBatches, batches >= maxBatches { return }
                 var events: [BlockEvent] = []
-                _ = try model.forward(batch.images.to(model.device)) { events.append($0) }
+                _ = try model.forward(batch.images.to(device)) { events.append($0) }
                 for event in events {
                     let d = try regularizer.measure(event).item()
                     if sums[event.name] == nil { order.append(event.name) }
@@ -105,11 +106,12 @@ public enum Evaluation {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        var x = try Tensor.randn([batchSize] + inputShape, generator: Generator(seed: 1)).to(model.device)
+        let device = model.device
+        var x = try Tensor.randn([batchSize] + inputShape, generator: Generator(seed: 1)).to(device)
         if model.memoryFormat == .channelsLast { x = try x.contiguous(.channelsLast) }
         func once() throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try withPrecision(precision, device: model.device) { try model(x) }
+            _ = try withPrecision(precision, device: device) { try model(x) }
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         }
         var times: [Double] = []
