@@ -307,12 +307,11 @@ public final class Trainer {
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
         var events: [BlockEvent] = []
-        let logits: Tensor
         // bf16: the forward pass under autocast; the loss and the distance in float32.
         let output = try withPrecision(config.precision, device: device) {
             lambda > 0 ? try model.forward(images) { events.append($0) } : try model(images)
         }
-        logits = output.dtype == .float32 ? output : try output.to(.float32)
+        let logits = output.dtype == .float32 ? output : try output.to(.float32)
         let ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
         let penalty = try regularizer.penalty(events, epoch: fractionalEpoch)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
