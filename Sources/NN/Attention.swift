@@ -124,6 +124,8 @@ public final class ShiftedWindowAttention: Module {
     public let proj: Child<Linear>
 
     public var relativePositionBiasTable: Tensor { localParameters[0] }
+    /// The shifted windows' masks by [height, width, shift y, shift x] (not state: rebuilt on demand).
+    private var shiftMasks: [[Int]: Tensor] = [:]
     public var relativePositionIndex: Tensor { localBuffers[0] }
 
     public init(dim: Int, window: (Int, Int), shift: (Int, Int), headCount: Int, generator: Generator?) throws {
@@ -193,7 +195,11 @@ public final class ShiftedWindowAttention: Module {
         return mask
     }
 
-    /// Window attention of `x` [B, H, W, C].
+    /// Window attention of `x` [B, H, W, C], computing what torchvision's does with two exact
+    /// shortcuts. The map is zero-padded to whole windows, and a zero token's projection is
+    /// the bias alone: `qkv` runs on the real tokens only and its result is padded with the
+    /// bias (on a 2×2 map in a 7×7 window that skips 45 of 49 rows). `proj` acts per token, so
+    /// it runs after the windows are merged and the padding cropped.
     public override func forward(_ x: Tensor) throws -> Tensor {
         let shape = x.shape
         guard shape.count == 4, shape[3] == dim else {
@@ -201,27 +207,54 @@ public final class ShiftedWindowAttention: Module {
         }
         let (b, h, w) = (shape[0], shape[1], shape[2])
         let padBottom = (window.0 - h % window.0) % window.0, padRight = (window.1 - w % window.1) % window.1
-        var t = padBottom + padRight > 0 ? try x.pad([0, 0, 0, padRight, 0, padBottom]) : x
         let (ph, pw) = (h + padBottom, w + padRight)
+        var t = try projectPadded(x, padBottom: padBottom, padRight: padRight)   // [B, ph, pw, 3C]
         let s = (window.0 >= ph ? 0 : shift.0, window.1 >= pw ? 0 : shift.1)
         if s.0 + s.1 > 0 { t = try t.roll(shifts: [-s.0, -s.1], dims: [1, 2]) }
         let (wy, wx, n, d) = (ph / window.0, pw / window.1, Self.tokens(window), dim / headCount)
-        // [B, wy, Wh, wx, Ww, C] → [B, windows, N, C] → q, k, v [B, windows, heads, N, d]
-        let windows = try t.reshape([b, wy, window.0, wx, window.1, dim]).permute([0, 1, 3, 2, 4, 5])
-            .reshape([b, wy * wx, n, dim])
-        let parts = try qkv(windows).reshape([b, wy * wx, n, 3, headCount, d]).permute([3, 0, 1, 4, 2, 5])
-        var bias = try relativePositionBiasTable.indexSelect(0, relativePositionIndex).reshape([n, n, headCount])
-            .permute([2, 0, 1])   // [heads, N, N]
-        if s.0 + s.1 > 0 {
-            let mask = try Tensor(Self.shiftMask(height: ph, width: pw, window: window, shift: s), shape: [wy * wx, 1, n, n])
-            bias = try bias + mask.to(bias.dtype)   // [windows, heads, N, N]
-        }
+        // [B, wy, Wh, wx, Ww, 3C] → [B, windows, N, 3, heads, d] → q, k, v [B, windows, heads, N, d]
+        let parts = try t.reshape([b, wy, window.0, wx, window.1, 3 * dim]).permute([0, 1, 3, 2, 4, 5])
+            .reshape([b, wy * wx, n, 3, headCount, d]).permute([3, 0, 1, 4, 2, 5])
         let attended = try Functional.scaledDotProductAttention(query: parts.select(0, 0), key: parts.select(0, 1),
-                                                                value: parts.select(0, 2), mask: bias.to(windows.dtype))
-        let merged = try proj(attended.permute([0, 1, 3, 2, 4]).reshape([b, wy * wx, n, dim]))
-        t = try merged.reshape([b, wy, wx, window.0, window.1, dim]).permute([0, 1, 3, 2, 4, 5]).reshape([b, ph, pw, dim])
+                                                                value: parts.select(0, 2),
+                                                                mask: attentionBias(height: ph, width: pw, shift: s).to(t.dtype))
+        // [B, windows, heads, N, d] → [B, wy, wx, Wh, Ww, C] → [B, ph, pw, C]
+        t = try attended.permute([0, 1, 3, 2, 4]).reshape([b, wy, wx, window.0, window.1, dim])
+            .permute([0, 1, 3, 2, 4, 5]).reshape([b, ph, pw, dim])
         if s.0 + s.1 > 0 { t = try t.roll(shifts: [s.0, s.1], dims: [1, 2]) }
-        return padBottom + padRight > 0 ? try t.narrow(1, start: 0, length: h).narrow(2, start: 0, length: w).contiguous() : t
+        if padBottom + padRight > 0 { t = try t.narrow(1, start: 0, length: h).narrow(2, start: 0, length: w) }
+        return try proj(t)
+    }
+
+    /// `qkv` of the map zero-padded by `padBottom` rows and `padRight` columns, projecting only
+    /// the real tokens (the padding's projection is the bias).
+    private func projectPadded(_ x: Tensor, padBottom: Int, padRight: Int) throws -> Tensor {
+        guard padBottom + padRight > 0 else { return try qkv(x) }
+        let layer = qkv.module
+        let projected = try Functional.linear(x, weight: layer.weight).pad([0, 0, 0, padRight, 0, padBottom])
+        guard let bias = layer.bias else { return projected }
+        return try projected + bias.to(projected.dtype)
+    }
+
+    /// The relative position bias [heads, N, N], plus the shifted windows' mask
+    /// ([windows, heads, N, N]) when the map is shifted. The mask depends only on the sizes,
+    /// so it is built once per size.
+    private func attentionBias(height: Int, width: Int, shift s: (Int, Int)) throws -> Tensor {
+        let n = Self.tokens(window)
+        let bias = try relativePositionBiasTable.indexSelect(0, relativePositionIndex).reshape([n, n, headCount])
+            .permute([2, 0, 1])
+        guard s.0 + s.1 > 0 else { return bias }
+        let key = [height, width, s.0, s.1]
+        let mask: Tensor
+        if let cached = shiftMasks[key], cached.device == bias.device {
+            mask = cached
+        } else {
+            let windows = (height / window.0) * (width / window.1)
+            mask = try Tensor(Self.shiftMask(height: height, width: width, window: window, shift: s), shape: [windows, 1, n, n])
+                .to(bias.device)
+            shiftMasks[key] = mask
+        }
+        return try bias + mask.to(bias.dtype)
     }
 
     public override var extraDescription: String { "dim=\(dim), window=\(window), shift=\(shift), heads=\(headCount)" }
