@@ -82,6 +82,8 @@ public final class Collapser {
     public let model: any CollapsibleModel
     public let normalization: Normalization
     public var distance: SlicedWasserstein
+    /// The features scored against each block's input (the block's output by default).
+    public var tap: FeatureTap = .output
     public var seed: UInt64
     public var evaluationBatchSize = 256
     /// Measure latency (batch 1 and 128) before and after.
@@ -102,7 +104,7 @@ public final class Collapser {
     /// Scores the active blocks on `validation` (eval mode, no augmentation).
     public func score(on validation: ImageDataset) throws -> [BlockDistance] {
         try Evaluation.blockDistances(of: model, on: validation, normalization: normalization, distance: distance,
-                                      seed: seed, progress: showProgress)
+                                      tap: tap, seed: seed, progress: showProgress)
     }
 
     /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now.

@@ -48,6 +48,8 @@ public enum CollapseError: Error, CustomStringConvertible, Sendable, Equatable {
     /// measured against the identity nor replaced by it (a model that declares a
     /// shape-changing block collapsible).
     case blockChangesShape(block: String, input: [Int], output: [Int])
+    /// Block `block` did not report the features the tap `tap` compares (no MLP branch).
+    case noFeatures(block: String, tap: String)
 
     public var description: String {
         switch self {
@@ -61,6 +63,8 @@ public enum CollapseError: Error, CustomStringConvertible, Sendable, Equatable {
             return "internal: model copy does not match: \(report)"
         case let .blockChangesShape(block, input, output):
             return "block \"\(block)\" maps \(input) to \(output); a collapsible block must keep its input's shape"
+        case let .noFeatures(block, tap):
+            return "block \"\(block)\" has no \(tap) features to compare (use --tap output)"
         }
     }
 }

@@ -35,17 +35,18 @@ public enum Evaluation {
         return 100 * Double(correct) / Double(seen)
     }
 
-    /// The distance between each active block's input and output on `dataset`, in eval mode,
+    /// The distance between each active block's input and output (or the features `tap`
+    /// names) on `dataset`, in eval mode,
     /// averaged over batches (weighted by their true size). Directions come from `seed`, so
     /// the scores reproduce.
     public static func blockDistances(of model: any CollapsibleModel, on dataset: ImageDataset,
-                                      normalization: Normalization, distance: SlicedWasserstein, seed: UInt64 = 0,
-                                      batchSize: Int = 128, maxBatches: Int? = nil,
+                                      normalization: Normalization, distance: SlicedWasserstein, tap: FeatureTap = .output,
+                                      seed: UInt64 = 0, batchSize: Int = 128, maxBatches: Int? = nil,
                                       progress: Bool = false) throws -> [BlockDistance] {
         let loader = try Loader.evaluation(dataset: dataset, batchSize: batchSize, normalization: normalization)
         let regularizer = try LaCoOTRegularizer(model: model, lambda: 0, distance: distance,
                                                 blocks: model.activeBlockNames.isEmpty ? nil : model.activeBlockNames,
-                                                seed: seed)
+                                                tap: tap, seed: seed)
         let total = maxBatches.map { min(dataset.count, $0 * batchSize) } ?? dataset.count
         let meter = ProgressLine(label: "score", total: total, enabled: progress)
         let wasTraining = model.isTraining

@@ -19,6 +19,8 @@ import Torch
 public final class LaCoOTRegularizer {
     public var lambda: LambdaSchedule
     public var distance: SlicedWasserstein
+    /// The features compared with each block's input (the block's output by default).
+    public let tap: FeatureTap
     /// The blocks regularized (all the model's collapsible blocks by default).
     public let blocks: [String]
     private let selected: Set<String>
@@ -45,8 +47,14 @@ public final class LaCoOTRegularizer {
 
     /// - Parameters:
     ///   - blocks: names of the blocks to regularize; nil = every collapsible block of `model`.
+    ///   - tap: what is compared with each block's input; ``FeatureTap/mlpBranch`` needs a
+    ///     transformer.
     public init(model: any CollapsibleModel, lambda: LambdaSchedule, distance: SlicedWasserstein = SlicedWasserstein(),
-                blocks: [String]? = nil, seed: UInt64 = 0) throws {
+                blocks: [String]? = nil, tap: FeatureTap = .output, seed: UInt64 = 0) throws {
+        guard tap == .output || model.architecture.kind.hasMLPBranches else {
+            throw ConfigurationError.outOfRange(
+                flag: "tap", problem: "mlp-branch needs blocks with an MLP branch (vit, vit_b_16, swin_t), not \(model.architecture.kind.rawValue)")
+        }
         guard lambda.lambda >= 0, lambda.lambda.isFinite else {
             throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a finite number ≥ 0, got \(lambda.lambda)")
         }
@@ -63,13 +71,14 @@ public final class LaCoOTRegularizer {
         self.distance = distance
         self.blocks = chosen
         self.selected = Set(chosen)
+        self.tap = tap
         self.seed = seed
         self.generator = try Generator(seed: seed)
     }
 
     public convenience init(model: any CollapsibleModel, lambda: Double, distance: SlicedWasserstein = SlicedWasserstein(),
-                            blocks: [String]? = nil, seed: UInt64 = 0) throws {
-        try self.init(model: model, lambda: .constant(lambda), distance: distance, blocks: blocks, seed: seed)
+                            blocks: [String]? = nil, tap: FeatureTap = .output, seed: UInt64 = 0) throws {
+        try self.init(model: model, lambda: .constant(lambda), distance: distance, blocks: blocks, tap: tap, seed: seed)
     }
 
     /// The penalty for the block events of one forward pass at fractional epoch `epoch`.
@@ -98,15 +107,16 @@ public final class LaCoOTRegularizer {
         return Penalty(loss: loss, lambda: weight, distances: values)
     }
 
-    /// The distance between one block's input and output batches.
+    /// The distance between one block's input batch and its tapped features (``tap``).
     /// Always in float32: under bf16 mixed precision the block features arrive in bfloat16 and
     /// are widened (the cast is differentiable), and autocast is off for the projections.
     func measure(_ event: BlockEvent) throws -> Tensor {
-        guard event.input.shape == event.output.shape else {
-            throw CollapseError.blockChangesShape(block: event.name, input: event.input.shape, output: event.output.shape)
+        guard let tapped = event.features(tap) else { throw CollapseError.noFeatures(block: event.name, tap: tap.rawValue) }
+        guard event.input.shape == tapped.shape else {
+            throw CollapseError.blockChangesShape(block: event.name, input: event.input.shape, output: tapped.shape)
         }
         let input = event.input.dtype == .float32 ? event.input : try event.input.to(.float32)
-        let output = event.output.dtype == .float32 ? event.output : try event.output.to(.float32)
+        let output = tapped.dtype == .float32 ? tapped : try tapped.to(.float32)
         let result = try withFullPrecision(device: input.device) {
             try distance(input, output, generator: generator, warmStart: warmStarts[event.name])
         }

@@ -12,24 +12,40 @@ import Torch
 /// the reference's deepest-first order) with no finetuning; a report compares the curves.
 /// With more arms it is a λ sweep (e.g. λ ∈ {0, 0.5, 1, 2, 5} plus a ramped λ).
 public struct Demo {
-    /// One model to train: its λ and the epochs over which λ ramps up from 0.
+    /// One model to train: its λ, the epochs over which λ ramps up from 0, and what the
+    /// distance compares each block's input with.
     public struct Arm: Sendable, Equatable {
         public var lambda: Double
         public var warmupEpochs: Double
-        public init(lambda: Double, warmupEpochs: Double = 0) {
+        public var tap: FeatureTap
+        public init(lambda: Double, warmupEpochs: Double = 0, tap: FeatureTap = .output) {
             self.lambda = lambda
             self.warmupEpochs = warmupEpochs
+            self.tap = tap
         }
         var name: String {
             "lambda-\(Demo.format(lambda))" + (warmupEpochs > 0 ? "-ramp\(Demo.format(warmupEpochs))" : "")
+                + (tap != .output && lambda > 0 ? "-\(tap.rawValue)" : "")
         }
         var label: String {
             "λ=\(Demo.format(lambda))" + (warmupEpochs > 0 ? " (ramp \(Demo.format(warmupEpochs)) ep)" : "")
+                + (tap != .output && lambda > 0 ? " \(tap.rawValue) tap" : "")
         }
+    }
+
+    /// The networks the demo trains.
+    public enum Network: String, Sendable, CaseIterable {
+        /// ResNet-18 with the CIFAR stem at `width` (the paper's CNN), SGD.
+        case resnet18
+        /// torchvision's Swin-T, from scratch, the transformer recipe.
+        case swinT = "swin_t"
+        /// The small ViT (patch 4, 8 layers of width 192, 3 heads), from scratch, the transformer recipe.
+        case vit
     }
 
     public struct Options: Sendable {
         public var outputDirectory = "runs/demo"
+        public var network: Network = .resnet18
         /// The models to train (default: λ = 1 and the λ = 0 baseline).
         public var arms: [Arm] = [Arm(lambda: 1), Arm(lambda: 0)]
         public var epochs = 5
@@ -56,11 +72,20 @@ public struct Demo {
 
         public init() {}
 
-        /// A short run (about a minute): 1 epoch on 12,000 training images, 2,000 test images.
+        /// A short run (about a minute): 1 epoch on 12,000 training images (2,000 for a
+        /// transformer), 2,000 test images (500).
         public mutating func makeQuick() {
             epochs = 1
-            trainLimit = 12_000
-            testLimit = 2_000
+            trainLimit = network == .resnet18 ? 12_000 : 2_000
+            testLimit = network == .resnet18 ? 2_000 : 500
+        }
+
+        /// The transformers' budget, about 15 minutes here: 3 epochs on the first 6,000
+        /// training images (5,400 after the validation split), 1,000 test images.
+        public mutating func makeTransformerBudget() {
+            epochs = 3
+            trainLimit = 6_000
+            testLimit = 1_000
         }
     }
 
@@ -97,8 +122,8 @@ public struct Demo {
         dataConfig.splitSeed = o.seed
         let data = try PreparedData.prepare(dataConfig)
         log("data: \(data.label)")
-        let architecture = ModelArchitecture(kind: .resNet18, classCount: data.train.classCount,
-                                             inputChannels: data.train.channels, stem: .cifar, width: o.width)
+        let architecture = Self.architecture(o.network, width: o.width, classCount: data.train.classCount,
+                                             inputChannels: data.train.channels)
         log("model: \(architecture.label)")
 
         var runs: [RunResult] = []
@@ -111,8 +136,8 @@ public struct Demo {
             let (model, history) = try train(runConfig, data: data, in: folder)
 
             let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
-                                                          distance: training.slicedWasserstein, seed: o.seed,
-                                                          batchSize: o.batchSize)
+                                                          distance: training.slicedWasserstein, tap: arm.tap,
+                                                          seed: o.seed, batchSize: o.batchSize)
             try AtomicFile.writeJSON(distances, to: folder.scoresURL)
             log("validation distances (λ = \(arm.lambda)): "
                 + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
@@ -130,13 +155,33 @@ public struct Demo {
                       summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
     }
 
-    /// The training configuration of one arm: the demo's budget with the arm's λ.
+    /// The model the demo trains.
+    static func architecture(_ network: Network, width: Int, classCount: Int, inputChannels: Int) -> ModelArchitecture {
+        switch network {
+        case .resnet18:
+            ModelArchitecture(kind: .resNet18, classCount: classCount, inputChannels: inputChannels, stem: .cifar, width: width)
+        case .swinT:
+            ModelArchitecture(kind: .swinTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
+                              swin: .swinT)
+        case .vit:
+            ModelArchitecture(kind: .visionTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
+                              transformer: .small)
+        }
+    }
+
+    /// The training configuration of one arm: the demo's budget with the arm's λ and tap
+    /// (ResNet-18: SGD at the demo's learning rate, cosine; transformers: the transformer recipe).
     func trainingConfig(for arm: Arm) -> TrainingConfig {
         var training = TrainingConfig()
         training.epochs = options.epochs
         training.batchSize = options.batchSize
-        training.learningRate = options.learningRate
-        training.schedule = .cosine
+        if options.network == .resnet18 {
+            training.learningRate = options.learningRate
+            training.schedule = .cosine
+        } else {
+            training = Recipe.transformer.applied(to: training)
+        }
+        training.tap = arm.tap
         training.lambda = arm.lambda
         training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
         training.distance = options.distance

@@ -76,13 +76,17 @@ public final class Trainer {
         self.config = config
         self.normalization = normalization
         regularizer = try LaCoOTRegularizer(model: model, lambda: config.lambdaSchedule, distance: config.slicedWasserstein,
-                                            blocks: config.blocks, seed: config.seed &+ 1)
+                                            blocks: config.blocks, tap: config.tap, seed: config.seed &+ 1)
         switch config.optimizer {
         case .sgd:
-            optimizer = try SGD(lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay,
-                            nesterov: config.nesterov)
+            let sgd = try SGD(lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay,
+                              nesterov: config.nesterov)
+            sgd.weightDecayScope = config.weightDecayScope
+            optimizer = sgd
         case .adamw:
-            optimizer = try AdamW(lr: config.learningRate, weightDecay: config.weightDecay)
+            let adamW = try AdamW(lr: config.learningRate, weightDecay: config.weightDecay)
+            adamW.weightDecayScope = config.weightDecayScope
+            optimizer = adamW
         }
         if config.channelsLast { try model.setMemoryFormat(.channelsLast) }
         optimizer.attach(to: model)
@@ -277,8 +281,8 @@ public final class Trainer {
                                                batchSize: evaluationBatchSize)
         guard scoreEveryEpoch else { return (accuracy, []) }
         let distances = try Evaluation.blockDistances(of: model, on: validation, normalization: normalization,
-                                                      distance: config.slicedWasserstein, seed: config.seed,
-                                                      batchSize: config.batchSize)
+                                                      distance: config.slicedWasserstein, tap: config.tap,
+                                                      seed: config.seed, batchSize: config.batchSize)
         return (accuracy, distances)
     }
 
@@ -323,6 +327,9 @@ public final class Trainer {
             return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: 0, lambda: lambda)
         }
         try loss.backward()
+        if let maxNorm = config.gradientClipNorm {
+            try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
+        }
         try optimizer.step()
         let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
         return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda)

@@ -3,6 +3,7 @@ import Foundation
 import LaCoOT
 import LacootReport
 import LacootSupport
+import Models
 import NN
 import Torch
 
@@ -20,6 +21,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var nesterov: Bool = false
     /// Weight decay (the reference: 1e-4 with SGD); AdamW's is decoupled.
     public var weightDecay: Double = 1e-4
+    /// The parameters weight decay applies to: all, or weights only (no decay on biases, norms,
+    /// position tables and class tokens — the transformer recipe).
+    public var weightDecayScope: WeightDecayScope = .all
+    /// Clip the gradients' global L2 norm to this value before each update (nil = no clipping).
+    public var gradientClipNorm: Double? = nil
     public var schedule: ScheduleKind = .cosine
     /// Multi-step milestones in epochs (the reference: 80, 120 of 160) and factor.
     public var milestones: [Int] = []
@@ -33,6 +39,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var projections: Int = 50
     public var p: Double = 2
     public var ascentSteps: Int = 5
+    /// What each block's input is compared with: its output (the paper) or, for transformers,
+    /// its MLP branch (the reference code's Swin-T hooks).
+    public var tap: FeatureTap = .output
     /// Regularized blocks (nil = all collapsible blocks).
     public var blocks: [String]? = nil
     public var labelSmoothing: Double = 0
@@ -65,6 +74,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         momentum = try value(.momentum, d.momentum)
         nesterov = try value(.nesterov, d.nesterov)
         weightDecay = try value(.weightDecay, d.weightDecay)
+        weightDecayScope = try value(.weightDecayScope, d.weightDecayScope)
+        gradientClipNorm = try value(.gradientClipNorm, d.gradientClipNorm)
         schedule = try value(.schedule, d.schedule)
         milestones = try value(.milestones, d.milestones)
         gamma = try value(.gamma, d.gamma)
@@ -75,6 +86,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         projections = try value(.projections, d.projections)
         p = try value(.p, d.p)
         ascentSteps = try value(.ascentSteps, d.ascentSteps)
+        tap = try value(.tap, d.tap)
         blocks = try value(.blocks, d.blocks)
         labelSmoothing = try value(.labelSmoothing, d.labelSmoothing)
         augment = try value(.augment, d.augment)
@@ -106,6 +118,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
         guard (0...100_000).contains(ascentSteps) else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
         guard gamma > 0, gamma <= 1 else { throw bad("gamma", "must be in (0, 1], got \(gamma)") }
+        if let gradientClipNorm, !(gradientClipNorm > 0 && gradientClipNorm.isFinite) {
+            throw bad("clip-grad-norm", "must be a finite number > 0, got \(gradientClipNorm)")
+        }
         guard labelSmoothing >= 0, labelSmoothing < 1 else { throw bad("label-smoothing", "must be in [0, 1), got \(labelSmoothing)") }
         guard warmupEpochs >= 0, warmupEpochs < epochs else { throw bad("warmup-epochs", "must be in [0, epochs), got \(warmupEpochs)") }
         if schedule == .multistep {
@@ -132,7 +147,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var summary: String {
         var parts = ["\(epochs) epoch\(epochs == 1 ? "" : "s")", "batch \(batchSize)"]
         parts.append("\(optimizer == .sgd ? "SGD" : "AdamW") lr \(learningRate) \(schedule.rawValue)")
+        if weightDecayScope != .all { parts.append("no decay on norms/biases/embeddings") }
+        if labelSmoothing > 0 { parts.append("label smoothing \(labelSmoothing)") }
+        if let gradientClipNorm { parts.append("clip \(gradientClipNorm)") }
         parts.append(lambdaSchedule.description)
+        if tap != .output { parts.append("tap \(tap.rawValue)") }
         parts.append("seed \(seed)")
         if precision != .fp32 { parts.append(precision.rawValue) }
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }

@@ -31,13 +31,26 @@ public struct BlockEvent: @unchecked Sendable {
     public let index: Int
     public let input: Tensor
     public let output: Tensor
+    /// The output of the block's MLP branch before stochastic depth and the residual add, for
+    /// blocks that have one (``FeatureTap/mlpBranch``); nil otherwise.
+    public let branch: Tensor?
 
     /// An event for block `name` (a model of another package reports its blocks with it).
-    public init(name: String, index: Int, input: Tensor, output: Tensor) {
+    public init(name: String, index: Int, input: Tensor, output: Tensor, branch: Tensor? = nil) {
         self.name = name
         self.index = index
         self.input = input
         self.output = output
+        self.branch = branch
+    }
+
+    /// The features ``FeatureTap`` `tap` compares with the input; nil when the block has no
+    /// such features (an MLP branch of a convolutional block).
+    public func features(_ tap: FeatureTap) -> Tensor? {
+        switch tap {
+        case .output: output
+        case .mlpBranch: branch
+        }
     }
 }
 
@@ -149,11 +162,19 @@ func runStage(_ stage: Sequential, _ input: Tensor, blocks: [ObservedBlock?],
     for (slot, tag) in zip(stage.slots, blocks) {
         let block = slot.module
         if block is Identity { continue }
-        let out = try block.forward(h)
-        if let observe, let tag {
-            try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out))
+        guard let observe, let tag else {
+            h = try block.forward(h)
+            continue
         }
-        h = out
+        if let branched = block as? BranchedBlock {
+            let (out, branch) = try branched.forwardWithBranch(h)
+            try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out, branch: branch))
+            h = out
+        } else {
+            let out = try block.forward(h)
+            try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out))
+            h = out
+        }
     }
     return h
 }

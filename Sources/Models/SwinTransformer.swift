@@ -5,7 +5,7 @@ import Torch
 /// x + stochastic_depth(attn(norm1(x))), then + stochastic_depth(mlp(norm2(·))) — the same
 /// StochasticDepth module draws once per branch. Children `norm1`, `attn`, `stochastic_depth`,
 /// `norm2`, `mlp` (MLP ratio × C hidden).
-public final class SwinBlock: Module {
+public final class SwinBlock: Module, BranchedBlock {
     public let norm1: Child<LayerNorm>
     public let attn: Child<ShiftedWindowAttention>
     public let stochasticDepth: Child<StochasticDepth>
@@ -33,6 +33,12 @@ public final class SwinBlock: Module {
     public override func forward(_ input: Tensor) throws -> Tensor {
         let x = try input + stochasticDepth(attn(norm1(input)))
         return try x + stochasticDepth(mlp(norm2(x)))
+    }
+
+    func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
+        let x = try input + stochasticDepth(attn(norm1(input)))
+        let branch = try mlp(norm2(x))
+        return (try x + stochasticDepth(branch), branch)
     }
 }
 

@@ -25,7 +25,7 @@ final class DropoutMaker {
 /// torchvision's ViT `EncoderBlock`: x + dropout(self_attention(ln_1(x))), then
 /// + mlp(ln_2(·)). Children `ln_1`, `self_attention`, `dropout`, `ln_2`, `mlp` (LayerNorm
 /// eps 1e-6), so the keys are `encoder.layers.encoder_layer_N.self_attention.in_proj_weight` etc.
-public final class EncoderBlock: Module {
+public final class EncoderBlock: Module, BranchedBlock {
     public let ln1: Child<LayerNorm>
     public let selfAttention: Child<MultiheadAttention>
     public let dropout: Child<Dropout>
@@ -52,6 +52,12 @@ public final class EncoderBlock: Module {
     public override func forward(_ input: Tensor) throws -> Tensor {
         let x = try dropout(selfAttention(ln1(input))) + input
         return try x + mlp(ln2(x))
+    }
+
+    func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
+        let x = try dropout(selfAttention(ln1(input))) + input
+        let branch = try mlp(ln2(x))
+        return (try x + branch, branch)
     }
 }
 

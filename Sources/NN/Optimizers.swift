@@ -129,6 +129,8 @@ public final class SGD: Optimizer {
     public let dampening: Double
     public let weightDecay: Double
     public let nesterov: Bool
+    /// The parameters weight decay applies to (all by default).
+    public var weightDecayScope: WeightDecayScope = .all
 
     private let binding = ParameterBinding()
     private var buffers: [Tensor?] = []
@@ -163,8 +165,14 @@ public final class SGD: Optimizer {
     public func step() throws {
         guard binding.isBound else { throw unbound("SGD") }
         try sync()
-        try FusedUpdate.sgd(parameters: binding.tensors, buffers: &buffers, lr: learningRate, momentum: momentum,
-                            dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
+        let groups = decayGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
+                                 scope: weightDecayScope)
+        var states = [buffers]
+        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, decay in
+            try FusedUpdate.sgd(parameters: params, buffers: &state[0], lr: learningRate, momentum: momentum,
+                                dampening: dampening, weightDecay: decay, nesterov: nesterov)
+        }
+        buffers = states[0]
     }
 
     public func zeroGrad() throws {
@@ -223,6 +231,8 @@ public final class AdamW: Optimizer {
     public let beta2: Double
     public let eps: Double
     public let weightDecay: Double
+    /// The parameters weight decay applies to (all by default).
+    public var weightDecayScope: WeightDecayScope = .all
     public private(set) var stepCount = 0
 
     private let binding = ParameterBinding()
@@ -261,8 +271,17 @@ public final class AdamW: Optimizer {
         guard binding.isBound else { throw unbound("AdamW") }
         try sync()
         stepCount += 1
-        try FusedUpdate.adamW(parameters: binding.tensors, expAvg: &expAvg, expAvgSq: &expAvgSq, step: stepCount,
-                              lr: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+        let groups = decayGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
+                                 scope: weightDecayScope)
+        var states = [expAvg, expAvgSq]
+        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, decay in
+            var (m, v) = (state[0], state[1])
+            try FusedUpdate.adamW(parameters: params, expAvg: &m, expAvgSq: &v, step: stepCount,
+                                  lr: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: decay)
+            state = [m, v]
+        }
+        expAvg = states[0]
+        expAvgSq = states[1]
     }
 
     public func zeroGrad() throws {

@@ -83,6 +83,7 @@ struct CollapseCommand: ParsableCommand {
         }
         let full = try Collapser.copy(of: run.model)   // for the report's step-by-step curve
         let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
+        collapser.tap = distance.tap ?? run.config.training.tap
         collapser.measureLatency = !noLatency
         collapser.showProgress = runtime.showProgress
         let outcome = try collapser.collapse(policy: policy, order: order, validation: run.data.validation,

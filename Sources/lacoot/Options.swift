@@ -6,6 +6,7 @@ import LacootReport
 import LacootWorkflow
 import Logging
 import Models
+import NN
 import Torch
 
 extension DistanceMode: ExpressibleByArgument {}
@@ -20,6 +21,10 @@ extension RemovalOrder: ExpressibleByArgument {
 }
 extension TrainingConfig.OptimizerKind: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension FeatureTap: ExpressibleByArgument {}
+extension WeightDecayScope: ExpressibleByArgument {}
+extension Recipe: ExpressibleByArgument {}
+extension Demo.Network: ExpressibleByArgument {}
 
 /// Memory layouts the CLI offers.
 enum Layout: String, ExpressibleByArgument, CaseIterable {
@@ -280,6 +285,9 @@ struct DistanceOptions: ParsableArguments {
 
     @Option(name: .long, help: "Ascent steps of the optimized distance.")
     var ascentSteps = 5
+
+    @Option(name: .long, help: "Compare each block's input with its output (the paper) or, for transformers, with its MLP branch before the residual add (mlp-branch, the reference code's Swin-T hooks). (default: output; score and collapse: the run's)")
+    var tap: FeatureTap?
 
     func validate() throws {
         try Bounds.check(projections, "projections", in: Bounds.projections)

@@ -32,7 +32,8 @@ struct ScoreCommand: ParsableCommand {
         let run = try TrainedRun.open(RunFolder(runDirectory))
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
                                                    normalization: run.data.normalization, distance: distance.value,
-                                                   seed: seed, progress: runtime.showProgress)
+                                                   tap: distance.tap ?? run.config.training.tap, seed: seed,
+                                                   progress: runtime.showProgress)
         try AtomicFile.writeJSON(scores, to: run.folder.scoresURL)
         if runtime.json {
             try printJSON(scores)

@@ -5,6 +5,7 @@ import LacootReport
 import LacootSupport
 import LacootWorkflow
 import Models
+import NN
 import Torch
 
 /// `lacoot train`: trains a model with the LaCoOT regularizer into a run folder.
@@ -33,8 +34,16 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Distance") var distance: DistanceOptions
 
-    @Option(name: .long, help: "Regularizer weight λ (0 = plain training; the paper: 5).")
-    var lambda = 5.0
+    @Option(name: .long, help: """
+        Training defaults: cnn (SGD lr 0.1, weight decay 1e-4, cosine, λ 5), transformer (AdamW lr 1e-3, \
+        weight decay 0.05 on weights only, 1 warm-up epoch + cosine, label smoothing 0.1, clip 1, λ 0.1) or \
+        swin-reference (the reference's Swin-T recipe: SGD lr 1e-3, steps at 50/75 % of the epochs, λ 0.1, \
+        --tap mlp-branch). Default: transformer for vit, vit_b_16, swin_t; cnn otherwise. Flags override it.
+        """)
+    var recipe: Recipe?
+
+    @Option(name: .long, help: "Regularizer weight λ (0 = plain training; the paper: 5). (default: the recipe's)")
+    var lambda: Double?
 
     @Option(name: .customLong("lambda-warmup"), help: "Epochs over which λ ramps linearly from 0.")
     var lambdaWarmup = 0.0
@@ -44,18 +53,23 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: "Epochs.") var epochs = 10
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
-    @Option(name: .long, help: "Optimizer: sgd or adamw.") var optimizer: TrainingConfig.OptimizerKind = .sgd
-    @Option(name: .long, help: "Learning rate.") var lr = 0.1
+    @Option(name: .long, help: "Optimizer: sgd or adamw. (default: the recipe's)") var optimizer: TrainingConfig.OptimizerKind?
+    @Option(name: .long, help: "Learning rate. (default: the recipe's)") var lr: Double?
     @Option(name: .long, help: "SGD momentum.") var momentum = 0.9
     @Flag(name: .long, help: "Nesterov momentum.") var nesterov = false
-    @Option(name: .customLong("weight-decay"), help: "Weight decay.") var weightDecay = 1e-4
-    @Option(name: .long, help: "Learning-rate schedule: constant, multistep, cosine.")
-    var schedule: TrainingConfig.ScheduleKind = .cosine
+    @Option(name: .customLong("weight-decay"), help: "Weight decay. (default: the recipe's)") var weightDecay: Double?
+    @Option(name: .customLong("decay-scope"), help: "Parameters that decay: all, or weights (not biases, norms, position tables, class tokens). (default: the recipe's)")
+    var decayScope: WeightDecayScope?
+    @Option(name: .customLong("clip-grad-norm"), help: "Clip the gradients' global L2 norm to this value. (default: the recipe's)")
+    var clipGradNorm: Double?
+    @Flag(name: .customLong("no-clip"), help: "No gradient clipping, whatever the recipe.") var noClip = false
+    @Option(name: .long, help: "Learning-rate schedule: constant, multistep, cosine. (default: the recipe's)")
+    var schedule: TrainingConfig.ScheduleKind?
     @Option(name: .long, parsing: .upToNextOption, help: "Multi-step milestones in epochs (e.g. 80 120).")
     var milestones: [Int] = []
     @Option(name: .long, help: "Multi-step factor.") var gamma = 0.1
-    @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up.") var warmupEpochs = 0
-    @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing.") var labelSmoothing = 0.0
+    @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up. (default: the recipe's)") var warmupEpochs: Int?
+    @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing. (default: the recipe's)") var labelSmoothing: Double?
     @Flag(name: .customLong("no-augment"), help: "No random crop / flip.") var noAugment = false
     @OptionGroup(title: "Execution") var execution: ExecutionOptions
     @Option(name: .customLong("max-batches"), help: "Stop each epoch after N batches (quick runs).") var maxBatches: Int?
@@ -65,6 +79,11 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
+        try Bounds.check(clipGradNorm, "clip-grad-norm", in: 0...1e6, exclusiveLower: true)
+        if noClip, clipGradNorm != nil { throw ValidationError("--no-clip and --clip-grad-norm contradict each other") }
+        if distance.tap == .mlpBranch, !model.model.kind.hasMLPBranches {
+            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
+        }
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
         try Bounds.check(epochs, "epochs", in: Bounds.epochs)
         try Bounds.check(batchSize, "batch-size", in: Bounds.batchSize)
@@ -72,7 +91,7 @@ struct TrainCommand: ParsableCommand {
         try Bounds.check(momentum, "momentum", in: 0...0.999)
         try Bounds.check(weightDecay, "weight-decay", in: 0...1)
         try Bounds.check(gamma, "gamma", in: 0...1, exclusiveLower: true)
-        try Bounds.check(warmupEpochs, "warmup-epochs", in: 0...(epochs - 1))
+        try Bounds.check(warmupEpochs, "warmup-epochs", in: 0...max(0, epochs - 1))
         try Bounds.check(labelSmoothing, "label-smoothing", in: 0...0.999)
         try Bounds.check(maxBatches, "max-batches", in: Bounds.limit)
         for m in milestones { try Bounds.check(m, "milestones", in: Bounds.epochs) }
@@ -81,26 +100,34 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// The recipe's configuration with every flag given on the command line applied over it.
     func trainingConfig() -> TrainingConfig {
-        var t = TrainingConfig()
-        t.epochs = epochs
-        t.batchSize = batchSize
-        t.optimizer = optimizer
-        t.learningRate = lr
-        t.momentum = momentum
-        t.nesterov = nesterov
-        t.weightDecay = weightDecay
-        t.schedule = schedule
-        t.milestones = milestones
+        var base = TrainingConfig()
+        base.epochs = epochs
+        base.batchSize = batchSize
+        var t = (recipe ?? Recipe.default(for: model.model.kind)).applied(to: base)
+        if let optimizer { t.optimizer = optimizer }
+        if let lr { t.learningRate = lr }
+        if t.optimizer == .sgd {
+            t.momentum = momentum
+            t.nesterov = nesterov
+        }
+        if let weightDecay { t.weightDecay = weightDecay }
+        if let decayScope { t.weightDecayScope = decayScope }
+        if let clipGradNorm { t.gradientClipNorm = clipGradNorm }
+        if noClip { t.gradientClipNorm = nil }
+        if let schedule { t.schedule = schedule }
+        if !milestones.isEmpty { t.milestones = milestones }
         t.gamma = gamma
-        t.warmupEpochs = warmupEpochs
-        t.lambda = lambda
+        if let warmupEpochs { t.warmupEpochs = warmupEpochs }
+        if let labelSmoothing { t.labelSmoothing = labelSmoothing }
+        if let lambda { t.lambda = lambda }
+        if let tap = distance.tap { t.tap = tap }
         t.lambdaWarmupEpochs = lambdaWarmup
         t.distance = distance.distance
         t.projections = distance.projections
         t.ascentSteps = distance.ascentSteps
         t.blocks = blocks.isEmpty ? nil : blocks
-        t.labelSmoothing = labelSmoothing
         t.augment = !noAugment
         t.channelsLast = execution.layout == .channelsLast
         t.precision = execution.precision

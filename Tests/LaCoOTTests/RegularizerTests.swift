@@ -123,3 +123,30 @@ import Torch
         #expect(try withNoGrad { try model(x) }.shape == [4, 3])
     }
 }
+
+@Suite struct FeatureTapTests {
+    /// With the MLP-branch tap the distance compares each block's input with its branch (the
+    /// same draws as measuring that pair by hand); a CNN refuses the tap, naming the flag.
+    @Test func theMLPBranchTapMeasuresTheBranch() throws {
+        let size = ModelArchitecture.Transformer(imageSize: 16, patchSize: 4, layers: 2, heads: 2, hiddenDim: 8, mlpDim: 16)
+        let model = try VisionTransformer(classCount: 3, inputChannels: 1, size: size, generator: Generator(seed: 1))
+        var events: [BlockEvent] = []
+        _ = try model.forward(Tensor.randn([5, 1, 16, 16], generator: Generator(seed: 2))) { events.append($0) }
+        let distance = SlicedWasserstein(projectionCount: 8)
+        let branchTap = try LaCoOTRegularizer(model: model, lambda: 1, distance: distance, tap: .mlpBranch, seed: 3)
+        let outputTap = try LaCoOTRegularizer(model: model, lambda: 1, distance: distance, seed: 3)
+        let g = try Generator(seed: 3)
+        let manual = try events.map { try distance($0.input, #require($0.branch), generator: g).distance.item() }
+        let measured = try branchTap.penalty(events, epoch: 0).distances.map(\.distance)
+        #expect(measured == manual)
+        #expect(try outputTap.penalty(events, epoch: 0).distances.map(\.distance) != measured)
+        let cnn = try tinyModel()
+        let refused = #expect(throws: ConfigurationError.self) { try LaCoOTRegularizer(model: cnn, lambda: 1, tap: .mlpBranch) }
+        #expect(refused?.flag == "tap")
+        // an event without a branch (a model of another package) is named
+        let bare = BlockEvent(name: "encoder.layers.encoder_layer_0", index: 0, input: events[0].input, output: events[0].output)
+        #expect(throws: CollapseError.noFeatures(block: "encoder.layers.encoder_layer_0", tap: "mlp-branch")) {
+            try branchTap.penalty([bare], epoch: 0)
+        }
+    }
+}

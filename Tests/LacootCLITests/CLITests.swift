@@ -161,4 +161,40 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         #expect(r.code == 2)
         expectOneLine(r.err, contains: "--width")
     }
+
+    /// torchvision's swin_t through train (the reference's recipe, so the MLP-branch tap),
+    /// score (the run's tap by default), collapse and evaluate; the recipe lands in config.json;
+    /// the tap is refused for a CNN.
+    @Test func swinTThroughTheWholeFlow() throws {
+        let dir = try scratch() + "/swin"
+        var r = try lacoot(["train", "--run-dir", dir, "--model", "swin_t", "--recipe", "swin-reference", "--epochs", "2",
+                            "--max-batches", "1", "--batch-size", "8", "--train-limit", "60", "--test-limit", "16",
+                            "--projections", "4", "--quiet", "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        for field in ["swinTransformer", "\"tap\" : \"mlp-branch\"", "\"schedule\" : \"multistep\"", "\"lambda\" : 0.1"] {
+            #expect(config.contains(field), "\(field) missing from \(config)")
+        }
+        r = try lacoot(["score", "--run-dir", dir, "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("features.5.5") && r.out.contains("features.7.1"), "\(r.out)")
+        r = try lacoot(["collapse", "--run-dir", dir, "--blocks", "features.5.4", "features.5.5", "--no-latency", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        r = try lacoot(["evaluate", "--run-dir", dir, "--model", dir + "/collapsed.json", "--repeats", "1", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("\"accuracy\""))
+        // the transformer recipe is the default for transformers, flags override it
+        r = try lacoot(["train", "--run-dir", dir + "-vit", "--model", "vit", "--patch-size", "8", "--depth", "1", "--width", "8",
+                        "--heads", "2", "--mlp-dim", "8", "--epochs", "2", "--max-batches", "1", "--batch-size", "8",
+                        "--train-limit", "40", "--test-limit", "8", "--projections", "4", "--lr", "0.002", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        let vitConfig = try String(contentsOfFile: dir + "-vit/config.json", encoding: .utf8)
+        for field in ["\"optimizer\" : \"adamw\"", "\"weightDecayScope\" : \"weights\"", "\"gradientClipNorm\" : 1",
+                      "\"labelSmoothing\" : 0.1", "\"learningRate\" : 0.002", "\"warmupEpochs\" : 1"] {
+            #expect(vitConfig.contains(field), "\(field) missing from \(vitConfig)")
+        }
+        r = try lacoot(["train", "--run-dir", dir + "-cnn", "--model", "resnet18", "--tap", "mlp-branch"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--tap")
+    }
 }

@@ -65,4 +65,34 @@ let tinySwinSize = ModelArchitecture.Swin(patchSize: 2, embedDim: 8, depths: [2,
         #expect(model.namedGenerators().map(\.name) == ["features.1.1.stochastic_depth.generator",
                                                         "features.3.1.stochastic_depth.generator"])
     }
+
+    /// The MLP-branch tap: each Swin block and ViT layer reports mlp(norm2(x)) — the branch
+    /// before stochastic depth and the residual add — and its output is unchanged by reporting it.
+    @Test func blocksReportTheirMLPBranch() throws {
+        let swin = try SwinTransformer(classCount: 3, inputChannels: 1, size: tinySwinSize, generator: Generator(seed: 3))
+        swin.eval()
+        let x = try Tensor.randn([2, 1, 20, 20], generator: Generator(seed: 4))
+        var events: [BlockEvent] = []
+        let logits = try swin.forward(x) { events.append($0) }
+        #expect(try logits.floats() == swin(x).floats())
+        for event in events {
+            let block = try #require(swin.module(at: event.name) as? SwinBlock)
+            let h = try event.input + block.attn.module(block.norm1.module(event.input))
+            let branch = try #require(event.features(.mlpBranch))
+            #expect(try branch.floats() == block.mlp.module(block.norm2.module(h)).floats(), "\(event.name)")
+            #expect(try event.features(.output)?.floats() == (h + branch).floats(), "\(event.name)")
+        }
+        let vit = try VisionTransformer(classCount: 3, inputChannels: 1, size: .init(imageSize: 16, patchSize: 4, layers: 2,
+                                                                                      heads: 2, hiddenDim: 8, mlpDim: 16),
+                                        generator: Generator(seed: 5))
+        var vitEvents: [BlockEvent] = []
+        _ = try vit.forward(Tensor.randn([2, 1, 16, 16], generator: Generator(seed: 6))) { vitEvents.append($0) }
+        #expect(vitEvents.count == 2 && vitEvents.allSatisfy { $0.branch?.shape == $0.output.shape })
+        // a ResNet block has no MLP branch
+        let resnet = try ResNet(.resNet18, classCount: 3, inputChannels: 1, width: 4, generator: Generator(seed: 7))
+        var cnnEvents: [BlockEvent] = []
+        _ = try resnet.forward(Tensor.randn([2, 1, 32, 32], generator: Generator(seed: 8))) { cnnEvents.append($0) }
+        #expect(!cnnEvents.isEmpty && cnnEvents.allSatisfy { $0.features(.mlpBranch) == nil })
+        #expect(ModelArchitecture.Kind.swinTransformer.hasMLPBranches && !ModelArchitecture.Kind.resNet18.hasMLPBranches)
+    }
 }
