@@ -3,8 +3,8 @@
 Usage: load_collapsed.py MANIFEST.json INPUT.safetensors OUTPUT.safetensors
 
 Builds the manifest's model — ResNet-18 (CIFAR stem) from lacoot_ref, or torchvision's
-VisionTransformer of the manifest's size (its conv_proj rebuilt for other than 3 input
-channels) — replaces every block listed in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
+VisionTransformer or SwinTransformer of the manifest's size (the patch convolution rebuilt for
+other than 3 input channels) — replaces every block listed in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
 key present, none left over), runs the ``input`` tensor of INPUT in eval mode and writes
 ``logits`` to OUTPUT. Prints one JSON line.
 """
@@ -36,7 +36,19 @@ def build(arch: dict) -> nn.Module:
             model.conv_proj = nn.Conv2d(arch["inputChannels"], t["hiddenDim"], kernel_size=t["patchSize"],
                                         stride=t["patchSize"])
         return model
-    raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem and Vision Transformers, "
+    if arch["kind"] == "swinTransformer":
+        import torchvision
+
+        t = arch["swin"]
+        model = torchvision.models.SwinTransformer(
+            patch_size=[t["patchSize"]] * 2, embed_dim=t["embedDim"], depths=t["depths"], num_heads=t["heads"],
+            window_size=[t["windowSize"]] * 2, mlp_ratio=t["mlpRatio"], stochastic_depth_prob=t["stochasticDepth"],
+            num_classes=arch["classCount"])
+        if arch["inputChannels"] != 3:
+            model.features[0][0] = nn.Conv2d(arch["inputChannels"], t["embedDim"], kernel_size=t["patchSize"],
+                                             stride=t["patchSize"])
+        return model
+    raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem and Vision/Swin Transformers, "
                      f"not {arch['kind']}/{arch['stem']}")
 
 

@@ -22,8 +22,12 @@ Models:
                       2-4, window 4, stochastic depth 0.2, 10 classes), input 2x3x36x36
                       (18×18 and 9×9 maps: padded windows, shifts, odd patch merging)
 
+With --full-size instead: torchvision's swin_t and vit_b_16 themselves at 224×224 and 32×32
+(swin_t_224, swin_t_32, vit_b_16_224, vit_b_16_32), whose io files also hold
+"logits_removed": the logits with some blocks replaced by nn.Identity (listed in the metadata).
+
 Random init only, nothing is downloaded. Prints one JSON line describing what it wrote.
-Usage: .venv-ref/bin/python Benchmarks/reference/torchvision_parity.py OUTDIR
+Usage: .venv-ref/bin/python Benchmarks/reference/torchvision_parity.py [--full-size] OUTDIR
 """
 
 from __future__ import annotations
@@ -97,30 +101,44 @@ def randomize_norms_and_biases(model: nn.Module, gen: torch.Generator) -> list:
     return names
 
 
+def remove(model: nn.Module, paths) -> None:
+    """Replace the modules at dotted ``paths`` with nn.Identity."""
+    for path in paths:
+        parent_path, _, leaf = path.rpartition(".")
+        parent = model.get_submodule(parent_path) if parent_path else model
+        setattr(parent, leaf, nn.Identity())
+
+
 def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Generator,
-           randomize=randomize_batchnorm) -> dict:
-    """Save the state dict and (input, logits) of ``model`` under ``outdir``."""
+           randomize=randomize_batchnorm, removed=()) -> dict:
+    """Save the state dict and (input, logits) of ``model`` under ``outdir``; with ``removed``,
+    also the logits once those blocks are nn.Identity ("logits_removed")."""
     randomized = randomize(model, gen)
     model.eval()
     x = torch.randn(*input_shape, generator=gen)
-    with torch.no_grad():
-        logits = model(x)
     state = {}
     for k, v in model.state_dict().items():
         v = v.detach().clone().contiguous()
         state[k] = v.to(torch.float32) if v.is_floating_point() else v.to(torch.int64)
+    parameters = sum(p.numel() for p in model.parameters())
+    with torch.no_grad():
+        logits = model(x)
+        outputs = {"input": x.contiguous(), "logits": logits.contiguous()}
+        if removed:
+            remove(model, removed)
+            outputs["logits_removed"] = model(x).contiguous()
     weights_path = os.path.join(outdir, f"{name}.safetensors")
     io_path = os.path.join(outdir, f"{name}_io.safetensors")
     meta = {"format": "pt", "model": name, "torch": torch.__version__}
     save_file(state, weights_path, metadata=dict(meta, state_dict_keys=json.dumps(list(state)),
                                                  randomized=json.dumps(randomized)))
-    save_file({"input": x.contiguous(), "logits": logits.contiguous()}, io_path, metadata=meta)
+    save_file(outputs, io_path, metadata=dict(meta, removed=json.dumps(list(removed))))
     return {
         "name": name,
         "weights": weights_path,
         "io": io_path,
         "tensors": len(state),
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": parameters,
         "input_shape": list(x.shape),
         "logits_shape": list(logits.shape),
         "logits_abs_mean": float(logits.abs().mean()),
@@ -128,8 +146,10 @@ def export(name: str, model: nn.Module, input_shape, outdir: str, gen: torch.Gen
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--full-size":
+        return export_full_size(sys.argv[2])
     if len(sys.argv) != 2:
-        sys.exit("usage: torchvision_parity.py OUTDIR")
+        sys.exit("usage: torchvision_parity.py [--full-size] OUTDIR")
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     torch.manual_seed(0)                      # parameter init
@@ -157,6 +177,23 @@ def main() -> None:
     ]
     print(json.dumps({"outdir": outdir, "torch": torch.__version__,
                       "torchvision": torchvision.__version__, "models": written}))
+
+
+def export_full_size(outdir: str) -> None:
+    """torchvision's swin_t and vit_b_16 themselves (1000 classes), random init with norms,
+    biases and constant tables randomized, at 224×224 and 32×32, each also with blocks removed."""
+    os.makedirs(outdir, exist_ok=True)
+    torch.manual_seed(1)
+    gen = torch.Generator().manual_seed(1)
+    swin_removed = ["features.1.1", "features.5.3", "features.7.0"]
+    vit_removed = ["encoder.layers.encoder_layer_3", "encoder.layers.encoder_layer_11"]
+    written = []
+    for size in (224, 32):
+        written.append(export(f"swin_t_{size}", torchvision.models.swin_t(), (1, 3, size, size), outdir, gen,
+                              randomize=randomize_norms_and_biases, removed=swin_removed))
+        written.append(export(f"vit_b_16_{size}", torchvision.models.vit_b_16(image_size=size), (1, 3, size, size),
+                              outdir, gen, randomize=randomize_transformer, removed=vit_removed))
+    print(json.dumps({"outdir": outdir, "torch": torch.__version__, "models": written}))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,30 @@ import Torch
         try expectPyTorchReproduces(model, input: Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 14)))
     }
 
+    /// A Swin we trained (a few steps with the regularizer on the MLP-branch tap, so every
+    /// weight moved) and collapsed loads strictly into torchvision's SwinTransformer with
+    /// nn.Identity at the removed blocks and gives the same logits.
+    @Test func aTrainedCollapsedSwinLoadsInTorchvisionWithTheSameLogits() throws {
+        let size = ModelArchitecture.Swin(patchSize: 2, embedDim: 8, depths: [2, 2], heads: [2, 4], windowSize: 4,
+                                          stochasticDepth: 0.1)
+        let model = try SwinTransformer(classCount: 4, inputChannels: 1, size: size, generator: Generator(seed: 15))
+        var config = Recipe.transformer.applied(to: TrainingConfig())
+        config.lambda = 1
+        config.tap = .mlpBranch
+        config.projections = 4
+        let trainer = try Trainer(model: model, config: config, normalization: tinyNormalization)
+        let before = try model.stateDict().map { try $0.tensor.detach().clone() }
+        let g = try Generator(seed: 16)
+        for _ in 0..<3 {
+            _ = try trainer.step(images: Tensor.randn([8, 1, 18, 18], generator: g),
+                                 labels: Tensor.randint(low: 0, high: 4, shape: [8], generator: g), fractionalEpoch: 0.5)
+        }
+        let moved = try zip(before, model.stateDict()).filter { try $0.0.floats() != $0.1.tensor.floats() }.count
+        #expect(moved > before.count / 2, "training moved only \(moved) of \(before.count) tensors")
+        try model.collapse(["features.1.1", "features.3.0"])
+        try expectPyTorchReproduces(model, input: Tensor.randn([3, 1, 18, 18], generator: Generator(seed: 17)))
+    }
+
     /// Saves `model` as the CLI does, has Benchmarks/reference/load_collapsed.py load it strictly
     /// in PyTorch and run `input`, and compares the logits.
     private func expectPyTorchReproduces(_ model: any CollapsibleModel, input x: Tensor,

@@ -12,14 +12,15 @@ private let referencePython = repositoryRoot.appendingPathComponent(".venv-ref/b
 
 /// Runs Benchmarks/reference/torchvision_parity.py into `dir`; nil (with the reason printed)
 /// when the reference environment is missing.
-private func exportReference(into dir: URL) throws -> Bool {
+private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bool {
     guard FileManager.default.isExecutableFile(atPath: referencePython.path) else {
         print("ParityTests: skipped — \(referencePython.path) is missing (run scripts/setup-python)")
         return false
     }
     let process = Process()
     process.executableURL = referencePython
-    process.arguments = [repositoryRoot.appendingPathComponent("Benchmarks/reference/torchvision_parity.py").path, dir.path]
+    process.arguments = [repositoryRoot.appendingPathComponent("Benchmarks/reference/torchvision_parity.py").path]
+        + (fullSize ? ["--full-size"] : []) + [dir.path]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = output
@@ -106,6 +107,91 @@ private func exportReference(into dir: URL) throws -> Bool {
             print("ParityTests: \(name) logits max |Δ| = \(diff) (max |logit| \(scale), relative \(diff / max(scale, 1e-30)))")
             #expect(diff < 1e-4, "\(name): max abs difference \(diff)")
             #expect(diff / max(scale, 1e-30) < 1e-4, "\(name): relative difference \(diff / scale)")
+        }
+    }
+
+    /// torchvision's swin_t and vit_b_16 themselves (1000 classes, random weights with every
+    /// norm, bias and constant table randomized) at 224×224 and 32×32: PyTorch's state dict
+    /// loads strictly, parameters match in number, the logits agree within 1e-4, and again
+    /// with blocks replaced by the identity on both sides.
+    @Test func fullSizeSwinTAndViTB16MatchTorchvision() throws {
+        let dir = try FileManager.default.temporaryDirectory.appendingPathComponent("parity-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard try exportReference(into: dir, fullSize: true) else { return }
+        for size in [224, 32] {
+            let models: [(String, any CollapsibleModel)] = [
+                ("swin_t_\(size)", try SwinTransformer(classCount: 1000)),
+                ("vit_b_16_\(size)", try VisionTransformer.vitB16(imageSize: size)),
+            ]
+            for (name, model) in models {
+                let weights = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name).safetensors"))
+                let io = try Safetensors.read(contentsOf: dir.appendingPathComponent("\(name)_io.safetensors"))
+                let parameterCount = weights.tensors.filter { !$0.name.hasSuffix("relative_position_index") }
+                    .map(\.tensor.elementCount).reduce(0, +)
+                #expect(model.parameterCount == parameterCount, "\(name)")
+                try model.load(stateDict: weights.tensors, strict: true)
+                model.eval()
+                let input = try #require(io["input"])
+                for (key, removed) in [("logits", [String]()), ("logits_removed", try removedBlocks(io))] {
+                    if !removed.isEmpty { try model.collapse(removed) }
+                    let expected = try #require(io[key]).floats()
+                    let got = try withNoGrad { try model(input) }.floats()
+                    let diff = maxAbsDiff(got, expected)
+                    print("ParityTests: \(name) \(key) max |Δ| = \(diff)")
+                    #expect(got.count == expected.count && diff <= 1e-4, "\(name) \(key): max |Δ| \(diff)")
+                }
+            }
+        }
+    }
+
+    private func removedBlocks(_ io: SafetensorsFile) throws -> [String] {
+        let list = try #require(io.metadata["removed"])
+        return try JSONDecoder().decode([String].self, from: Data(list.utf8))
+    }
+
+    /// MACs (ptflops' aten convention: every matrix product and convolution, attention products
+    /// included, on the padded windows as torchvision computes them) equal what PyTorch's own
+    /// counter (torch.utils.flop_counter, FLOPs / 2) reports for torchvision's models, run by
+    /// Benchmarks/reference/count_macs.py in the engine's environment.
+    @Test func macsMatchPyTorchsFlopCounter() throws {
+        let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python")
+        let script = repositoryRoot.appendingPathComponent("Benchmarks/reference/count_macs.py")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            print("ParityTests: MAC check skipped — \(python.path) is missing (run scripts/setup)")
+            return
+        }
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path]
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            if message.contains("No module named 'torchvision'") {
+                print("ParityTests: MAC check skipped — no torchvision in .venv-torch (run scripts/setup)")
+            } else {
+                Issue.record("count_macs.py failed: \(message)")
+            }
+            return
+        }
+        let counted = try JSONDecoder().decode([String: Int].self, from: data)
+        let ours: [(String, any CollapsibleModel, Int)] = [
+            ("swin_t_224", try SwinTransformer(classCount: 1000), 224),
+            ("swin_t_32", try SwinTransformer(classCount: 10), 32),
+            ("swin_t_64", try SwinTransformer(classCount: 200), 64),
+            ("vit_b_16_224", try VisionTransformer.vitB16(), 224),
+            ("vit_small_32", try VisionTransformer(classCount: 10), 32),
+        ]
+        for (name, model, size) in ours {
+            let theirs = try #require(counted[name], "\(name) missing from \(counted)")
+            let mine = try model.cost(height: size).macs
+            print("ParityTests: \(name) MACs ours \(mine), PyTorch's counter \(theirs)")
+            #expect(mine == theirs, "\(name): \(mine) MACs, PyTorch counts \(theirs)")
         }
     }
 }
