@@ -29,6 +29,16 @@ computes medians):
   {"cmd":"profile_step", same fields as train_step}
       the step under torch.profiler (CPU), summed over reps steps after warmup ones
       -> {"ops": [{"name","calls","self_ms","total_ms"}...], "wall_seconds", "reps"}
+  {"cmd":"transformer_step","model":"swin_t"|"vit","batch":B,"lambda":L,"reps":R,"warmup":W}
+      torchvision's swin_t or the small ViT (patch 4, 8 layers, width 192, 3 heads, MLP
+      768), 3x32x32 fixed random data, 10 classes; the transformer recipe: AdamW lr 1e-3,
+      weight decay 0.05 on weights only (none on biases, norms, position tables, class
+      token), label smoothing 0.1, gradients clipped to norm 1; lambda > 0 adds the LaCoOT
+      term over every block (Swin blocks / encoder layers: input vs output) with POT.
+      -> {"seconds": [R values], "loss": last loss}
+  {"cmd":"transformer_latency","model":"swin_t"|"vit","batch":B,"removed":[...],"reps":R,
+   "warmup":W}
+      eval mode, no grad, removed blocks replaced by nn.Identity. -> {"seconds": [R values]}
   {"cmd":"msw","X":[[...]],"Y":[[...]],"theta":[[...]][,"p":2]}
       theta is [d][K] (one direction per column, POT's orientation); float64.
       -> {"pot": POT's max_sliced_wasserstein_distance, "torch": lacoot_ref.msw_reference}
@@ -235,6 +245,78 @@ def cmd_latency(req: dict) -> dict:
     return {"seconds": time_reps(fn, reps, warmup)}
 
 
+SMALL_VIT = dict(image_size=32, patch_size=4, num_layers=8, num_heads=3, hidden_dim=192, mlp_dim=768)
+NO_DECAY_SUFFIXES = ("pos_embedding", "class_token", "relative_position_bias_table")
+
+
+def _transformer(req: dict):
+    """torchvision's swin_t or the small ViT (10 classes) and the names of its blocks."""
+    from torchvision_cpu import torchvision
+
+    name = req.get("model")
+    torch.manual_seed(0)
+    if name == "swin_t":
+        model = torchvision.models.swin_t(num_classes=10)
+        blocks = [f"features.{s}.{i}" for s, depth in ((1, 2), (3, 2), (5, 6), (7, 2)) for i in range(depth)]
+    elif name == "vit":
+        model = torchvision.models.VisionTransformer(num_classes=10, **SMALL_VIT)
+        blocks = [f"encoder.layers.encoder_layer_{i}" for i in range(SMALL_VIT["num_layers"])]
+    else:
+        raise ValueError(f"model must be swin_t or vit, got {name!r}")
+    return model, blocks
+
+
+def cmd_transformer_step(req: dict) -> dict:
+    batch = _int(req, "batch", 128)
+    lam = float(req.get("lambda", 0))
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 1)
+    model, blocks = _transformer(req)
+    model.train()
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, 3, 32, 32, generator=gen)
+    y = torch.randint(0, 10, (batch,), generator=gen)
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1 and not n.endswith(NO_DECAY_SUFFIXES)]
+    rest = [p for n, p in model.named_parameters() if not (p.ndim > 1 and not n.endswith(NO_DECAY_SUFFIXES))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": rest, "weight_decay": 0.0}], lr=1e-3)
+    taps = lacoot_ref.BlockTaps(model, blocks) if lam > 0 else None
+    last = {}
+
+    def step():
+        if taps is not None:
+            taps.clear()
+        opt.zero_grad(set_to_none=True)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+        if taps is not None:
+            loss = loss + lam * lacoot_ref.lacoot_regularizer(taps.pairs())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        last["loss"] = float(loss.detach())
+    try:
+        secs = time_reps(step, reps, warmup)
+    finally:
+        if taps is not None:
+            taps.close()
+    return {"seconds": secs, "loss": last.get("loss")}
+
+
+def cmd_transformer_latency(req: dict) -> dict:
+    batch = _int(req, "batch", 1)
+    reps = _int(req, "reps")
+    warmup = _int(req, "warmup", 2)
+    model, _ = _transformer(req)
+    lacoot_ref.remove_blocks(model, req.get("removed", []) or [])
+    model.eval()
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+
+    def fn():
+        with torch.no_grad():
+            model(x)
+    return {"seconds": time_reps(fn, reps, warmup)}
+
+
 def cmd_msw(req: dict) -> dict:
     p = float(req.get("p", 2))
     X = np.asarray(req["X"], dtype=np.float64)
@@ -259,6 +341,8 @@ COMMANDS = {
     "latency": cmd_latency,
     "profile_step": cmd_profile_step,
     "msw": cmd_msw,
+    "transformer_step": cmd_transformer_step,
+    "transformer_latency": cmd_transformer_latency,
     "rss": cmd_rss,
 }
 

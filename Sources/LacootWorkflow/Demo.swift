@@ -156,7 +156,7 @@ public struct Demo {
     }
 
     /// The model the demo trains.
-    static func architecture(_ network: Network, width: Int, classCount: Int, inputChannels: Int) -> ModelArchitecture {
+    public static func architecture(_ network: Network, width: Int, classCount: Int, inputChannels: Int) -> ModelArchitecture {
         switch network {
         case .resnet18:
             ModelArchitecture(kind: .resNet18, classCount: classCount, inputChannels: inputChannels, stem: .cifar, width: width)
