@@ -196,6 +196,20 @@ int ct_adamw_step(ct_tensor *params, ct_tensor *exp_avg, ct_tensor *exp_avg_sq, 
                   int64_t step, double lr, double beta1, double beta2, double eps,
                   double weight_decay);
 
+/* ---- PyTorch zip archives (torch.save): records read by libtorch's reader ---- */
+typedef struct ct_archive_s *ct_archive;
+ct_archive ct_archive_open(const char *path);           /* NULL + error: missing, not a zip, … */
+void ct_archive_free(ct_archive a);
+/* The record names joined by '\n' into buffer when capacity exceeds their length; returns
+ * that length (call with NULL first). */
+int64_t ct_archive_names(ct_archive a, char *buffer, int64_t capacity);
+/* A record's size in bytes; -1 when missing or larger than the file. */
+int64_t ct_archive_record_size(ct_archive a, const char *name);
+/* Copies a record into destination (capacity ≥ its size); returns the bytes read or -1. */
+int64_t ct_archive_read(ct_archive a, const char *name, void *destination, int64_t capacity);
+/* A contiguous copy of as_strided(t, size, stride, offset); the caller checks the bounds. */
+ct_tensor ct_as_strided_copy(ct_tensor t, const int64_t *size, const int64_t *stride, int ndim, int64_t offset);
+
 #ifdef __cplusplus
 }
 #endif

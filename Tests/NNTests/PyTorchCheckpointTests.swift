@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+@testable import NN
+import Torch
+
+private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs `script` with the engine's Python (torch 2.13) in `dir`; false (printed) when missing.
+private func python(_ script: String, in dir: URL) throws -> Bool {
+    let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python")
+    guard FileManager.default.isExecutableFile(atPath: python.path) else {
+        print("PyTorchCheckpointTests: skipped — \(python.path) is missing (run scripts/setup)")
+        return false
+    }
+    let process = Process()
+    process.executableURL = python
+    process.arguments = ["-c", script]
+    process.currentDirectoryURL = dir
+    let errors = Pipe()
+    process.standardError = errors
+    try process.run()
+    process.waitUntilExit()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(process.terminationStatus == 0, "\(message)")
+    return process.terminationStatus == 0
+}
+
+@Suite struct PyTorchCheckpointTests {
+    /// State dicts torch.save wrote — an OrderedDict with _metadata, half and integer tensors,
+    /// a view into a larger storage, shared storages, a wrapped checkpoint — read exactly.
+    @Test func readsWhatTorchSaveWrites() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pth-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard try python("""
+            import torch
+            torch.manual_seed(0)
+            sd = torch.nn.Linear(3, 2).state_dict()
+            base = torch.arange(12.)
+            sd["view"] = base[2:8].view(2, 3).t()          # offset 2, strides (1, 3)
+            sd["alias"] = base[:4]                          # the same storage
+            sd["half"] = torch.tensor([1.5, -2.0]).half()
+            sd["count"] = torch.tensor(7)
+            sd["mask"] = torch.tensor([True, False])
+            torch.save(sd, "sd.pth")
+            torch.save({"epoch": 3, "state_dict": sd}, "wrapped.pth")
+            """, in: dir) else { return }
+        for file in ["sd.pth", "wrapped.pth"] {
+            let tensors = try PyTorchCheckpoint.read(contentsOf: dir.appendingPathComponent(file))
+            #expect(tensors.map(\.name) == ["weight", "bias", "view", "alias", "half", "count", "mask"], "\(file)")
+            let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) })
+            #expect(try byName["view"]!.shape == [3, 2] && byName["view"]!.floats() == [2, 5, 3, 6, 4, 7])
+            #expect(try byName["alias"]!.floats() == [0, 1, 2, 3])
+            #expect(try byName["half"]!.dtype == .float16 && byName["half"]!.floats() == [1.5, -2])
+            #expect(try byName["count"]!.dtype == .int64 && byName["count"]!.shape == [] && byName["count"]!.values(as: Int64.self) == [7])
+            #expect(try byName["mask"]!.dtype == .bool)
+            #expect(try byName["weight"]!.shape == [2, 3] && byName["bias"]!.shape == [2])
+        }
+    }
+
+    /// Hostile and broken files get one clear error and run nothing: a pickle calling
+    /// os.system, a truncated archive, a file that is not a zip, the legacy (pre-1.6) format,
+    /// a storage whose declared size exceeds its record.
+    @Test func refusesHostileAndBrokenFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pth-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let marker = dir.appendingPathComponent("PWNED").path
+        guard try python("""
+            import os, torch, zipfile
+            class Evil:
+                def __reduce__(self):
+                    return (os.system, ("touch \(marker)",))
+            torch.save({"w": torch.ones(2), "evil": Evil()}, "evil.pth")
+            torch.save({"w": torch.ones(4)}, "ok.pth")
+            data = open("ok.pth", "rb").read()
+            open("truncated.pth", "wb").write(data[: len(data) // 2])
+            open("text.pth", "wb").write(b"not a zip at all")
+            torch.save({"w": torch.ones(2)}, "legacy.pth", _use_new_zipfile_serialization=False)
+            # a storage that claims 1000 elements but holds 4
+            src = zipfile.ZipFile("ok.pth")
+            with zipfile.ZipFile("liar.pth", "w", zipfile.ZIP_STORED) as out:
+                for info in src.infolist():
+                    body = src.read(info)
+                    if info.filename.endswith("data.pkl"):
+                        body = body.replace(b"K\\x04t", b"M\\xe8\\x03t")
+                    out.writestr(info, body)
+            """, in: dir) else { return }
+        let cases: [(String, String)] = [
+            ("evil.pth", "refused: the pickle names posix.system"), ("truncated.pth", "zip"), ("text.pth", "zip"),
+            ("legacy.pth", "legacy"), ("liar.pth", "declares 1000"),
+        ]
+        for (file, expected) in cases {
+            let error = #expect(throws: (any Error).self, "\(file)") {
+                try PyTorchCheckpoint.read(contentsOf: dir.appendingPathComponent(file))
+            }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains(expected), "\(file): \(message)")
+            #expect(!message.contains("\n"), "\(file): more than one line: \(message)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: marker), "the pickle ran os.system")
+    }
+}
