@@ -134,6 +134,26 @@ public struct ImageDataset: Sendable {
                             width: newWidth, classCount: classCount, classNames: classNames)
     }
 
+    /// Grayscale images repeated into `newChannels` identical channels (for a model that
+    /// expects colour, e.g. ImageNet weights on Fashion-MNIST).
+    public func repeatingChannels(to newChannels: Int) throws -> ImageDataset {
+        if newChannels == channels { return self }
+        guard channels == 1, newChannels > 1 else {
+            throw DataError.invalidArgument("\(name): cannot turn \(channels)-channel images into \(newChannels) channels (only grayscale repeats)")
+        }
+        let plane = height * width
+        var out = [UInt8](repeating: 0, count: count * newChannels * plane)
+        for i in 0..<count {
+            let source = pixels[(i * plane)..<((i + 1) * plane)]
+            for c in 0..<newChannels {
+                let start = (i * newChannels + c) * plane
+                out.replaceSubrange(start..<(start + plane), with: source)
+            }
+        }
+        return ImageDataset(unchecked: name, pixels: out, labels: labels, channels: newChannels, height: height,
+                            width: width, classCount: classCount, classNames: classNames)
+    }
+
     /// Random images (uniform bytes) and labels from `seed`, e.g. CIFAR-shaped data for benchmarks.
     public static func synthetic(count: Int, channels: Int = 3, height: Int = 32, width: Int = 32,
                                  classCount: Int = 10, seed: UInt64 = 0) throws -> ImageDataset {

@@ -47,8 +47,17 @@ public struct PreparedData: Sendable {
         if let limit = config.testLimit, limit < test.count {
             test = try test.subset(Array(0..<max(limit, 1)))
         }
+        if let channels = config.channels, channels != full.channels {
+            full = try full.repeatingChannels(to: channels)
+            test = try test.repeatingChannels(to: channels)
+        }
         let split = try full.split(validationFraction: config.validationFraction, seed: config.splitSeed)
-        let normalization = config.normalization ?? kind.knownNormalization ?? Normalization.computed(from: split.train)
+        let known = kind.knownNormalization.flatMap { $0.mean.count == full.channels ? $0 : nil }
+        let normalization = config.normalization ?? known ?? Normalization.computed(from: split.train)
+        guard normalization.mean.count == full.channels, normalization.std.count == full.channels else {
+            throw ConfigurationError.outOfRange(flag: "normalization",
+                                                problem: "has \(normalization.mean.count) channels, the images \(full.channels)")
+        }
         var label = "\(config.dataset) (\(split.train.count) train / \(split.validation.count) validation / \(test.count) test"
         if let size = paddedTo { label += ", padded to \(size)×\(size)" }
         label += ")"

@@ -23,6 +23,9 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var testLimit: Int? = nil
     /// Normalization; nil = the dataset's known statistics, or computed from the training split.
     public var normalization: Normalization? = nil
+    /// Repeat grayscale images into this many channels (nil = as stored), for a model that
+    /// expects colour (imported ImageNet weights).
+    public var channels: Int? = nil
     public var splitSeed: UInt64 = 0
 
     public init() {}
@@ -66,6 +69,11 @@ public struct RunFolder: Sendable {
     public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
     public var collapsedModelURL: URL { url.appendingPathComponent("collapsed.safetensors") }
     public var collapsedManifestURL: URL { url.appendingPathComponent("collapsed.json") }
+    /// Weights brought in by `lacoot import` (a model file: weights + manifest), where
+    /// training starts from.
+    public var importedModelURL: URL { url.appendingPathComponent("imported.safetensors") }
+    /// What `lacoot import` read, matched and re-initialized, and the model's input.
+    public var importReportURL: URL { url.appendingPathComponent("import.json") }
 
     /// Creates the folder (and parents) if needed.
     public func create() throws {

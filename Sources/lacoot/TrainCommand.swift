@@ -152,6 +152,7 @@ struct TrainCommand: ParsableCommand {
         let folder = RunFolder(runDirectory)
         let runConfig: RunConfig
         let prepared: PreparedData
+        var imported: (any CollapsibleModel)?
         if resume {
             guard folder.hasCheckpoint else {
                 throw UsageError.nothingToResume(runDirectory: runDirectory, checkpoint: folder.checkpointURL.path)
@@ -165,13 +166,17 @@ struct TrainCommand: ParsableCommand {
             var training = trainingConfig()
             try training.validate()
             training.seed = seed
-            let dataConfig = data.config(seed: seed)
-            // the architecture needs the class and channel counts: read them from the data
-            prepared = try PreparedData.prepare(dataConfig)
-            runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
-                                                            inputChannels: prepared.train.channels,
-                                                            imageSize: prepared.train.height),
-                                  data: dataConfig, training: training, threads: Runtime.threadCount)
+            if FileManager.default.fileExists(atPath: folder.importedModelURL.path) {
+                (runConfig, prepared, imported) = try startFromImport(folder, training: training)
+            } else {
+                let dataConfig = data.config(seed: seed)
+                // the architecture needs the class and channel counts: read them from the data
+                prepared = try PreparedData.prepare(dataConfig)
+                runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
+                                                                inputChannels: prepared.train.channels,
+                                                                imageSize: prepared.train.height),
+                                      data: dataConfig, training: training, threads: Runtime.threadCount)
+            }
         }
         if let blocksGiven = runConfig.training.blocks {
             let names = try runConfig.model.build().collapsibleBlockNames
@@ -183,7 +188,7 @@ struct TrainCommand: ParsableCommand {
         if !resume { try folder.writeConfig(runConfig) }
         runtime.log("data: \(prepared.label)")
         runtime.log("model: \(runConfig.model.label); \(runConfig.training.summary)")
-        let network = try runConfig.model.build(generator: Generator(seed: runConfig.training.seed))
+        let network = try imported ?? runConfig.model.build(generator: Generator(seed: runConfig.training.seed))
         let trainer = try Trainer(model: network, config: runConfig.training, normalization: prepared.normalization,
                                   device: device)
         trainer.showProgress = runtime.showProgress
@@ -199,5 +204,27 @@ struct TrainCommand: ParsableCommand {
         if runtime.json {
             try printJSON(Output(runDir: folder.url.path, checkpoint: folder.checkpointURL.path, epochs: history))
         }
+    }
+
+    /// The run of a folder made by `lacoot import`: its architecture and weights, the data
+    /// prepared the way the weights expect (their normalization, grayscale repeated to their
+    /// channels); the model's flags are not used.
+    private func startFromImport(_ folder: RunFolder, training: TrainingConfig) throws
+        -> (RunConfig, PreparedData, any CollapsibleModel) {
+        let (network, manifest) = try ModelFile.load(from: folder.importedModelURL)
+        let report = try JSONDecoder().decode(WeightImport.Report.self, from: Data(contentsOf: folder.importReportURL))
+        var dataConfig = data.config(seed: seed)
+        dataConfig.channels = manifest.architecture.inputChannels
+        dataConfig.normalization = report.normalization
+        let prepared = try PreparedData.prepare(dataConfig)
+        let arch = manifest.architecture
+        guard prepared.train.classCount == arch.classCount else {
+            throw ValidationError("the imported model has \(arch.classCount) classes, the data \(prepared.train.classCount): run lacoot import again with --classes \(prepared.train.classCount)")
+        }
+        if let vit = arch.transformer, vit.imageSize != prepared.train.height || vit.imageSize != prepared.train.width {
+            throw ValidationError("the imported ViT takes \(vit.imageSize)×\(vit.imageSize) images, the data are \(prepared.train.height)×\(prepared.train.width)")
+        }
+        runtime.log("starting from the weights imported from \(report.source) (\(report.loaded) tensors)")
+        return (RunConfig(model: arch, data: dataConfig, training: training, threads: Runtime.threadCount), prepared, network)
     }
 }

@@ -19,6 +19,10 @@ func executable() throws -> URL {
     throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "lacoot executable near \(Bundle.main.bundleURL.path)"])
 }
 
+/// The repository root (this file is Tests/LacootCLITests/CLITests.swift).
+let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 func scratch() throws -> String {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -196,5 +200,59 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         r = try lacoot(["train", "--run-dir", dir + "-cnn", "--model", "resnet18", "--tap", "mlp-branch"])
         #expect(r.code == 2)
         expectOneLine(r.err, contains: "--tap")
+    }
+
+    /// A torchvision ResNet-18 state dict saved by torch.save: imported for 10 classes (the
+    /// 1000-class fc re-initialized, the 7×7 stem detected), fine-tuned on grayscale data
+    /// repeated into 3 channels with ImageNet's normalization; a file of the wrong model lists
+    /// the keys; a pickle that calls os.system is refused with exit 1 and runs nothing.
+    @Test func importsPyTorchWeightsAndFineTunes() throws {
+        let dir = try scratch() + "/import"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("importsPyTorchWeightsAndFineTunes: skipped, \(python) missing (run scripts/setup)")
+            return
+        }
+        let script = """
+            import os, sys, torch
+            sys.path.insert(0, "\(repositoryRoot.path)/Benchmarks/reference")
+            from torchvision_cpu import torchvision
+            torch.save(torchvision.models.resnet18().state_dict(), "r18.pth")
+            torch.save(torchvision.models.resnet34().state_dict(), "r34.pth")
+            class Evil:
+                def __reduce__(self):
+                    return (os.system, ("touch \(dir)/PWNED",))
+            torch.save({"fc.weight": torch.ones(2, 2), "x": Evil()}, "evil.pth")
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = URL(fileURLWithPath: dir)
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+
+        var r = try lacoot(["import", dir + "/r18.pth", "--model", "resnet18", "--classes", "10", "--run-dir", dir + "/ft",
+                            "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("\"reinitialized\":[\"fc.weight\",\"fc.bias\"]") || r.out.contains("fc.weight"), "\(r.out)")
+        #expect(r.out.contains("\"loaded\":120") && r.out.contains("\"imageSize\":224"), "\(r.out)")
+        r = try lacoot(["train", "--run-dir", dir + "/ft", "--epochs", "1", "--max-batches", "2", "--batch-size", "16",
+                        "--train-limit", "100", "--test-limit", "20", "--lambda", "1", "--projections", "4", "--lr", "0.01",
+                        "--quiet", "--json"])
+        #expect(r.code == 0, "\(r.err)")
+        let config = try String(contentsOfFile: dir + "/ft/config.json", encoding: .utf8)
+        #expect(config.contains("\"channels\" : 3") && config.contains("0.485"), "\(config)")
+        #expect(config.contains("\"stem\" : \"imageNet\""), "\(config)")
+
+        r = try lacoot(["import", dir + "/r34.pth", "--model", "resnet18", "--run-dir", dir + "/wrong", "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "unexpected (layer1.2")
+        r = try lacoot(["import", dir + "/evil.pth", "--model", "resnet18", "--run-dir", dir + "/evil", "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "refused: the pickle names posix.system")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/PWNED"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/evil/imported.safetensors"))
     }
 }
