@@ -18,7 +18,7 @@ struct Lacoot: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DemoCommand.self, ImportCommand.self, TrainCommand.self, ScoreCommand.self, CollapseCommand.self,
-                      EvaluateCommand.self, InfoCommand.self]
+                      EvaluateCommand.self, PredictCommand.self, InfoCommand.self]
     )
 }
 

@@ -99,6 +99,19 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         r = try lacoot(["evaluate", "--run-dir", dir, "--model", dir + "/collapsed.json", "--repeats", "1", "--json", "--quiet"])
         #expect(r.code == 0, "\(r.err)")
         #expect(r.out.contains("\"accuracy\""))
+        // predict: a 1×1 grayscale PNG, padded to the model's 32×32, with the collapsed model and the run
+        let png = dir + "/dot.png"
+        try Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVQI12NgAAAAAgAB4iG8MwAAAABJRU5ErkJggg==")!
+            .write(to: URL(fileURLWithPath: png))
+        r = try lacoot(["predict", "--model", dir + "/collapsed.json", png, png, "--top", "3", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.hasPrefix("{\"predictions\":[{\"file\":") && r.out.components(separatedBy: "\"probability\"").count == 7, "\(r.out)")
+        r = try lacoot(["predict", "--run-dir", dir, png, "--top", "2"])
+        #expect(r.code == 0, "\(r.err)")
+        #expect(r.out.contains("dot.png: ") && r.out.contains(" %"), "\(r.out)")
+        r = try lacoot(["predict", "--run-dir", dir, dir + "/none.png", "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "none.png")
         // a checkpoint that does not match its run's configuration
         let configURL = URL(fileURLWithPath: dir + "/config.json")
         let text = try String(contentsOf: configURL, encoding: .utf8)

@@ -132,3 +132,52 @@ import Torch
         #expect(worst < 1e-4, "max |Δ logit| = \(worst)", sourceLocation: sourceLocation)
     }
 }
+
+@Suite struct PredictorTests {
+    /// The predictor's probabilities are the model's softmax on the image padded and
+    /// normalized as training does; a larger image is resized and centre-cropped; the top
+    /// classes come in decreasing order with their names.
+    @Test func predictionsAreTheModelsSoftmax() throws {
+        let model = try ResNet(.resNet18, classCount: 4, inputChannels: 1, width: 4, generator: Generator(seed: 21))
+        model.eval()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("predict-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var g = SeededBytes(seed: 3)
+        let small = DecodedImage(pixels: (0..<(28 * 28)).map { _ in g.next() }, width: 28, height: 28, channels: 1)
+        let large = DecodedImage(pixels: (0..<(64 * 80)).map { _ in g.next() }, width: 80, height: 64, channels: 1)
+        let files = [dir.appendingPathComponent("small.png").path, dir.appendingPathComponent("large.png").path]
+        try Data(ImageCodec.encodePNG(small)).write(to: URL(fileURLWithPath: files[0]))
+        try Data(ImageCodec.encodePNG(large)).write(to: URL(fileURLWithPath: files[1]))
+        let normalization = Normalization(mean: [0.3], std: [0.2])
+        let predictor = Predictor(model: model, classNames: ["a", "b", "c", "d"], normalization: normalization,
+                                  inputShape: [1, 32, 32])
+        let predictions = try predictor.predict(files: files, top: 3)
+        #expect(predictions.map(\.file) == files && predictions.allSatisfy { $0.top.count == 3 })
+        // by hand: pad 28 → 32 (2 on each side), normalize, softmax
+        var canvas = [Float](repeating: 0, count: 32 * 32)
+        for y in 0..<28 { for x in 0..<28 { canvas[(y + 2) * 32 + x + 2] = Float(small.pixels[y * 28 + x]) / 255 } }
+        let x = try (Tensor(canvas, shape: [1, 1, 32, 32]) - 0.3) / 0.2
+        let expected = try withNoGrad { try Functional.softmax(model(x), dim: 1) }.floats()
+        let order = expected.indices.sorted { expected[$0] > expected[$1] }
+        #expect(predictions[0].top.map(\.index) == Array(order.prefix(3)))
+        #expect(predictions[0].top.map(\.class) == order.prefix(3).map { ["a", "b", "c", "d"][$0] })
+        for (entry, i) in zip(predictions[0].top, order) { #expect(abs(entry.probability - Double(expected[i])) < 1e-6) }
+        // the large image: resized to 32 on its shorter side, then centre-cropped to 32×32
+        let resized = ImageCodec.centerCrop(ImageCodec.resizeAndCenterCrop(large, size: 32), width: 32, height: 32)
+        let y = try (Tensor(resized.planar.map { Float($0) / 255 }, shape: [1, 1, 32, 32]) - 0.3) / 0.2
+        let best = try withNoGrad { try model(y) }.argmax(dim: 1).values(as: Int64.self)[0]
+        #expect(predictions[1].top[0].index == Int(best))
+        #expect(throws: (any Error).self) { try predictor.predict(files: [dir.appendingPathComponent("missing.png").path]) }
+    }
+}
+
+/// Deterministic bytes for test images.
+struct SeededBytes {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> UInt8 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return UInt8(truncatingIfNeeded: state >> 24)
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import LacootWorkflow
+import Models
+import Torch
+
+/// `lacoot predict`: class probabilities of images under a trained or collapsed model.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Classify PNG/JPEG images with a trained run or a collapsed model.",
+        discussion: """
+        Each image is decoded with the model's channel count, brought to its input size (zero-padded
+        and centred when smaller, as training padded 28×28 to 32×32; otherwise resized on its shorter
+        side and centre-cropped, as torchvision's eval transform), normalized with the model's
+        statistics and classified in batches. --json prints
+        {"predictions":[{"file":…,"top":[{"class":…,"index":…,"probability":…}, …]}, …]}.
+
+        Example:
+          lacoot predict --model runs/demo/lambda-1/collapsed.json shoe.png --top 3
+          lacoot predict --run-dir runs/a --folder photos/ --json
+        """
+    )
+
+    @Argument(help: "Image files (PNG or JPEG).") var images: [String] = []
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train` (its trained model).") var runDirectory: String?
+    @Option(name: .long, help: "A model file: collapsed.json, or a .safetensors written by lacoot.") var model: String?
+    @Option(name: .long, help: "Also classify every .png/.jpg/.jpeg file of this folder (sorted by name).") var folder: String?
+    @Option(name: .long, help: "Classes to show per image.") var top = 5
+    @Option(name: .customLong("batch-size"), help: "Images per forward pass.") var batchSize = 64
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        guard (runDirectory == nil) != (model == nil) else { throw ValidationError("give either --run-dir or --model") }
+        guard !images.isEmpty || folder != nil else { throw ValidationError("name images to classify, or --folder") }
+        try Bounds.check(top, "top", in: 1...100_000)
+        try Bounds.check(batchSize, "batch-size", in: Bounds.batchSize)
+    }
+
+    struct Output: Encodable { let predictions: [Predictor.Prediction] }
+
+    func run() throws {
+        try runtime.apply()
+        let predictor = try makePredictor()
+        var files = images
+        if let folder { files += try imagesInFolder(folder) }
+        let predictions = try predictor.predict(files: files, top: top, batchSize: batchSize)
+        if runtime.json {
+            try printJSON(Output(predictions: predictions))
+            return
+        }
+        for p in predictions {
+            let classes = p.top.map { String(format: "%@ %.1f %%", $0.class, $0.probability * 100) }.joined(separator: ", ")
+            print("\(p.file): \(classes)")
+        }
+    }
+
+    private func makePredictor() throws -> Predictor {
+        if let runDirectory {
+            let run = try TrainedRun.open(RunFolder(runDirectory))
+            return Predictor(model: run.model, classNames: run.data.classNames, normalization: run.data.normalization,
+                             inputShape: run.data.train.imageShape)
+        }
+        let (network, manifest) = try ModelFile.load(from: URL(fileURLWithPath: model!))
+        let arch = manifest.architecture
+        let shape = manifest.inputShape ?? [arch.inputChannels, arch.nominalInputSize, arch.nominalInputSize]
+        let normalization = manifest.normalization.map { Normalization(mean: $0.mean, std: $0.std) }
+            ?? .unit(channels: arch.inputChannels)
+        if manifest.normalization == nil { runtime.log("warning: \(model!) records no normalization; using pixel / 255") }
+        return Predictor(model: network, classNames: manifest.classNames, normalization: normalization, inputShape: shape)
+    }
+
+    private func imagesInFolder(_ path: String) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+        let images = names.filter { ["png", "jpg", "jpeg"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        guard !images.isEmpty else { throw ValidationError("--folder \(path) holds no .png, .jpg or .jpeg file") }
+        return images.sorted().map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
+    }
+}
