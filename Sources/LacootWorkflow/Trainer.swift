@@ -83,13 +83,35 @@ public final class Trainer {
                               nesterov: config.nesterov)
             sgd.weightDecayScope = config.weightDecayScope
             optimizer = sgd
-        case .adamw:
+        case .adam, .adamw:
             let adamW = try AdamW(lr: config.learningRate, weightDecay: config.weightDecay)
             adamW.weightDecayScope = config.weightDecayScope
+            adamW.decoupledWeightDecay = config.optimizer == .adamw
             optimizer = adamW
         }
         if config.channelsLast { try model.setMemoryFormat(.channelsLast) }
+        try Self.freeze(config.frozen, in: model)
+        if let head = config.headLearningRate {
+            let prefix = WeightImport.classifierPrefix(model.architecture.kind), factor = head / config.learningRate
+            let rule: (String) -> Double = { $0.hasPrefix(prefix) ? factor : 1 }
+            (optimizer as? SGD)?.learningRateFactor = rule
+            (optimizer as? AdamW)?.learningRateFactor = rule
+        }
         optimizer.attach(to: model)
+    }
+
+    /// Stops training the parameters whose key starts with one of `prefixes`; a prefix that
+    /// matches nothing is an error naming it.
+    static func freeze(_ prefixes: [String], in model: any CollapsibleModel) throws {
+        guard !prefixes.isEmpty else { return }
+        let parameters = model.namedParameters()
+        for prefix in prefixes {
+            let matched = parameters.filter { $0.name == prefix || $0.name.hasPrefix(prefix + ".") }
+            guard !matched.isEmpty else {
+                throw ConfigurationError.outOfRange(flag: "freeze", problem: "\"\(prefix)\" names no parameter of \(model.architecture.label)")
+            }
+            for (_, tensor) in matched { try tensor.requiresGrad(false) }
+        }
     }
 
     /// Trains for `config.epochs` epochs (or what remains of them when resuming) and returns

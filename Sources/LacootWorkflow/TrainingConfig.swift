@@ -9,7 +9,7 @@ import Torch
 
 /// Everything that defines a training run (saved as the run's `config.json`).
 public struct TrainingConfig: Codable, Sendable, Equatable {
-    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adamw }
+    public enum OptimizerKind: String, Codable, Sendable, CaseIterable { case sgd, adam, adamw }
     public enum ScheduleKind: String, Codable, Sendable, CaseIterable { case constant, multistep, cosine }
 
     public var epochs: Int = 10
@@ -26,6 +26,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var weightDecayScope: WeightDecayScope = .all
     /// Clip the gradients' global L2 norm to this value before each update (nil = no clipping).
     public var gradientClipNorm: Double? = nil
+    /// The classifier's learning rate (fc, classifier.1, head, heads.head), following the same
+    /// schedule; nil = `learningRate` (transfer: a fresh head learns faster than its backbone).
+    public var headLearningRate: Double? = nil
+    /// Parameters whose key starts with one of these prefixes are frozen (not trained).
+    public var frozen: [String] = []
     public var schedule: ScheduleKind = .cosine
     /// Multi-step milestones in epochs (the reference: 80, 120 of 160) and factor.
     public var milestones: [Int] = []
@@ -76,6 +81,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         weightDecay = try value(.weightDecay, d.weightDecay)
         weightDecayScope = try value(.weightDecayScope, d.weightDecayScope)
         gradientClipNorm = try value(.gradientClipNorm, d.gradientClipNorm)
+        headLearningRate = try value(.headLearningRate, d.headLearningRate)
+        frozen = try value(.frozen, d.frozen)
         schedule = try value(.schedule, d.schedule)
         milestones = try value(.milestones, d.milestones)
         gamma = try value(.gamma, d.gamma)
@@ -118,6 +125,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
         guard (0...100_000).contains(ascentSteps) else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
         guard gamma > 0, gamma <= 1 else { throw bad("gamma", "must be in (0, 1], got \(gamma)") }
+        if let headLearningRate, !(headLearningRate > 0 && headLearningRate.isFinite) {
+            throw bad("head-lr", "must be a finite number > 0, got \(headLearningRate)")
+        }
         if let gradientClipNorm, !(gradientClipNorm > 0 && gradientClipNorm.isFinite) {
             throw bad("clip-grad-norm", "must be a finite number > 0, got \(gradientClipNorm)")
         }
@@ -146,7 +156,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// A one-line summary for reports ("10 epochs, batch 128, SGD lr 0.1 cosine, λ = 5, seed 0").
     public var summary: String {
         var parts = ["\(epochs) epoch\(epochs == 1 ? "" : "s")", "batch \(batchSize)"]
-        parts.append("\(optimizer == .sgd ? "SGD" : "AdamW") lr \(learningRate) \(schedule.rawValue)")
+        parts.append("\(["sgd": "SGD", "adam": "Adam", "adamw": "AdamW"][optimizer.rawValue]!) lr \(learningRate) \(schedule.rawValue)")
         if weightDecayScope != .all { parts.append("no decay on norms/biases/embeddings") }
         if labelSmoothing > 0 { parts.append("label smoothing \(labelSmoothing)") }
         if let gradientClipNorm { parts.append("clip \(gradientClipNorm)") }

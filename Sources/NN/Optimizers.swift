@@ -131,6 +131,9 @@ public final class SGD: Optimizer {
     public let nesterov: Bool
     /// The parameters weight decay applies to (all by default).
     public var weightDecayScope: WeightDecayScope = .all
+    /// A factor on the learning rate per parameter key (nil: 1 for all), e.g. a classifier head
+    /// trained ten times faster than an imported backbone.
+    public var learningRateFactor: ((String) -> Double)?
 
     private let binding = ParameterBinding()
     private var buffers: [Tensor?] = []
@@ -165,12 +168,12 @@ public final class SGD: Optimizer {
     public func step() throws {
         guard binding.isBound else { throw unbound("SGD") }
         try sync()
-        let groups = decayGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
-                                 scope: weightDecayScope)
+        let groups = parameterGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
+                                     scope: weightDecayScope, learningRateFactor: learningRateFactor)
         var states = [buffers]
-        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, decay in
-            try FusedUpdate.sgd(parameters: params, buffers: &state[0], lr: learningRate, momentum: momentum,
-                                dampening: dampening, weightDecay: decay, nesterov: nesterov)
+        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, group in
+            try FusedUpdate.sgd(parameters: params, buffers: &state[0], lr: learningRate * group.learningRateFactor,
+                                momentum: momentum, dampening: dampening, weightDecay: group.weightDecay, nesterov: nesterov)
         }
         buffers = states[0]
     }
@@ -233,6 +236,12 @@ public final class AdamW: Optimizer {
     public let weightDecay: Double
     /// The parameters weight decay applies to (all by default).
     public var weightDecayScope: WeightDecayScope = .all
+    /// A factor on the learning rate per parameter key (nil: 1 for all), e.g. a classifier head
+    /// trained ten times faster than an imported backbone.
+    public var learningRateFactor: ((String) -> Double)?
+    /// AdamW's decoupled decay (p ← p·(1 − lr·wd)); false = Adam's L2 penalty added to the
+    /// gradient (`torch.optim.Adam`).
+    public var decoupledWeightDecay = true
     public private(set) var stepCount = 0
 
     private let binding = ParameterBinding()
@@ -271,13 +280,18 @@ public final class AdamW: Optimizer {
         guard binding.isBound else { throw unbound("AdamW") }
         try sync()
         stepCount += 1
-        let groups = decayGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
-                                 scope: weightDecayScope)
+        let groups = parameterGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
+                                     scope: weightDecayScope, learningRateFactor: learningRateFactor)
         var states = [expAvg, expAvgSq]
-        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, decay in
+        try updateByGroup(groups, tensors: binding.tensors, states: &states) { params, state, group in
             var (m, v) = (state[0], state[1])
+            if !decoupledWeightDecay, group.weightDecay != 0 {
+                // Adam's L2 penalty: the decay joins the gradient before the moments
+                for p in params { if let g = try p.grad { try g.add_(p.detach(), alpha: group.weightDecay) } }
+            }
             try FusedUpdate.adamW(parameters: params, expAvg: &m, expAvgSq: &v, step: stepCount,
-                                  lr: learningRate, beta1: beta1, beta2: beta2, eps: eps, weightDecay: decay)
+                                  lr: learningRate * group.learningRateFactor, beta1: beta1, beta2: beta2, eps: eps,
+                                  weightDecay: decoupledWeightDecay ? group.weightDecay : 0)
             state = [m, v]
         }
         expAvg = states[0]

@@ -20,27 +20,37 @@ public enum WeightDecayScope: String, Codable, Sendable, CaseIterable {
     }
 }
 
-/// The parameter indices of one weight-decay group and the decay they take.
-struct DecayGroup {
+/// The parameter indices of one update group, the weight decay they take and the factor on
+/// the learning rate (1 but for, e.g., a classifier trained faster than its backbone).
+struct ParameterGroup {
     let indices: [Int]
     let weightDecay: Double
+    let learningRateFactor: Double
 }
 
-/// Splits `names`/`tensors` into the groups `scope` defines (one group when every parameter
-/// decays alike); empty groups are left out.
-func decayGroups(names: [String], tensors: [Tensor], weightDecay: Double, scope: WeightDecayScope) -> [DecayGroup] {
-    guard scope != .all, weightDecay != 0 else { return [DecayGroup(indices: Array(tensors.indices), weightDecay: weightDecay)] }
-    let decays = tensors.indices.map { scope.decays(names[$0], tensors[$0]) }
-    return [DecayGroup(indices: tensors.indices.filter { decays[$0] }, weightDecay: weightDecay),
-            DecayGroup(indices: tensors.indices.filter { !decays[$0] }, weightDecay: 0)].filter { !$0.indices.isEmpty }
+/// Splits `names`/`tensors` into the groups the decay `scope` and the per-name learning-rate
+/// factors define (one group when every parameter is treated alike); empty groups are left out.
+func parameterGroups(names: [String], tensors: [Tensor], weightDecay: Double, scope: WeightDecayScope,
+                     learningRateFactor: ((String) -> Double)?) -> [ParameterGroup] {
+    var order: [String] = []
+    var members: [String: (indices: [Int], decay: Double, factor: Double)] = [:]
+    for i in tensors.indices {
+        let decay = weightDecay != 0 && scope.decays(names[i], tensors[i]) ? weightDecay : 0
+        let factor = learningRateFactor?(names[i]) ?? 1
+        let key = "\(decay) \(factor)"
+        if members[key] == nil { order.append(key); members[key] = ([], decay, factor) }
+        members[key]!.indices.append(i)
+    }
+    return order.map { ParameterGroup(indices: members[$0]!.indices, weightDecay: members[$0]!.decay,
+                                      learningRateFactor: members[$0]!.factor) }
 }
 
 /// Runs `update` on the gathered `state` of each group and scatters the result back.
-func updateByGroup(_ groups: [DecayGroup], tensors: [Tensor], states: inout [[Tensor?]],
-                   _ update: ([Tensor], inout [[Tensor?]], Double) throws -> Void) throws {
+func updateByGroup(_ groups: [ParameterGroup], tensors: [Tensor], states: inout [[Tensor?]],
+                   _ update: ([Tensor], inout [[Tensor?]], ParameterGroup) throws -> Void) throws {
     for group in groups {
         var gathered = states.map { slots in group.indices.map { slots[$0] } }
-        try update(group.indices.map { tensors[$0] }, &gathered, group.weightDecay)
+        try update(group.indices.map { tensors[$0] }, &gathered, group)
         for s in states.indices {
             for (k, i) in group.indices.enumerated() { states[s][i] = gathered[s][k] }
         }

@@ -53,8 +53,13 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: "Epochs.") var epochs = 10
     @Option(name: .customLong("batch-size"), help: "Batch size.") var batchSize = 128
-    @Option(name: .long, help: "Optimizer: sgd or adamw. (default: the recipe's)") var optimizer: TrainingConfig.OptimizerKind?
+    @Option(name: .long, help: "Optimizer: sgd, adam (L2 weight decay) or adamw (decoupled). (default: the recipe's)")
+    var optimizer: TrainingConfig.OptimizerKind?
     @Option(name: .long, help: "Learning rate. (default: the recipe's)") var lr: Double?
+    @Option(name: .customLong("head-lr"), help: "The classifier's learning rate (fc, classifier.1, head, heads.head), e.g. 10 × --lr for a fresh head on imported weights. (default: --lr)")
+    var headLR: Double?
+    @Option(name: .long, parsing: .upToNextOption, help: "Freeze the parameters under these key prefixes (e.g. conv1 bn1 layer1).")
+    var freeze: [String] = []
     @Option(name: .long, help: "SGD momentum.") var momentum = 0.9
     @Flag(name: .long, help: "Nesterov momentum.") var nesterov = false
     @Option(name: .customLong("weight-decay"), help: "Weight decay. (default: the recipe's)") var weightDecay: Double?
@@ -80,6 +85,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
         try Bounds.check(clipGradNorm, "clip-grad-norm", in: 0...1e6, exclusiveLower: true)
+        try Bounds.check(headLR, "head-lr", in: 0...100, exclusiveLower: true)
         if noClip, clipGradNorm != nil { throw ValidationError("--no-clip and --clip-grad-norm contradict each other") }
         if distance.tap == .mlpBranch, !model.model.kind.hasMLPBranches {
             throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
@@ -123,6 +129,8 @@ struct TrainCommand: ParsableCommand {
         if let labelSmoothing { t.labelSmoothing = labelSmoothing }
         if let lambda { t.lambda = lambda }
         if let tap = distance.tap { t.tap = tap }
+        t.headLearningRate = headLR
+        t.frozen = freeze
         t.lambdaWarmupEpochs = lambdaWarmup
         t.distance = distance.distance
         t.projections = distance.projections

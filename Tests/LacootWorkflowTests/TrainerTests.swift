@@ -84,3 +84,35 @@ import Torch
         }
     }
 }
+
+@Suite struct TransferTrainingTests {
+    /// Frozen prefixes keep their weights through a step while the rest moves; a prefix that
+    /// names nothing is a configuration error naming --freeze; the head's learning rate applies
+    /// to the classifier only.
+    @Test func freezingAndAFasterHead() throws {
+        let model = try ResNet(.resNet18, classCount: 3, inputChannels: 1, width: 4, generator: Generator(seed: 31))
+        var config = TrainingConfig()
+        config.lambda = 0
+        config.augment = false
+        config.frozen = ["conv1", "layer1"]
+        config.headLearningRate = 1
+        config.learningRate = 0.01
+        config.schedule = .constant
+        let trainer = try Trainer(model: model, config: config, normalization: .unit(channels: 1))
+        let before = Dictionary(uniqueKeysWithValues: try model.namedParameters().map { ($0.name, try $0.tensor.floats()) })
+        let g = try Generator(seed: 32)
+        _ = try trainer.step(images: Tensor.randn([8, 1, 32, 32], generator: g),
+                             labels: Tensor.randint(low: 0, high: 3, shape: [8], generator: g), fractionalEpoch: 0)
+        for (name, tensor) in model.namedParameters() {
+            let changed = try tensor.floats() != before[name]!
+            if name.hasPrefix("conv1.") || name.hasPrefix("layer1.") {
+                #expect(!changed, "\(name) moved while frozen")
+            } else if name == "fc.weight" || name == "layer4.1.conv2.weight" {
+                #expect(changed, "\(name) did not move")
+            }
+        }
+        config.frozen = ["layer9"]
+        let error = #expect(throws: ConfigurationError.self) { try Trainer(model: model, config: config, normalization: .unit(channels: 1)) }
+        #expect(error?.flag == "freeze")
+    }
+}

@@ -50,4 +50,20 @@ import Torch
         #expect(abs(unchanged - 1) < 1e-5)
         #expect(try #require(try a.grad).floats() == ga)
     }
+
+    /// Adam (coupled decay) adds wd·p to the gradient before the moments: on its first step
+    /// the update is lr·sign(g + wd·p) (m̂/√v̂ = ±1); a learning-rate factor scales one group.
+    @Test func adamsL2PenaltyAndLearningRateFactors() throws {
+        let a = try Tensor([1, -2] as [Float], shape: [2]).requiresGrad(true)
+        let b = try Tensor([3] as [Float], shape: [1]).requiresGrad(true)
+        let adam = try AdamW(parameters: [("w", a), ("head.w", b)], lr: 0.1, eps: 0, weightDecay: 1)
+        adam.decoupledWeightDecay = false
+        adam.learningRateFactor = { $0.hasPrefix("head.") ? 10 : 1 }
+        try ((a * Tensor([-0.5, 0.5] as [Float], shape: [2])).sum() + (b * 0).sum()).backward()
+        try adam.step()
+        // g + wd·p = (0.5, -1.5) and (3): signs +, −, + → p − lr·factor·sign
+        let got = try a.floats() + b.floats()
+        let want: [Float] = [1 - 0.1, -2 + 0.1, 3 - 1.0]
+        for (x, y) in zip(got, want) { #expect(abs(x - y) < 1e-5, "\(got) vs \(want)") }
+    }
 }
