@@ -130,7 +130,9 @@ public struct Demo {
         var collapsedPath: String?
         for arm in o.arms {
             let training = trainingConfig(for: arm)
-            let budget = training.summary.replacingOccurrences(of: ", " + training.lambdaSchedule.description, with: "")
+            // what every arm shares: the λ = 0 arm's summary without λ (each arm's λ and tap are in its label)
+            let shared = trainingConfig(for: Arm(lambda: 0))
+            let budget = shared.summary.replacingOccurrences(of: ", " + shared.lambdaSchedule.description, with: "")
             let folder = RunFolder(url: out.url.appendingPathComponent(arm.name))
             let runConfig = RunConfig(model: architecture, data: dataConfig, training: training, threads: Runtime.threadCount)
             let (model, history) = try train(runConfig, data: data, in: folder)

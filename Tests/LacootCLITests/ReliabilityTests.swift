@@ -148,4 +148,22 @@ func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) thr
         r = try lacoot(["train", "--run-dir", regularized, "--resume", "--quiet"], within: 120)
         #expect(r.code == 0, "\(r.err)")
     }
+
+    /// `demo --model vit --taps output mlp-branch`: three models (two taps and λ = 0) in their
+    /// own folders; the report's shared budget names neither λ nor a tap (each arm's label does).
+    @Test func transformerDemoWithBothTaps() throws {
+        let out = try scratch() + "/demo-vit"
+        let r = try lacoot(["demo", "--model", "vit", "--taps", "output", "mlp-branch", "--epochs", "1", "--train-limit", "150",
+                            "--test-limit", "30", "--out", out, "--no-latency", "--quiet", "--json"], within: 300)
+        #expect(r.code == 0, "\(r.err)")
+        for arm in ["lambda-1", "lambda-1-mlp-branch", "lambda-0"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + arm + "/checkpoint.safetensors"), "\(arm)")
+        }
+        let report = try String(contentsOfFile: out + "/report.json", encoding: .utf8)
+        #expect(report.contains("λ=1 mlp-branch tap, ranked") && report.contains("AdamW"), "\(report.prefix(400))")
+        let budget = report.components(separatedBy: "\"budget\" : \"").dropFirst().first?.prefix { $0 != "\"" } ?? ""
+        #expect(!budget.contains("tap") && !budget.contains("λ"), "budget: \(budget)")
+        let config = try String(contentsOfFile: out + "/lambda-1-mlp-branch/config.json", encoding: .utf8)
+        #expect(config.contains("\"tap\" : \"mlp-branch\""), "\(config)")
+    }
 }
