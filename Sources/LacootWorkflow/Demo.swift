@@ -67,6 +67,8 @@ public struct Demo {
         /// fp32, or bf16 mixed precision for training and evaluation.
         public var precision: Precision = .fp32
         public var device: Device = .cpu
+        /// Replace the runs of an earlier demo in `outputDirectory` (otherwise that is an error).
+        public var replaceExisting = false
         /// Stops training at the next step (with a checkpoint) once cancelled.
         public var cancellation: CancellationToken? = nil
 
@@ -113,7 +115,9 @@ public struct Demo {
     public func run() throws -> Result {
         let o = options
         let out = RunFolder(o.outputDirectory)
-        try out.create()
+        let lock = try RunLock.acquire(out)
+        defer { withExtendedLifetime(lock) {} }
+        try clearEarlierRuns(in: out)
         var dataConfig = DataConfig()
         dataConfig.dataset = o.dataset
         dataConfig.directory = o.dataDirectory
@@ -169,6 +173,18 @@ public struct Demo {
             ModelArchitecture(kind: .visionTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
                               transformer: .small)
         }
+    }
+
+    /// An earlier demo's report or run folders in `out` are an error, or removed with
+    /// ``Options/replaceExisting``.
+    func clearEarlierRuns(in out: RunFolder) throws {
+        let earlier = options.arms.map { RunFolder(url: out.url.appendingPathComponent($0.name)) }
+            .filter { FileManager.default.fileExists(atPath: $0.url.path) }
+        let report = FileManager.default.fileExists(atPath: out.reportJSONURL.path)
+        guard report || !earlier.isEmpty else { return }
+        guard options.replaceExisting else { throw DemoError.earlierRuns(folder: out.url.path) }
+        for folder in earlier { try FileManager.default.removeItem(at: folder.url) }
+        for file in [out.reportJSONURL, out.reportMarkdownURL, out.reportHTMLURL] { try? FileManager.default.removeItem(at: file) }
     }
 
     /// The training configuration of one arm: the demo's budget with the arm's λ and tap
@@ -306,5 +322,17 @@ public struct Demo {
         }
         notes.append("Accuracies are on the test set, after collapsing with no finetuning and no BatchNorm recalibration.")
         return notes
+    }
+}
+
+/// Why the demo did not start.
+public enum DemoError: Error, CustomStringConvertible, Equatable {
+    case earlierRuns(folder: String)
+
+    public var description: String {
+        switch self {
+        case let .earlierRuns(folder):
+            return "\(folder) holds an earlier demo's runs; --force replaces them, or choose another --out"
+        }
     }
 }

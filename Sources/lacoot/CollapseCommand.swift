@@ -64,6 +64,8 @@ struct CollapseCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
+        defer { withExtendedLifetime(lock) {} }
         let run = try TrainedRun.open(RunFolder(runDirectory))
         let names = run.model.collapsibleBlockNames
         if let remove, remove > names.count {

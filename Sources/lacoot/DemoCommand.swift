@@ -53,6 +53,7 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .customLong("train-limit"), help: "Use only the first N training images (smoke runs; --quick: 12000).") var trainLimit: Int?
     @Option(name: .customLong("test-limit"), help: "Use only the first N test images (--quick: 2000).") var testLimit: Int?
     @Flag(name: .customLong("no-latency"), help: "Skip latency measurements (smoke runs).") var noLatency = false
+    @Flag(name: .long, help: "Replace the runs of an earlier demo in --out.") var force = false
     @OptionGroup(title: "Execution") var execution: ExecutionOptions
 
     @OptionGroup var runtime: RuntimeOptions
@@ -84,6 +85,7 @@ struct DemoCommand: ParsableCommand {
         if model != .resnet18 { options.makeTransformerBudget() }
         if quick { options.makeQuick() }
         options.outputDirectory = out
+        options.replaceExisting = force
         if lambdas.isEmpty {
             options.arms = taps.map { Demo.Arm(lambda: lambda, warmupEpochs: lambdaWarmup, tap: $0) } + [Demo.Arm(lambda: 0)]
         } else {

@@ -52,6 +52,8 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let folder = RunFolder(runDirectory)
+        let lock = try RunLock.acquire(folder)
+        defer { withExtendedLifetime(lock) {} }
         guard !FileManager.default.fileExists(atPath: folder.importedModelURL.path), !folder.hasCheckpoint else {
             throw UsageError.runExists(runDirectory: runDirectory)
         }

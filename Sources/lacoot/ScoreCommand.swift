@@ -29,6 +29,8 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         try runtime.apply()
+        let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
+        defer { withExtendedLifetime(lock) {} }
         let run = try TrainedRun.open(RunFolder(runDirectory))
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
                                                    normalization: run.data.normalization, distance: distance.value,

@@ -158,6 +158,9 @@ struct TrainCommand: ParsableCommand {
         try runtime.apply()
         let device = try execution.prepare()
         let folder = RunFolder(runDirectory)
+        // before any check: a second process on this folder stops here, the first is untouched
+        let lock = try RunLock.acquire(folder, create: !resume)
+        defer { withExtendedLifetime(lock) {} }
         let runConfig: RunConfig
         let prepared: PreparedData
         var imported: (any CollapsibleModel)?

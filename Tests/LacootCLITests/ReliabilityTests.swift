@@ -147,6 +147,41 @@ func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) thr
         #expect(r.code == 0, "\(r.err)")
         r = try lacoot(["train", "--run-dir", regularized, "--resume", "--quiet"], within: 120)
         #expect(r.code == 0, "\(r.err)")
+        // a second demo into the same folder needs --force
+        r = try lacoot(["demo", "--epochs", "1", "--width", "4", "--train-limit", "300", "--test-limit", "60",
+                        "--out", out, "--no-latency", "--quiet"], within: 300)
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "--force")
+        #expect(FileManager.default.fileExists(atPath: regularized + "/collapsed.json"), "the refused demo touched the runs")
+    }
+
+    /// Two processes on one run folder: the second stops at once with one line naming the
+    /// folder and the first one's pid; the first finishes untouched.
+    @Test func aSecondProcessOnARunFolderIsRefused() throws {
+        let dir = try scratch() + "/locked"
+        let first = Process()
+        first.executableURL = try executable()
+        first.arguments = ["train", "--run-dir", dir, "--width", "4", "--epochs", "2", "--max-batches", "20", "--batch-size", "32",
+                           "--train-limit", "1000", "--test-limit", "50", "--lambda", "1", "--projections", "4", "--quiet"]
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        let lockFile = dir + "/.lock"
+        let deadline = Date().addingTimeInterval(60)
+        while (try? String(contentsOfFile: lockFile, encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        var r = try lacoot(["train", "--run-dir", dir, "--width", "4", "--epochs", "1", "--quiet"], within: 60)
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "in use by another lacoot process (pid \(first.processIdentifier))")
+        r = try lacoot(["score", "--run-dir", dir, "--quiet"], within: 60)
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "in use by another lacoot process")
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+        let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        #expect(config.contains("\"epochs\" : 2"), "the refused process wrote config.json")
+        r = try lacoot(["score", "--run-dir", dir, "--projections", "4", "--quiet"], within: 120)
+        #expect(r.code == 0, "\(r.err)")
     }
 
     /// `demo --model vit --taps output mlp-branch`: three models (two taps and λ = 0) in their
