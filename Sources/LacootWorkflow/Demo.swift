@@ -144,7 +144,9 @@ public struct Demo {
             let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
                                                           distance: training.slicedWasserstein, tap: arm.tap,
                                                           seed: o.seed, batchSize: o.batchSize)
-            try AtomicFile.writeJSON(distances, to: folder.scoresURL)
+            let provenance = try ScoresFile.Provenance(distance: training.slicedWasserstein, tap: arm.tap, seed: o.seed,
+                                                       folder: folder)
+            try ScoresFile(provenance: provenance, scores: distances).write(to: folder)
             log("validation distances (λ = \(arm.lambda)): "
                 + distances.map { String(format: "%@ %.4f", $0.block, $0.distance) }.joined(separator: ", "))
             runs += try curves(of: model, arm: arm, distances: distances, history: history, data: data)

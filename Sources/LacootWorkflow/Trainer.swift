@@ -16,6 +16,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case interrupted(epoch: Int, step: Int, checkpoint: String?)
     /// The checkpoint does not belong to this run (other configuration or model); `reason` says how.
     case checkpointMismatch(checkpoint: String, reason: String)
+    /// A weight is NaN or infinite (the loss of the last step was still finite): no checkpoint
+    /// is written over the last good one.
+    case nonFiniteWeights(epoch: Int, parameter: String, checkpoint: String?)
 
     public var description: String {
         switch self {
@@ -23,6 +26,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
             return "training diverged at epoch \(epoch + 1), step \(step + 1): loss is not finite "
                 + "(cross-entropy \(ce), λ·MSW \(reg)); lower --lr or --lambda"
                 + (checkpoint.map { "; the last good checkpoint is \($0)" } ?? "")
+        case let .nonFiniteWeights(epoch, parameter, checkpoint):
+            return "training diverged in epoch \(epoch + 1): \(parameter) holds NaN or infinite values; lower --lr or --lambda"
+                + (checkpoint.map { "; the last good checkpoint, kept, is \($0)" } ?? "")
         case let .interrupted(epoch, step, checkpoint):
             return "interrupted at epoch \(epoch + 1), step \(step)"
                 + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
@@ -241,6 +247,12 @@ public final class Trainer {
     /// holds the running sums of an unfinished epoch.
     func saveCheckpoint(_ run: RunState, epochsDone: Int, partial: PartialEpoch?, epochStarted: Date) throws -> String? {
         guard let runFolder = run.folder else { return nil }
+        // a weight or BatchNorm statistic gone NaN (the loss, in training mode, can still be finite) must not
+        // replace the last good checkpoint
+        if let bad = try withNoGrad({ try model.stateDict().first { try Self.holdsNonFinite($0.tensor) } }) {
+            let kept = FileManager.default.fileExists(atPath: runFolder.checkpointURL.path) ? runFolder.checkpointURL.path : nil
+            throw TrainingError.nonFiniteWeights(epoch: max(epochsDone - 1, 0), parameter: bad.name, checkpoint: kept)
+        }
         var metadata: [String: String] = [:]
         if var partial {
             partial.secondsBefore += Date().timeIntervalSince(epochStarted)
@@ -252,6 +264,11 @@ public final class Trainer {
         logger.debug("checkpoint written", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(epochsDone)",
                                                      "steps": "\(partial?.steps ?? 0)"])
         return runFolder.checkpointURL.path
+    }
+
+    /// Whether a floating tensor holds NaN or infinite values.
+    static func holdsNonFinite(_ t: Tensor) throws -> Bool {
+        t.dtype.isFloatingPoint ? try t.isFinite().logicalNot().sum().item() > 0 : false
     }
 
     /// The training steps of one epoch (after the first `skipSteps`, already taken before a

@@ -76,16 +76,17 @@ struct CollapseCommand: ParsableCommand {
         }
         let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
         // reuse `lacoot score`'s distances when they match the model's blocks
-        var distances: [BlockDistance]? = nil
-        if let data = FileManager.default.contents(atPath: run.folder.scoresURL.path),
-           let saved = try? JSONDecoder().decode([BlockDistance].self, from: data),
-           Set(saved.map(\.block)) == Set(names) {
-            distances = saved
+        let tap = distance.tap ?? run.config.training.tap
+        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, folder: run.folder)
+        let distances = ScoresFile.reusable(in: run.folder, provenance: provenance, blocks: names)
+        if distances != nil {
             runtime.log("using the block distances in \(run.folder.scoresURL.path)")
+        } else if FileManager.default.fileExists(atPath: run.folder.scoresURL.path) {
+            runtime.log("\(run.folder.scoresURL.path) was made otherwise (distance, seed, tap or checkpoint): measuring again")
         }
         let full = try Collapser.copy(of: run.model)   // for the report's step-by-step curve
         let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
-        collapser.tap = distance.tap ?? run.config.training.tap
+        collapser.tap = tap
         collapser.measureLatency = !noLatency
         collapser.showProgress = runtime.showProgress
         let outcome = try collapser.collapse(policy: policy, order: order, validation: run.data.validation,

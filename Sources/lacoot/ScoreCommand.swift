@@ -32,11 +32,12 @@ struct ScoreCommand: ParsableCommand {
         let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
         defer { withExtendedLifetime(lock) {} }
         let run = try TrainedRun.open(RunFolder(runDirectory))
+        let tap = distance.tap ?? run.config.training.tap
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
                                                    normalization: run.data.normalization, distance: distance.value,
-                                                   tap: distance.tap ?? run.config.training.tap, seed: seed,
-                                                   progress: runtime.showProgress)
-        try AtomicFile.writeJSON(scores, to: run.folder.scoresURL)
+                                                   tap: tap, seed: seed, progress: runtime.showProgress)
+        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, folder: run.folder)
+        try ScoresFile(provenance: provenance, scores: scores).write(to: run.folder)
         if runtime.json {
             try printJSON(scores)
         } else {

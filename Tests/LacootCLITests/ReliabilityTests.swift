@@ -182,6 +182,13 @@ func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) thr
         #expect(config.contains("\"epochs\" : 2"), "the refused process wrote config.json")
         r = try lacoot(["score", "--run-dir", dir, "--projections", "4", "--quiet"], within: 120)
         #expect(r.code == 0, "\(r.err)")
+        // scores.json records how it was made: collapse reuses it only when it would measure the same
+        r = try lacoot(["collapse", "--run-dir", dir, "--projections", "4", "--remove", "1", "--no-latency"], within: 120)
+        #expect(r.code == 0 && r.err.contains("using the block distances"), "\(r.err)")
+        r = try lacoot(["collapse", "--run-dir", dir, "--projections", "4", "--seed", "3", "--remove", "1", "--no-latency"], within: 120)
+        #expect(r.code == 0 && r.err.contains("measuring again"), "\(r.err)")
+        let scores = try String(contentsOfFile: dir + "/scores.json", encoding: .utf8)
+        #expect(scores.contains("\"provenance\"") && scores.contains("\"projections\" : 4"), "\(scores)")
     }
 
     /// `demo --model vit --taps output mlp-branch`: three models (two taps and λ = 0) in their

@@ -72,6 +72,26 @@ import Torch
         }
     }
 
+    /// A BatchNorm statistic gone NaN leaves the training loss finite (training mode uses the
+    /// batch's statistics) but must not be checkpointed: the run stops naming it and the last
+    /// good checkpoint stays.
+    @Test func nonFiniteStateIsNeverCheckpointed() throws {
+        let folder = RunFolder(url: try temporaryFolder())
+        let model = try tinyModel(seed: 1)
+        let trainer = try Trainer(model: model, config: tinyConfig(epochs: 2), normalization: tinyNormalization)
+        trainer.showProgress = false
+        trainer.log = { _ in }
+        trainer.onEpoch = { metrics in
+            guard metrics.epoch == 1, let mean = model.stateDict().first(where: { $0.name == "bn1.running_mean" }) else { return }
+            try withNoGrad { try mean.tensor.fill_(Double.nan) }
+        }
+        let error = #expect(throws: TrainingError.self) {
+            try trainer.fit(train: try tinyData(count: 48), validation: nil, runFolder: folder)
+        }
+        #expect(error?.description.contains("bn1.running_mean holds NaN") == true, "\(String(describing: error))")
+        #expect(try TrainingCheckpoint.load(from: folder.checkpointURL).epoch == 1)
+    }
+
     @Test func aMismatchedCheckpointIsRefused() throws {
         let folder = RunFolder(url: try temporaryFolder())
         _ = try train(epochs: 1, folder: folder)
