@@ -23,6 +23,11 @@ void cdc_free(void *p) { free(p); }
 
 int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
                size_t *offset, char *err, size_t errlen) {
+  return cdc_inflate_limited(in, inlen, SIZE_MAX, out, outlen, offset, err, errlen);
+}
+
+int cdc_inflate_limited(const uint8_t *in, size_t inlen, size_t maxout, uint8_t **out,
+                        size_t *outlen, size_t *offset, char *err, size_t errlen) {
   *out = NULL;
   *outlen = 0;
   *offset = 0;
@@ -33,6 +38,9 @@ int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
                      ((uint32_t)in[inlen - 2] << 16) | ((uint32_t)in[inlen - 1] << 24);
     if ((size_t)isize + 1 > cap / 8 && (size_t)isize < ((size_t)1 << 32)) cap = (size_t)isize + 1;
   }
+  /* One byte past the limit is room enough to notice a stream that goes beyond it. */
+  size_t hardcap = maxout == SIZE_MAX ? SIZE_MAX : maxout + 1;
+  if (cap > hardcap) cap = hardcap;
   uint8_t *buf = malloc(cap);
   if (!buf) { set_err(err, errlen, "out of memory"); return CDC_ERR_MEMORY; }
   size_t used = 0;
@@ -49,7 +57,15 @@ int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
     int rc = Z_OK;
     for (;;) {
       if (used == cap) {
-        size_t ncap = cap * 2;
+        if (cap >= hardcap) {
+          char msg[96];
+          snprintf(msg, sizeof msg, "the stream inflates to more than %zu bytes", maxout);
+          *offset = pos;
+          inflateEnd(&zs); free(buf);
+          set_err(err, errlen, msg);
+          return CDC_ERR_CORRUPT;
+        }
+        size_t ncap = cap > hardcap / 2 ? hardcap : cap * 2;
         uint8_t *nbuf = realloc(buf, ncap);
         if (!nbuf) {
           inflateEnd(&zs); free(buf);

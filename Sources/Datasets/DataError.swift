@@ -26,6 +26,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case undecodableImage(file: String, reason: String)
     /// A line of an annotation file (e.g. Tiny-ImageNet's `val_annotations.txt`) is unusable.
     case badAnnotation(file: String, line: Int, reason: String)
+    /// A file's structure is wrong (a MAT-file element, a split file's content); `offset` is the
+    /// byte where it was noticed, when that helps.
+    case malformed(file: String, offset: Int?, reason: String)
     /// An argument is outside its allowed range (batch size, split fraction, ...).
     case invalidArgument(String)
 
@@ -56,6 +59,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "data: cannot decode image '\(file)': \(reason)"
         case let .badAnnotation(file, line, reason):
             return "data: '\(file)' line \(line): \(reason)"
+        case let .malformed(file, offset, reason):
+            return "data: '\(file)'\(offset.map { " at byte \($0)" } ?? ""): \(reason)"
         case let .invalidArgument(message):
             return "data: \(message)"
         }

@@ -112,14 +112,16 @@ enum FileIO {
     /// Whether the bytes start with the gzip magic number.
     static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
-    /// Inflates gzip (or zlib) bytes read from `path`.
-    static func gunzip(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+    /// Inflates gzip (or zlib) bytes read from `path`; with `limit`, a stream that inflates to
+    /// more than `limit` bytes is refused as corrupt before more is allocated.
+    static func gunzip(_ bytes: [UInt8], path: String, limit: Int? = nil) throws -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
         var outLength = 0
         var offset = 0
         var err = [CChar](repeating: 0, count: 256)
         let rc = bytes.withUnsafeBufferPointer { inBuf in
-            cdc_gunzip(inBuf.baseAddress, inBuf.count, &out, &outLength, &offset, &err, err.count)
+            cdc_inflate_limited(inBuf.baseAddress, inBuf.count, max(0, limit ?? Int.max),
+                                &out, &outLength, &offset, &err, err.count)
         }
         defer { cdc_free(out) }
         let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -33,8 +33,9 @@ public struct PreparedData: Sendable {
         for (flag, value) in [("train-limit", config.trainLimit), ("test-limit", config.testLimit)] {
             if let value, value < 1 { throw ConfigurationError.outOfRange(flag: flag, problem: "must be at least 1, got \(value)") }
         }
-        var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize)
-        var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize)
+        let layout = LayoutOptions(splitIndex: config.splitIndex, targetDomain: config.targetDomain, seed: config.splitSeed)
+        var full = try kind.load(directory: config.directory, train: true, imageSize: config.imageSize, options: layout)
+        var test = try kind.load(directory: config.directory, train: false, imageSize: config.imageSize, options: layout)
         var paddedTo: Int?
         if let size = config.padTo, size > full.height || size > full.width {
             paddedTo = size
@@ -51,14 +52,25 @@ public struct PreparedData: Sendable {
             full = try full.repeatingChannels(to: channels)
             test = try test.repeatingChannels(to: channels)
         }
-        let split = try full.split(validationFraction: config.validationFraction, seed: config.splitSeed)
+        // Pooled PACS/VLCS: the loader set a tenth aside for test, so --val-fraction counts in the
+        // whole pool (0.1 gives EASIER's 80/10/10). Every other dataset, including those with an
+        // official validation split (Flowers-102, DTD, FGVC-Aircraft), carves validation from train.
+        var validationFraction = config.validationFraction
+        if kind.hasDomains, config.targetDomain == nil {
+            validationFraction /= 1 - DomainFolderLayout.pooledTestShare
+            guard validationFraction < 1 else {
+                throw ConfigurationError.outOfRange(flag: "val-fraction",
+                                                    problem: "must be below \(1 - DomainFolderLayout.pooledTestShare) for pooled \(kind.rawValue) (a tenth is test), got \(config.validationFraction)")
+            }
+        }
+        let split = try full.split(validationFraction: validationFraction, seed: config.splitSeed)
         let known = kind.knownNormalization.flatMap { $0.mean.count == full.channels ? $0 : nil }
         let normalization = config.normalization ?? known ?? Normalization.computed(from: split.train)
         guard normalization.mean.count == full.channels, normalization.std.count == full.channels else {
             throw ConfigurationError.outOfRange(flag: "normalization",
                                                 problem: "has \(normalization.mean.count) channels, the images \(full.channels)")
         }
-        var label = "\(config.dataset) (\(split.train.count) train / \(split.validation.count) validation / \(test.count) test"
+        var label = "\(config.dataset)\(config.targetDomain.map { " → \($0)" } ?? "") (\(split.train.count) train / \(split.validation.count) validation / \(test.count) test"
         if let size = paddedTo { label += ", padded to \(size)×\(size)" }
         label += ")"
         return PreparedData(train: split.train, validation: split.validation, test: test, normalization: normalization,

@@ -7,7 +7,8 @@ import Models
 
 /// Where the data comes from and how it is prepared (part of a run's configuration).
 public struct DataConfig: Codable, Sendable, Equatable {
-    /// A `DatasetKind` name: "fashion-mnist", "mnist", "cifar10", "cifar100", "tiny-imagenet", "folder".
+    /// A `DatasetKind` name: "fashion-mnist", "mnist", "cifar10", "cifar100", "tiny-imagenet", "folder",
+    /// "flowers102", "dtd", "aircraft", "pacs", "vlcs".
     public var dataset: String = "fashion-mnist"
     /// Folder with the files (nil = the dataset's default, e.g. Debian's Fashion-MNIST).
     public var directory: String? = nil
@@ -15,8 +16,13 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var validationFraction: Double = 0.1
     /// Zero-pad images to this size (Fashion-MNIST 28 → 32 so the CIFAR stems apply).
     public var padTo: Int? = 32
-    /// Resize/crop size for image folders.
+    /// Resize/crop size for image folders (nil = the dataset's default, 224 for Flowers-102,
+    /// DTD, FGVC-Aircraft, PACS and VLCS).
     public var imageSize: Int? = nil
+    /// DTD's split, 1...10 (nil = 1; absent from older config files).
+    public var splitIndex: Int? = nil
+    /// PACS/VLCS: the domain held out for test (nil = all domains pooled, split 80/10/10).
+    public var targetDomain: String? = nil
     /// Use only the first N training samples (quick runs); nil = all.
     public var trainLimit: Int? = nil
     /// Use only the first N test samples; nil = all.

@@ -156,7 +156,7 @@ struct RuntimeOptions: ParsableArguments {
 
 /// Which dataset and how it is split.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .long, help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")). flowers102, dtd and aircraft read their official layouts (train = the official train split, test = the official test split; validation is carved from train by --val-fraction); pacs and vlcs read <domain>/<class>/ folders.")
     var dataset = "fashion-mnist"
 
     @Option(name: .customLong("data-dir"), help: "Folder with the dataset's files (default for fashion-mnist: Debian's /usr/share/datasets/fashion-mnist).")
@@ -168,8 +168,14 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("pad-to"), help: "Zero-pad smaller images to this size (28×28 → 32×32 for the CIFAR stems).")
     var padTo = 32
 
-    @Option(name: .customLong("image-size"), help: "Resize and center-crop image folders to this size.")
+    @Option(name: .customLong("image-size"), help: "Resize (shorter side) and center-crop images to this size (default for flowers102, dtd, aircraft, pacs, vlcs: 224; a folder's images otherwise keep their common size).")
     var imageSize: Int?
+
+    @Option(name: .customLong("split-index"), help: "dtd: which of its ten official splits, 1...10. (default: 1)")
+    var splitIndex: Int?
+
+    @Option(name: .customLong("target-domain"), help: "pacs, vlcs: hold this domain out as the test set and train on the others (default: all domains pooled, a seeded 80/10/10 split).")
+    var targetDomain: String?
 
     @Option(name: .customLong("train-limit"), help: "Use only the first N training images (quick runs).")
     var trainLimit: Int?
@@ -188,6 +194,13 @@ struct DataOptions: ParsableArguments {
         try Bounds.check(testLimit, "test-limit", in: Bounds.limit)
         try Bounds.check(padTo, "pad-to", in: Bounds.imageSide)
         try Bounds.check(imageSize, "image-size", in: Bounds.imageSide)
+        if splitIndex != nil, dataset != DatasetKind.dtd.rawValue {
+            throw ValidationError("--split-index applies to --dataset dtd only")
+        }
+        try Bounds.check(splitIndex, "split-index", in: 1...10)
+        if targetDomain != nil, DatasetKind(rawValue: dataset)?.hasDomains != true {
+            throw ValidationError("--target-domain applies to --dataset pacs or vlcs only")
+        }
     }
 
     func config(seed: UInt64) -> DataConfig {
@@ -197,6 +210,8 @@ struct DataOptions: ParsableArguments {
         c.validationFraction = validationFraction
         c.padTo = padTo
         c.imageSize = imageSize
+        c.splitIndex = splitIndex
+        c.targetDomain = targetDomain
         c.trainLimit = trainLimit
         c.testLimit = testLimit
         c.splitSeed = seed

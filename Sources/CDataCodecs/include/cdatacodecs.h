@@ -32,6 +32,11 @@ void cdc_free(void *p);
 int cdc_gunzip(const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
                size_t *offset, char *err, size_t errlen);
 
+/* Like cdc_gunzip, but fails (CDC_ERR_CORRUPT) once the output would exceed `maxout` bytes,
+ * so a small stream cannot make the caller allocate gigabytes. */
+int cdc_inflate_limited(const uint8_t *in, size_t inlen, size_t maxout, uint8_t **out,
+                        size_t *outlen, size_t *offset, char *err, size_t errlen);
+
 /* Compresses bytes into a single-member gzip stream (used to write test fixtures). */
 int cdc_gzip(const uint8_t *in, size_t inlen, int level, uint8_t **out, size_t *outlen,
              char *err, size_t errlen);
