@@ -2,6 +2,7 @@
 #include "cdatacodecs.h"
 
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ int cdc_gzip(const uint8_t *in, size_t inlen, int level, uint8_t **out, size_t *
 
 /* ------------------------------------------------------------------------- PNG ---- */
 
-int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, uint8_t **out,
+int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, size_t max_pixels, uint8_t **out,
                    int *width, int *height, char *err, size_t errlen) {
   *out = NULL;
   *width = 0;
@@ -158,6 +159,13 @@ int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, uint8_t **out,
     return CDC_ERR_CORRUPT;
   }
   image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  if ((size_t)image.width * (size_t)image.height > max_pixels) {
+    *width = (int)(image.width > INT32_MAX ? INT32_MAX : image.width);
+    *height = (int)(image.height > INT32_MAX ? INT32_MAX : image.height);
+    png_image_free(&image);
+    set_err(err, errlen, "the header promises more pixels than the limit");
+    return CDC_ERR_TOO_LARGE;
+  }
   size_t stride = (size_t)image.width * (size_t)channels;
   size_t size = stride * (size_t)image.height;
   if (image.width == 0 || image.height == 0 || size / stride != image.height) {
@@ -241,7 +249,7 @@ static void cdc_jpeg_emit_message(j_common_ptr cinfo, int level) {
   }
 }
 
-int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, uint8_t **out,
+int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, size_t max_pixels, uint8_t **out,
                     int *width, int *height, char *err, size_t errlen) {
   *out = NULL;
   *width = 0;
@@ -267,6 +275,13 @@ int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, uint8_t **out
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, in, (unsigned long)inlen);
   jpeg_read_header(&cinfo, TRUE);
+  if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
+    *width = (int)cinfo.image_width;
+    *height = (int)cinfo.image_height;
+    set_err(err, errlen, "the header promises more pixels than the limit");
+    jpeg_destroy_decompress(&cinfo);
+    return CDC_ERR_TOO_LARGE;
+  }
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
     set_err(err, errlen, "CMYK JPEG images are not supported");
     jpeg_destroy_decompress(&cinfo);

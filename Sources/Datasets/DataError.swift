@@ -24,6 +24,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case emptyClassFolder(path: String)
     /// An image file could not be decoded.
     case undecodableImage(file: String, reason: String)
+    /// An image is larger than the pixel limit — as its header promises, or once resized.
+    case imageTooLarge(file: String, width: Int, height: Int, limit: Int)
+    /// A compressed file inflates to more than its limit (a decompression bomb, or damage).
+    case inflatesTooMuch(file: String, compressed: Int, limit: Int)
     /// A line of an annotation file (e.g. Tiny-ImageNet's `val_annotations.txt`) is unusable.
     case badAnnotation(file: String, line: Int, reason: String)
     /// A file's structure is wrong (a MAT-file element, a split file's content); `offset` is the
@@ -57,6 +61,10 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "data: class folder '\(path)' holds no PNG or JPEG image"
         case let .undecodableImage(file, reason):
             return "data: cannot decode image '\(file)': \(reason)"
+        case let .imageTooLarge(file, width, height, limit):
+            return "data: image '\(file)' is \(width)×\(height) pixels (counting a resize), more than the limit of \(limit) (--max-image-pixels)"
+        case let .inflatesTooMuch(file, compressed, limit):
+            return "data: '\(file)' (\(compressed) bytes) inflates to more than \(limit) bytes; refused as a decompression bomb or damage"
         case let .badAnnotation(file, line, reason):
             return "data: '\(file)' line \(line): \(reason)"
         case let .malformed(file, offset, reason):

@@ -125,6 +125,9 @@ enum FileIO {
         }
         defer { cdc_free(out) }
         let message = String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if rc != 0, let limit, message.hasPrefix("the stream inflates to more than") {
+            throw DataError.inflatesTooMuch(file: path, compressed: bytes.count, limit: limit)
+        }
         switch rc {
         case 0:
             guard let out else { return [] }
@@ -147,9 +150,15 @@ enum FileIO {
         return [UInt8](UnsafeBufferPointer(start: out, count: outLength))
     }
 
-    /// Reads a file and inflates it when it is gzipped.
+    /// Reads a file and inflates it when it is gzipped, within ``inflationLimit(compressed:)``.
     static func readMaybeGzip(_ path: String, hint: String) throws -> [UInt8] {
         let raw = try read(path, hint: hint)
-        return isGzip(raw) ? try gunzip(raw, path: path) : raw
+        return isGzip(raw) ? try gunzip(raw, path: path, limit: inflationLimit(compressed: raw.count)) : raw
+    }
+
+    /// How far a gzipped data file may inflate: 64 MiB, or 100 times its compressed size (real
+    /// datasets inflate 2–5 times; a decompression bomb a thousand times), at most 4 GiB.
+    static func inflationLimit(compressed: Int) -> Int {
+        min(4 << 30, max(64 << 20, compressed.multipliedReportingOverflow(by: 100).partialValue))
     }
 }

@@ -58,7 +58,8 @@ public struct IDXArray: Sendable {
     public init(contentsOf path: String, hint: String = "check the path") throws {
         let raw = try FileIO.read(path, hint: hint)
         if FileIO.isGzip(raw) {
-            try self.init(parsing: try FileIO.gunzip(raw, path: path), file: path + " (uncompressed)")
+            let inflated = try FileIO.gunzip(raw, path: path, limit: FileIO.inflationLimit(compressed: raw.count))
+            try self.init(parsing: inflated, file: path + " (uncompressed)")
         } else {
             try self.init(parsing: raw, file: path)
         }

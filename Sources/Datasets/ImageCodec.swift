@@ -1,3 +1,4 @@
+import Synchronization
 import CDataCodecs
 
 /// A decoded image: interleaved pixels (HWC), 8 bits per channel.
@@ -29,6 +30,10 @@ public struct DecodedImage: Sendable, Equatable {
 /// PNG and JPEG decoding and encoding through libpng and libjpeg-turbo, with errors returned
 /// as `DataError` (no C library can abort the process from here).
 public enum ImageCodec {
+    /// The most pixels an image may have — as its header promises, or once resized — before
+    /// anything is allocated for it (default 8192 × 8192; `--max-image-pixels`).
+    public static let pixelLimit = Atomic<Int>(8192 * 8192)
+
     /// The formats this module decodes, detected from the first bytes of a file.
     public enum Format: Sendable { case png, jpeg }
 
@@ -55,14 +60,18 @@ public enum ImageCodec {
         }
         var out: UnsafeMutablePointer<UInt8>?
         var width: Int32 = 0, height: Int32 = 0
+        let limit = pixelLimit.load(ordering: .relaxed)
         var err = [CChar](repeating: 0, count: 256)
         let rc = bytes.withUnsafeBufferPointer { buf in
             switch format {
-            case .png: return cdc_decode_png(buf.baseAddress, buf.count, Int32(channels), &out, &width, &height, &err, err.count)
-            case .jpeg: return cdc_decode_jpeg(buf.baseAddress, buf.count, Int32(channels), &out, &width, &height, &err, err.count)
+            case .png: return cdc_decode_png(buf.baseAddress, buf.count, Int32(channels), limit, &out, &width, &height, &err, err.count)
+            case .jpeg: return cdc_decode_jpeg(buf.baseAddress, buf.count, Int32(channels), limit, &out, &width, &height, &err, err.count)
             }
         }
         defer { cdc_free(out) }
+        if rc == Int32(CDC_ERR_TOO_LARGE) {
+            throw DataError.imageTooLarge(file: file, width: Int(width), height: Int(height), limit: limit)
+        }
         guard rc == 0, let out else { throw DataError.undecodableImage(file: file, reason: message(err)) }
         let n = Int(width) * Int(height) * channels
         return DecodedImage(pixels: [UInt8](UnsafeBufferPointer(start: out, count: n)), width: Int(width),
@@ -167,11 +176,16 @@ public enum ImageCodec {
     }
 
     /// Resizes so the shorter side is `size` (keeping the aspect ratio), then crops the central
-    /// `size × size` square — torchvision's `Resize(size)` + `CenterCrop(size)`.
-    public static func resizeAndCenterCrop(_ image: DecodedImage, size: Int) -> DecodedImage {
+    /// `size × size` square — torchvision's `Resize(size)` + `CenterCrop(size)`. The resized
+    /// image must stay within ``pixelLimit`` (a 1×200000 strip resized to 64 would not).
+    public static func resizeAndCenterCrop(_ image: DecodedImage, size: Int, file: String = "<memory>") throws -> DecodedImage {
         var (w, h) = (image.width, image.height)
         if w <= h { h = max(size, Int(Double(size) * Double(image.height) / Double(image.width))); w = size } else {
             w = max(size, Int(Double(size) * Double(image.width) / Double(image.height))); h = size
+        }
+        let limit = pixelLimit.load(ordering: .relaxed)
+        guard w.multipliedReportingOverflow(by: h).partialValue <= limit, w <= limit, h <= limit else {
+            throw DataError.imageTooLarge(file: file, width: w, height: h, limit: limit)
         }
         let resized = resize(image, width: w, height: h)
         return centerCrop(resized, width: size, height: size)

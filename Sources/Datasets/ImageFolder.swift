@@ -112,7 +112,7 @@ public enum ImageFolderLayout {
                 do {
                     var image = try ImageCodec.decode(file: files[i], channels: channels)
                     if let s = imageSize {
-                        image = ImageCodec.resizeAndCenterCrop(image, size: s)
+                        image = try ImageCodec.resizeAndCenterCrop(image, size: s, file: files[i])
                     } else if image.width != width || image.height != height {
                         throw DataError.wrongImageSize(file: files[i], expected: "\(width)×\(height) like \(files[0])",
                                                        found: "\(image.width)×\(image.height)")

@@ -63,7 +63,7 @@ public struct Predictor {
         if image.width <= w, image.height <= h {
             image = Self.padded(image, width: w, height: h)
         } else if image.width != w || image.height != h {
-            image = ImageCodec.resizeAndCenterCrop(image, size: min(h, w))
+            image = try ImageCodec.resizeAndCenterCrop(image, size: min(h, w), file: file)
             image = ImageCodec.centerCrop(image, width: w, height: h)
         }
         let pixels = try Tensor(image.planar.map { Float($0) / 255 }, shape: [c, h, w])

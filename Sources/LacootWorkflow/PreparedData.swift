@@ -30,6 +30,10 @@ public struct PreparedData: Sendable {
                 throw ConfigurationError.outOfRange(flag: flag, problem: "must be in 1...4096, got \(value)")
             }
         }
+        if let limit = config.maxImagePixels {
+            guard limit > 0 else { throw ConfigurationError.outOfRange(flag: "max-image-pixels", problem: "must be at least 1, got \(limit)") }
+            ImageCodec.pixelLimit.store(limit, ordering: .relaxed)
+        }
         for (flag, value) in [("train-limit", config.trainLimit), ("test-limit", config.testLimit)] {
             if let value, value < 1 { throw ConfigurationError.outOfRange(flag: flag, problem: "must be at least 1, got \(value)") }
         }

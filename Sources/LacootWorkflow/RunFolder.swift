@@ -32,6 +32,9 @@ public struct DataConfig: Codable, Sendable, Equatable {
     /// Repeat grayscale images into this many channels (nil = as stored), for a model that
     /// expects colour (imported ImageNet weights).
     public var channels: Int? = nil
+    /// The most pixels an image may have, as its header promises or once resized (nil: the
+    /// default of ``ImageCodec/pixelLimit``).
+    public var maxImagePixels: Int? = nil
     public var splitSeed: UInt64 = 0
 
     public init() {}

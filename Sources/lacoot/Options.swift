@@ -183,7 +183,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("test-limit"), help: "Use only the first N test images.")
     var testLimit: Int?
 
+    @Option(name: .customLong("max-image-pixels"), help: "Refuse an image whose header promises, or whose resize makes, more pixels than this (decompression bombs). (default: 67108864, 8192²)")
+    var maxImagePixels: Int?
+
     func validate() throws {
+        try Bounds.check(maxImagePixels, "max-image-pixels", in: 1...(1 << 32))
         guard DatasetKind(rawValue: dataset) != nil else {
             throw ValidationError("unknown --dataset \"\(dataset)\"; choose one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -214,6 +218,7 @@ struct DataOptions: ParsableArguments {
         c.targetDomain = targetDomain
         c.trainLimit = trainLimit
         c.testLimit = testLimit
+        c.maxImagePixels = maxImagePixels
         c.splitSeed = seed
         return c
     }

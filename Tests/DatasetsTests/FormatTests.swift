@@ -140,7 +140,7 @@ import Testing
     @Test func resizesAndCenterCrops() throws {
         // 8 wide × 4 high: the shorter side is already 4, so only the central 4 columns stay.
         let image = Fixture.pattern(width: 8, height: 4, channels: 1, salt: 0)
-        let out = ImageCodec.resizeAndCenterCrop(image, size: 4)
+        let out = try ImageCodec.resizeAndCenterCrop(image, size: 4)
         #expect(out.width == 4 && out.height == 4)
         for y in 0..<4 { #expect(Array(out.pixels[(y * 4)..<(y * 4 + 4)]) == Array(image.pixels[(y * 8 + 2)..<(y * 8 + 6)])) }
         // Halving a checker of 0/200 2×2 squares with the widened triangle filter (as PIL's
@@ -151,8 +151,8 @@ import Testing
         #expect(half.pixels == [49, 151, 151, 49])
         // A flat image stays flat at any size.
         let flat = DecodedImage(pixels: [UInt8](repeating: 77, count: 5 * 7 * 3), width: 5, height: 7, channels: 3)
-        #expect(ImageCodec.resizeAndCenterCrop(flat, size: 12).pixels.allSatisfy { $0 == 77 })
-        #expect(ImageCodec.resizeAndCenterCrop(flat, size: 3).pixels.allSatisfy { $0 == 77 })
+        #expect(try ImageCodec.resizeAndCenterCrop(flat, size: 12).pixels.allSatisfy { $0 == 77 })
+        #expect(try ImageCodec.resizeAndCenterCrop(flat, size: 3).pixels.allSatisfy { $0 == 77 })
     }
 
     @Test func folderWithImageSizeResizesEveryImage() throws {

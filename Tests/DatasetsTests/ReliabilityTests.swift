@@ -41,4 +41,36 @@ import Testing
             #expect(p == path && r.contains(reason), "\(r)")
         }
     }
+
+    /// Decoder bombs: a tiny JPEG whose header promises 40000×40000 pixels and a PNG strip
+    /// whose resize would make 64 × 12.8 M pixels are refused before anything is allocated for
+    /// them; a gzipped IDX that inflates a thousandfold stops at its limit.
+    @Test func decompressionBombsAreRefused() throws {
+        let small = DecodedImage(pixels: [UInt8](repeating: 128, count: 8 * 8), width: 8, height: 8, channels: 1)
+        var jpeg = try ImageCodec.encodeJPEG(small)
+        let sof = try #require((0..<(jpeg.count - 8)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x9C, 0x40, 0x9C, 0x40])   // height, width = 40000
+        let error = #expect(throws: DataError.self) { try ImageCodec.decode(jpeg, channels: 3, file: "bomb.jpg") }
+        #expect(error?.description.contains("40000×40000") == true && error?.description.contains("bomb.jpg") == true,
+                "\(String(describing: error))")
+
+        let strip = DecodedImage(pixels: [UInt8](repeating: 9, count: 200_000), width: 200_000, height: 1, channels: 1)
+        let decoded = try ImageCodec.decode(try ImageCodec.encodePNG(strip), channels: 1, file: "strip.png")
+        #expect(decoded.width == 200_000)
+        let resize = #expect(throws: DataError.self) { try ImageCodec.resizeAndCenterCrop(decoded, size: 64, file: "strip.png") }
+        #expect(resize?.description.contains("strip.png") == true, "\(String(describing: resize))")
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let count = 100 << 20
+        var idx: [UInt8] = [0, 0, 8, 1, UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+        idx += [UInt8](repeating: 0, count: count)
+        let gz = try FileIO.gzip(idx, level: 9)
+        #expect(gz.count < 1 << 20)
+        let path = dir.appendingPathComponent("labels-idx1-ubyte.gz").path
+        try Data(gz).write(to: URL(fileURLWithPath: path))
+        let inflated = #expect(throws: DataError.self) { try IDXArray(contentsOf: path) }
+        #expect(inflated?.description.contains("decompression bomb") == true, "\(String(describing: inflated))")
+    }
 }

@@ -164,7 +164,7 @@ import Torch
         #expect(predictions[0].top.map(\.class) == order.prefix(3).map { ["a", "b", "c", "d"][$0] })
         for (entry, i) in zip(predictions[0].top, order) { #expect(abs(entry.probability - Double(expected[i])) < 1e-6) }
         // the large image: resized to 32 on its shorter side, then centre-cropped to 32×32
-        let resized = ImageCodec.centerCrop(ImageCodec.resizeAndCenterCrop(large, size: 32), width: 32, height: 32)
+        let resized = ImageCodec.centerCrop(try ImageCodec.resizeAndCenterCrop(large, size: 32), width: 32, height: 32)
         let y = try (Tensor(resized.planar.map { Float($0) / 255 }, shape: [1, 1, 32, 32]) - 0.3) / 0.2
         let best = try withNoGrad { try model(y) }.argmax(dim: 1).values(as: Int64.self)[0]
         #expect(predictions[1].top[0].index == Int(best))

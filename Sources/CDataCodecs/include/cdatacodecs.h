@@ -23,7 +23,8 @@ enum {
   CDC_ERR_TRUNCATED = -1, /* the stream ends early; *offset = compressed bytes consumed */
   CDC_ERR_CORRUPT = -2,   /* the stream is not valid; *offset = where it was noticed */
   CDC_ERR_MEMORY = -3,
-  CDC_ERR_UNSUPPORTED = -4
+  CDC_ERR_UNSUPPORTED = -4,
+  CDC_ERR_TOO_LARGE = -5  /* an image header promises more pixels than allowed */
 };
 
 void cdc_free(void *p);
@@ -43,10 +44,12 @@ int cdc_gzip(const uint8_t *in, size_t inlen, int level, uint8_t **out, size_t *
 
 /* Decodes a PNG or JPEG image held in memory into interleaved 8-bit pixels (HWC) with
  * `channels` = 1 (gray) or 3 (RGB) channels, converting as needed (alpha is composited
- * onto black for PNG). */
-int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, uint8_t **out,
+ * onto black for PNG). An image whose header promises more than `max_pixels` pixels is
+ * refused (CDC_ERR_TOO_LARGE) before anything is allocated; *width and *height then hold
+ * the promised size. */
+int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, size_t max_pixels, uint8_t **out,
                    int *width, int *height, char *err, size_t errlen);
-int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, uint8_t **out,
+int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, size_t max_pixels, uint8_t **out,
                     int *width, int *height, char *err, size_t errlen);
 
 /* Encodes interleaved 8-bit pixels (HWC, 1 or 3 channels). */
