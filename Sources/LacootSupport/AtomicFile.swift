@@ -100,6 +100,24 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files that writes interrupted by a kill left in `folder`
+    /// (`.<name>.tmp-<pid>-<id>`) and returns their names. Only call it while no other process
+    /// writes there (a run folder's lock held).
+    @discardableResult
+    public static func removeStaleTemporaryFiles(in folder: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        let stale = names.filter(isTemporaryName)
+        for name in stale { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        return stale
+    }
+
+    /// Whether `name` has the form of this writer's temporary files.
+    static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards) else { return false }
+        let tail = name[marker.upperBound...].split(separator: "-")
+        return tail.count == 2 && tail[0].allSatisfy(\.isNumber) && tail[1].count == 8 && tail[1].allSatisfy(\.isHexDigit)
+    }
+
     /// Runs `body` on a temporary file next to `url`, then makes it `url` atomically (see the
     /// type's documentation). An existing target keeps its permission bits; a new file gets
     /// 0644 minus the umask. An error thrown by `body` is rethrown as is, after the temporary

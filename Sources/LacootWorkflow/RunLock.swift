@@ -1,4 +1,5 @@
 import Foundation
+import LacootSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,6 +31,9 @@ public final class RunLock {
         let pid = "\(getpid())\n"
         _ = ftruncate(fd, 0)
         _ = pid.withCString { write(fd, $0, strlen($0)) }
+        // nobody else writes here now: what a killed writer left behind can go
+        let stale = AtomicFile.removeStaleTemporaryFiles(in: folder.url)
+        if !stale.isEmpty { logger.info("removed \(stale.count) temporary file(s) left by an interrupted write in \(folder.url.path)") }
         return RunLock(descriptor: fd, path: path)
     }
 

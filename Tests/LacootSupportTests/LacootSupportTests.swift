@@ -22,6 +22,18 @@ struct AtomicFileError_Body: Error {}
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["report.json"])
     }
 
+    /// What a write killed half-way leaves (`.<name>.tmp-<pid>-<id>`) is removed; the user's own
+    /// dot-files and files that only look alike are not.
+    @Test func staleTemporaryFilesAreRemovedAndNothingElse() throws {
+        let folder = try temporaryFolder("stale")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let stale = [".checkpoint.safetensors.tmp-4242-1A2B3C4D", ".config.json.tmp-7-DEADBEEF"]
+        let kept = ["checkpoint.safetensors", ".lock", ".notes.tmp-x-12345678", "a.tmp-1-1A2B3C4D", ".b.tmp-12-XYZ"]
+        for name in stale + kept { try Data("x".utf8).write(to: folder.appendingPathComponent(name)) }
+        #expect(AtomicFile.removeStaleTemporaryFiles(in: folder).sorted() == stale.sorted())
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == kept.sorted())
+    }
+
     @Test func failedWritesNameThePathAndKeepTheOldContent() throws {
         let folder = try temporaryFolder("atomic-fail")
         defer { try? FileManager.default.removeItem(at: folder) }
