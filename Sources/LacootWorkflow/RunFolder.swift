@@ -150,6 +150,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Sendable {
     case invalidLine(path: String, line: Int, expected: String)
     /// The weights in `weights` do not fit `model`; `report` lists the missing/unexpected keys.
     case weightsMismatch(weights: String, model: String, report: String)
+    /// config.json no longer describes the model or data its checkpoint was trained with.
+    case configChanged(config: String, checkpoint: String, differences: [String])
 
     /// The file or folder concerned.
     public var path: String {
@@ -157,6 +159,7 @@ public enum RunFolderError: Error, CustomStringConvertible, Sendable {
         case let .cannotCreate(folder, _): return folder
         case let .missingFile(path, _), let .invalidFile(path, _, _), let .invalidLine(path, _, _): return path
         case let .weightsMismatch(weights, _, _): return weights
+        case let .configChanged(config, _, _): return config
         }
     }
 
@@ -167,6 +170,8 @@ public enum RunFolderError: Error, CustomStringConvertible, Sendable {
         case let .invalidFile(path, expected, detail): return "\(path) is not a valid \(expected): \(detail)"
         case let .invalidLine(path, line, expected): return "\(path) line \(line) is not a valid \(expected)"
         case let .weightsMismatch(weights, model, report): return "\(weights) does not match \(model): \(report)"
+        case let .configChanged(config, checkpoint, differences):
+            return "\(config) no longer describes the run \(checkpoint) was trained in (\(differences.joined(separator: "; "))); restore it or train again"
         }
     }
 }

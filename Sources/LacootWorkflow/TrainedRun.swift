@@ -25,6 +25,7 @@ public struct TrainedRun {
             throw RunFolderError.missingFile(path: folder.checkpointURL.path, hint: "train first (lacoot train --run-dir \(folder.url.path))")
         }
         let checkpoint = try TrainingCheckpoint.load(from: folder.checkpointURL)
+        try checkAgainstCheckpoint(config, checkpoint.configuration, folder: folder)
         let model = try config.model.build()
         let report = try model.load(stateDict: checkpoint.model, strict: false)
         guard report.isClean else {
@@ -34,5 +35,24 @@ public struct TrainedRun {
         }
         let data = try PreparedData.prepare(config.data)
         return TrainedRun(folder: folder, config: config, model: model, data: data, epochs: checkpoint.epoch)
+    }
+
+    /// config.json must describe the model and data the checkpoint was trained with (the
+    /// checkpoint keeps the configuration it was trained under): a hand-edited dataset, model or
+    /// normalization is named instead of silently scoring the weights on other data. A
+    /// checkpoint without a readable configuration (written elsewhere) is not compared.
+    static func checkAgainstCheckpoint(_ config: RunConfig, _ stored: String, folder: RunFolder) throws {
+        guard let trained = try? JSONDecoder().decode(RunConfig.self, from: Data(stored.utf8)) else { return }
+        var differences = config.model.differences(from: trained.model).map { "model \($0)" }
+        let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config.data)) as? [String: Any] ?? [:]
+        let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trained.data)) as? [String: Any] ?? [:]
+        for key in Set(mine.keys).union(theirs.keys).sorted() {
+            let a = mine[key].map { "\($0)" } ?? "none", b = theirs[key].map { "\($0)" } ?? "none"
+            if a != b { differences.append("data \(key): \(a) in config.json vs \(b) in the checkpoint") }
+        }
+        guard differences.isEmpty else {
+            throw RunFolderError.configChanged(config: folder.configURL.path, checkpoint: folder.checkpointURL.path,
+                                               differences: differences)
+        }
     }
 }

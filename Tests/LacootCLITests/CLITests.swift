@@ -118,7 +118,14 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         try text.replacingOccurrences(of: "\"width\" : 4", with: "\"width\" : 8").write(to: configURL, atomically: true, encoding: .utf8)
         r = try lacoot(["score", "--run-dir", dir, "--quiet"])
         #expect(r.code == 1)
-        expectOneLine(r.err, contains: "does not match")
+        expectOneLine(r.err, contains: "no longer describes the run")
+        expectOneLine(r.err, contains: "width: 8 vs 4")
+        // a change the weights' shapes cannot reveal: the data
+        try text.replacingOccurrences(of: "\"validationFraction\" : 0.1", with: "\"validationFraction\" : 0.2")
+            .write(to: configURL, atomically: true, encoding: .utf8)
+        r = try lacoot(["collapse", "--run-dir", dir, "--remove", "1", "--quiet"])
+        #expect(r.code == 1)
+        expectOneLine(r.err, contains: "data validationFraction: 0.2 in config.json vs 0.1 in the checkpoint")
     }
 
     /// `info` takes the shared runtime options: --threads, --json, --verbose/--quiet.
