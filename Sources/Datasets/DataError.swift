@@ -24,6 +24,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case emptyClassFolder(path: String)
     /// An image file could not be decoded.
     case undecodableImage(file: String, reason: String)
+    /// Two splits of a folder dataset have different class folders (labels would not agree).
+    case classesDiffer(first: String, second: String, onlyInFirst: [String], onlyInSecond: [String])
     /// An image is larger than the pixel limit — as its header promises, or once resized.
     case imageTooLarge(file: String, width: Int, height: Int, limit: Int)
     /// A compressed file inflates to more than its limit (a decompression bomb, or damage).
@@ -61,6 +63,11 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "data: class folder '\(path)' holds no PNG or JPEG image"
         case let .undecodableImage(file, reason):
             return "data: cannot decode image '\(file)': \(reason)"
+        case let .classesDiffer(first, second, onlyInFirst, onlyInSecond):
+            var parts: [String] = []
+            if !onlyInFirst.isEmpty { parts.append("only in \(first): \(onlyInFirst.joined(separator: ", "))") }
+            if !onlyInSecond.isEmpty { parts.append("only in \(second): \(onlyInSecond.joined(separator: ", "))") }
+            return "data: '\(first)' and '\(second)' must hold the same class folders (\(parts.joined(separator: "; ")))"
         case let .imageTooLarge(file, width, height, limit):
             return "data: image '\(file)' is \(width)×\(height) pixels (counting a resize), more than the limit of \(limit) (--max-image-pixels)"
         case let .inflatesTooMuch(file, compressed, limit):

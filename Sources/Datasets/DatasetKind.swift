@@ -94,8 +94,18 @@ public enum DatasetKind: String, CaseIterable, Sendable {
                 throw DataError.missingPath(path: part, hint: "an image folder dataset needs train/ and test/ (or val/) subfolders, one folder per class in each")
             }
             let name = ImageFolderLayout.lastComponent(dir) + (train ? "/train" : "/test")
-            let ds = try ImageFolderLayout.load(directory: part, imageSize: imageSize, name: name)
-            return ds
+            if !train {
+                // labels are class positions: the test split must have exactly the training classes
+                let trainPart = FileIO.join(dir, "train")
+                let trainClasses = try ImageFolderLayout.classFolders(in: trainPart)
+                let testClasses = try ImageFolderLayout.classFolders(in: part)
+                guard trainClasses == testClasses else {
+                    throw DataError.classesDiffer(first: trainPart, second: part,
+                                                  onlyInFirst: trainClasses.filter { !testClasses.contains($0) },
+                                                  onlyInSecond: testClasses.filter { !trainClasses.contains($0) })
+                }
+            }
+            return try ImageFolderLayout.load(directory: part, imageSize: imageSize, name: name)
         }
     }
 }

@@ -116,6 +116,20 @@ import Testing
         #expect(ds.pixels == a0.pixels + a1.pixels + b0.pixels + b1.pixels)
     }
 
+    /// A folder dataset whose test split has other class folders than its training split is
+    /// refused, naming both folders and the classes each has alone (labels are positions).
+    @Test func folderSplitsMustShareTheirClasses() throws {
+        let dir = try TempDir()
+        let image = try ImageCodec.encodePNG(Fixture.pattern(width: 8, height: 8, channels: 1, salt: 5))
+        for path in ["d/train/cat/0.png", "d/train/dog/0.png", "d/test/cat/0.png", "d/test/cow/0.png"] {
+            try dir.write(path, image)
+        }
+        _ = try DatasetKind.imageFolder.load(directory: dir.url("d"), train: true)
+        let error = #expect(throws: DataError.self) { try DatasetKind.imageFolder.load(directory: dir.url("d"), train: false) }
+        let text = error?.description ?? ""
+        #expect(text.contains("only in \(dir.url("d/train")): dog") && text.contains("only in \(dir.url("d/test")): cow"), "\(text)")
+    }
+
     @Test func rgbJPEGDecodesCloseAndPlanar() throws {
         let dir = try TempDir()
         let image = Fixture.blocks(width: 32, height: 16, channels: 3, salt: 7, block: 16)
