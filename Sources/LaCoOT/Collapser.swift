@@ -107,16 +107,19 @@ public final class Collapser {
                                       tap: tap, seed: seed, progress: showProgress)
     }
 
-    /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now.
+    /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now,
+    /// MACs and latency at the dataset's image size.
     /// Latency comes first, while nothing else of the process runs (no loader thread yet).
     public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
-        let cost = try model.cost()
+        // the dataset's image size, which an ImageNet-stem model fine-tuned on 32×32 images differs from its nominal 224
+        let cost = try model.cost(height: dataset.height, width: dataset.width)
+        let inputShape = dataset.imageShape
         var b1: Evaluation.LatencyStats?
         var b128: Evaluation.LatencyStats?
         if measureLatency {
-            b1 = try Evaluation.latencyStats(of: model, inputShape: model.nominalInputShape, batchSize: 1,
+            b1 = try Evaluation.latencyStats(of: model, inputShape: inputShape, batchSize: 1,
                                              precision: precision, repeats: latencyRepeats)
-            b128 = try Evaluation.latencyStats(of: model, inputShape: model.nominalInputShape, batchSize: 128,
+            b128 = try Evaluation.latencyStats(of: model, inputShape: inputShape, batchSize: 128,
                                                precision: precision, repeats: max(3, latencyRepeats / 4))
         }
         let accuracy = try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,

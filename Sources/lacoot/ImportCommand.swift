@@ -32,6 +32,8 @@ struct ImportCommand: ParsableCommand {
     @OptionGroup(title: "Model") var model: ModelOptions
     @Option(name: .long, help: "Classes of the task (default: the file's; another count re-initializes the classifier).")
     var classes: Int?
+    @Flag(name: .customLong("new-head"), help: "Re-initialize the classifier even when the class count is the file's (a new task with as many classes).")
+    var newHead = false
     @Option(name: .customLong("image-size"), help: "Input size the weights expect (default: 224 for ImageNet stems and vit_b_16, else 32).")
     var imageSize: Int?
     @Option(name: .long, parsing: .upToNextOption, help: "Per-channel mean of pixel/255 (default: ImageNet's for 3 channels).")
@@ -70,7 +72,7 @@ struct ImportCommand: ParsableCommand {
         let architecture = options.architecture(classCount: classCount, inputChannels: channels, imageSize: size)
         let network = try architecture.build(generator: Generator(seed: 0))
         let (loaded, reinitialized) = try WeightImport.load(tensors, into: network,
-                                                            reinitializeClassifier: found.classes != classCount)
+                                                            reinitializeClassifier: newHead || found.classes != classCount)
         let normalization = try inputNormalization(channels: channels)
         try folder.create()
         try ModelFile.save(network, to: folder.importedModelURL,

@@ -273,6 +273,8 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         #expect(config.contains("\"channels\" : 3") && config.contains("0.485"), "\(config)")
         #expect(config.contains("\"stem\" : \"imageNet\""), "\(config)")
 
+        r = try lacoot(["import", dir + "/r18.pth", "--model", "resnet18", "--new-head", "--run-dir", dir + "/same", "--json", "--quiet"])
+        #expect(r.code == 0 && r.out.contains("\"reinitialized\":[\"fc.weight\",\"fc.bias\"]"), "\(r.out) \(r.err)")
         r = try lacoot(["import", dir + "/r34.pth", "--model", "resnet18", "--run-dir", dir + "/wrong", "--quiet"])
         #expect(r.code == 1)
         expectOneLine(r.err, contains: "unexpected (layer1.2")
