@@ -37,6 +37,13 @@ public struct TrainedRun {
         return TrainedRun(folder: folder, config: config, model: model, data: data, epochs: checkpoint.epoch)
     }
 
+    /// A JSON value as text with sorted keys ("none" when absent), so equal values compare equal.
+    private static func canonical(_ value: Any?) throws -> String {
+        guard let value, !(value is NSNull) else { return "none" }
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// config.json must describe the model and data the checkpoint was trained with (the
     /// checkpoint keeps the configuration it was trained under): a hand-edited dataset, model or
     /// normalization is named instead of silently scoring the weights on other data. A
@@ -47,7 +54,7 @@ public struct TrainedRun {
         let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config.data)) as? [String: Any] ?? [:]
         let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trained.data)) as? [String: Any] ?? [:]
         for key in Set(mine.keys).union(theirs.keys).sorted() {
-            let a = mine[key].map { "\($0)" } ?? "none", b = theirs[key].map { "\($0)" } ?? "none"
+            let a = try canonical(mine[key]), b = try canonical(theirs[key])
             if a != b { differences.append("data \(key): \(a) in config.json vs \(b) in the checkpoint") }
         }
         guard differences.isEmpty else {

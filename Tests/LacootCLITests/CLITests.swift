@@ -272,6 +272,11 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         let config = try String(contentsOfFile: dir + "/ft/config.json", encoding: .utf8)
         #expect(config.contains("\"channels\" : 3") && config.contains("0.485"), "\(config)")
         #expect(config.contains("\"stem\" : \"imageNet\""), "\(config)")
+        // its config.json (with a normalization: a JSON object) matches its checkpoint, whatever the key order
+        for _ in 0..<3 {
+            r = try lacoot(["score", "--run-dir", dir + "/ft", "--projections", "4", "--quiet"])
+            #expect(r.code == 0, "\(r.err)")
+        }
 
         r = try lacoot(["import", dir + "/r18.pth", "--model", "resnet18", "--new-head", "--run-dir", dir + "/same", "--json", "--quiet"])
         #expect(r.code == 0 && r.out.contains("\"reinitialized\":[\"fc.weight\",\"fc.bias\"]"), "\(r.out) \(r.err)")
