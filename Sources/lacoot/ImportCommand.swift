@@ -17,7 +17,8 @@ struct ImportCommand: ParsableCommand {
         containers is refused and never runs), matches its keys against the model under PyTorch's
         names, and lists missing, unexpected and mismatched keys when they differ. With --classes N
         different from the file's, the classifier (fc, classifier.1, head, heads.head) starts afresh
-        for N classes. Writes imported.safetensors and import.json (what was read, the normalization
+        for N classes. torchvision's architectures are assumed: a ResNet's ImageNet stem is
+        recognized by its 7×7 kernel, MobileNetV2 always takes its ImageNet stem. Writes imported.safetensors and import.json (what was read, the normalization
         and input size the weights expect) to --run-dir; `lacoot train --run-dir R …` then starts
         from these weights, repeating grayscale images into 3 channels when the model needs them.
 
@@ -67,7 +68,9 @@ struct ImportCommand: ParsableCommand {
         let classCount = classes ?? found.classes ?? 1000
         let stemKernel = tensors.first { $0.name == WeightImport.stemKey(kind) }?.tensor.shape.last
         var options = model
-        if stemKernel == 7 { options.imageNetStem = true }   // torchvision's ResNets and MobileNetV2's ImageNet stem
+        // torchvision's ResNets show their ImageNet stem by its 7×7 kernel; MobileNetV2's stems differ only in
+        // stride, so its weights are taken as torchvision's (ImageNet stem)
+        if stemKernel == 7 || model.model == .mobilenetv2 { options.imageNetStem = true }
         let size = imageSize ?? ((options.imageNetStem || model.model == .vitB16) ? 224 : 32)
         let architecture = options.architecture(classCount: classCount, inputChannels: channels, imageSize: size)
         let network = try architecture.build(generator: Generator(seed: 0))

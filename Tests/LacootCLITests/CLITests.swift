@@ -240,6 +240,8 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
             from torchvision_cpu import torchvision
             torch.save(torchvision.models.resnet18().state_dict(), "r18.pth")
             torch.save(torchvision.models.resnet34().state_dict(), "r34.pth")
+            torch.save(torchvision.models.mobilenet_v2().state_dict(), "mnv2.pth")
+            torch.save(torchvision.models.swin_t().state_dict(), "swin_t.pth")
             class Evil:
                 def __reduce__(self):
                     return (os.system, ("touch \(dir)/PWNED",))
@@ -280,6 +282,13 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
 
         r = try lacoot(["import", dir + "/r18.pth", "--model", "resnet18", "--new-head", "--run-dir", dir + "/same", "--json", "--quiet"])
         #expect(r.code == 0 && r.out.contains("\"reinitialized\":[\"fc.weight\",\"fc.bias\"]"), "\(r.out) \(r.err)")
+        // torchvision's mobilenet_v2 and swin_t under their own names, their classifiers re-initialized
+        for (file, model, head) in [("mnv2.pth", "mobilenetv2", "classifier.1.weight"), ("swin_t.pth", "swin_t", "head.weight")] {
+            r = try lacoot(["import", dir + "/" + file, "--model", model, "--classes", "7", "--run-dir", dir + "/" + model,
+                            "--json", "--quiet"])
+            #expect(r.code == 0 && r.out.contains(head) && r.out.contains("\"fileClassCount\":1000"), "\(model): \(r.out) \(r.err)")
+            if model == "mobilenetv2" { #expect(r.out.contains("\"imageSize\":224"), "torchvision's ImageNet stem expected: \(r.out)") }
+        }
         r = try lacoot(["import", dir + "/r34.pth", "--model", "resnet18", "--run-dir", dir + "/wrong", "--quiet"])
         #expect(r.code == 1)
         expectOneLine(r.err, contains: "unexpected (layer1.2")
