@@ -82,7 +82,7 @@ public struct Demo {
             testLimit = network == .resnet18 ? 2_000 : 500
         }
 
-        /// The transformers' budget, about 15 minutes here: 3 epochs on the first 6,000
+        /// The transformers' budget (the Swin-T demo: 18 minutes here): 3 epochs on the first 6,000
         /// training images (5,400 after the validation split), 1,000 test images.
         public mutating func makeTransformerBudget() {
             epochs = 3

@@ -19,8 +19,8 @@ struct DemoCommand: ParsableCommand {
 
         --model swin_t (torchvision's Swin-T) or vit (the small ViT) trains transformers from
         scratch instead, with the transformer recipe (AdamW, warm-up + cosine, label smoothing,
-        clipping): 3 epochs on the first 6,000 training images, 1,000 test images, about 15
-        minutes for swin_t here. --taps output mlp-branch adds a λ > 0 model trained with the
+        clipping): 3 epochs on the first 6,000 training images, 1,000 test images, 18 minutes
+        for swin_t here. --taps output mlp-branch adds a λ > 0 model trained with the
         reference code's MLP-branch tap.
 
         Example:
