@@ -30,10 +30,7 @@ public final class SwinBlock: Module, BranchedBlock {
         try register(norm1, attn, stochasticDepth, norm2, mlp)
     }
 
-    public override func forward(_ input: Tensor) throws -> Tensor {
-        let x = try input + stochasticDepth(attn(norm1(input)))
-        return try x + stochasticDepth(mlp(norm2(x)))
-    }
+    public override func forward(_ input: Tensor) throws -> Tensor { try forwardWithBranch(input).output }
 
     func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
         let x = try input + stochasticDepth(attn(norm1(input)))

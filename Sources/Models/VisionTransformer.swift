@@ -49,10 +49,7 @@ public final class EncoderBlock: Module, BranchedBlock {
         try register(ln1, selfAttention, dropout, ln2, mlp)
     }
 
-    public override func forward(_ input: Tensor) throws -> Tensor {
-        let x = try dropout(selfAttention(ln1(input))) + input
-        return try x + mlp(ln2(x))
-    }
+    public override func forward(_ input: Tensor) throws -> Tensor { try forwardWithBranch(input).output }
 
     func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
         let x = try dropout(selfAttention(ln1(input))) + input
