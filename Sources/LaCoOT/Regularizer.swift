@@ -107,6 +107,25 @@ public final class LaCoOTRegularizer {
         return Penalty(loss: loss, lambda: weight, distances: values)
     }
 
+    /// The penalty with a weight per block (``AdaptiveLambda/weights``):
+    /// Σ_b λ_b · MSW_b / (number of blocks with λ_b > 0). Blocks with λ_b = 0, or absent from
+    /// `weights`, are not measured. With every λ_b equal to λ this is the fixed-λ penalty.
+    /// ``Penalty/lambda`` is the mean weight of the blocks measured.
+    public func penalty(_ events: [BlockEvent], weights: [String: Double]) throws -> Penalty {
+        let used = events.filter { selected.contains($0.name) && (weights[$0.name] ?? 0) > 0 }
+        guard !used.isEmpty else { return Penalty(loss: try Tensor.scalar(0), lambda: 0, distances: []) }
+        var total: Tensor?
+        var values: [BlockDistance] = []
+        for event in used {
+            let d = try measure(event)
+            values.append(BlockDistance(block: event.name, distance: try d.item()))
+            let weighted = try d * weights[event.name]!
+            total = try total.map { try $0 + weighted } ?? weighted
+        }
+        let meanWeight = used.map { weights[$0.name]! }.reduce(0, +) / Double(used.count)
+        return Penalty(loss: try total! * (1 / Double(used.count)), lambda: meanWeight, distances: values)
+    }
+
     /// The distance between one block's input batch and its tapped features (``tap``).
     /// Always in float32: under bf16 mixed precision the block features arrive in bfloat16 and
     /// are widened (the cast is differentiable), and autocast is off for the projections.

@@ -104,6 +104,8 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var validationDistances: [BlockDistance]
     public var seconds: Double
     public var imagesPerSecond: Double
+    /// Each block's λ at the end of the epoch (adaptive λ only; 0 = released).
+    public var blockLambdas: [String: Double]?
 
     public init(epoch: Int, learningRate: Double, lambda: Double, trainLoss: Double, trainCrossEntropy: Double,
                 trainRegularizer: Double, trainAccuracy: Double, validationAccuracy: Double?,

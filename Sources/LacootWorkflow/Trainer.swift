@@ -72,6 +72,13 @@ public final class Trainer {
 
     /// Where the model, its batches and the optimizer state live.
     public let device: Device
+    /// The per-block weights when the configuration asks for an adaptive λ (`fit` creates it
+    /// for the run's length, or restores it from the checkpoint); ``step(images:labels:fractionalEpoch:)``
+    /// uses and updates it.
+    public var adaptive: AdaptiveLambda?
+    /// MACs of each collapsible block and of the whole model at the training image size (for
+    /// the adaptive selection; measured at the first step that needs them).
+    private var blockCosts: (blocks: [String: Int], full: Int)?
 
     public init(model: any CollapsibleModel, config: TrainingConfig, normalization: Normalization,
                 device: Device = .cpu) throws {
@@ -133,6 +140,9 @@ public final class Trainer {
         }
         let stepsPerEpoch = min(loader.batchCount, config.maxBatchesPerEpoch ?? Int.max)
         let scheduler = try LRScheduler(config.lrSchedule(stepsPerEpoch: stepsPerEpoch), optimizer: optimizer)
+        if let settings = config.adaptiveLambda {
+            adaptive = AdaptiveLambda(blocks: regularizer.blocks, settings: settings, totalSteps: stepsPerEpoch * config.epochs)
+        }
         let run = RunState(folder: runFolder, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
         var progress = Resumed()
         if resume, let runFolder, runFolder.hasCheckpoint {
@@ -148,8 +158,9 @@ public final class Trainer {
                            skipSteps: epoch == progress.startEpoch ? progress.skipSteps : 0, partial: &partial)
             let seconds = Date().timeIntervalSince(epochStarted) + partial.secondsBefore
             let (validationAccuracy, distances) = try validationPass(validation)
-            let metrics = partial.metrics(epoch: epoch + 1, learningRate: scheduler.learningRate,
+            var metrics = partial.metrics(epoch: epoch + 1, learningRate: scheduler.learningRate,
                                           validationAccuracy: validationAccuracy, distances: distances, seconds: seconds)
+            metrics.blockLambdas = adaptive?.weights
             history.append(metrics)
             if let runFolder {
                 try runFolder.writeMetrics(history)
@@ -204,6 +215,16 @@ public final class Trainer {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid optimizer or schedule state: \(error)")
         }
         if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
+        if adaptive != nil {
+            guard let text = checkpoint.metadata["adaptive_lambda"],
+                  let saved = try? JSONDecoder().decode(AdaptiveLambda.self, from: Data(text.utf8)),
+                  saved.settings == config.adaptiveLambda, saved.blocks == regularizer.blocks,
+                  saved.steps == resumed.startEpoch * stepsPerEpoch + resumed.skipSteps else {
+                throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
+                                                       reason: "has no valid adaptive_lambda state for this run (the per-block λ cannot be restored)")
+            }
+            adaptive = saved
+        }
         for (name, generator) in model.namedGenerators() {
             if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
         }
@@ -257,6 +278,9 @@ public final class Trainer {
         if var partial {
             partial.secondsBefore += Date().timeIntervalSince(epochStarted)
             metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
+        }
+        if let adaptive {
+            metadata["adaptive_lambda"] = String(decoding: try JSONEncoder().encode(adaptive), as: UTF8.self)
         }
         try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: run.scheduler, epoch: epochsDone,
                                generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
@@ -348,7 +372,7 @@ public final class Trainer {
         let onDevice = try batchImages.to(device)
         let labels = try batchLabels.to(device)
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
-        let lambda = regularizer.lambda.value(atEpoch: fractionalEpoch)
+        let lambda = adaptive?.meanLambda ?? regularizer.lambda.value(atEpoch: fractionalEpoch)
         var events: [BlockEvent] = []
         // bf16: the forward pass under autocast; the loss and the distance in float32.
         let output = try withPrecision(config.precision, device: device) {
@@ -356,7 +380,8 @@ public final class Trainer {
         }
         let logits = output.dtype == .float32 ? output : try output.to(.float32)
         let ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
-        let penalty = try regularizer.penalty(events, epoch: fractionalEpoch)
+        let penalty = try adaptive.map { try regularizer.penalty(events, weights: $0.weights) }
+            ?? regularizer.penalty(events, epoch: fractionalEpoch)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
         try optimizer.zeroGrad()
         let ceValue = try ce.item()
@@ -370,14 +395,36 @@ public final class Trainer {
             try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
         }
         try optimizer.step()
+        if adaptive != nil { try adapt(to: penalty.distances, imageShape: images.shape) }
         let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
         return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda)
+    }
+
+    /// Feeds one step's distances to the adaptive weights and runs the block selection when due.
+    private func adapt(to distances: [BlockDistance], imageShape: [Int]) throws {
+        guard var state = adaptive else { return }
+        state.observe(distances)
+        if state.selectionDue {
+            if blockCosts == nil {
+                let cost = try model.cost(height: imageShape[2], width: imageShape[3])
+                let names = model.collapsibleBlockNames
+                blockCosts = (Dictionary(uniqueKeysWithValues: names.map { ($0, cost.macs(under: $0)) }), cost.totalMACs)
+            }
+            let released = state.select(blockMACs: blockCosts!.blocks, fullMACs: blockCosts!.full)
+            log("adaptive λ: regularizing " + state.selected.joined(separator: ", ")
+                + (released.isEmpty ? "" : "; released (trained freely): " + released.joined(separator: ", ")))
+        }
+        adaptive = state
     }
 
     static func describe(_ m: EpochMetrics, epochs: Int) -> String {
         var text = String(format: "epoch %d/%d  loss %.4f (CE %.4f + λ·MSW %.4f)  train %.2f%%", m.epoch, epochs,
                           m.trainLoss, m.trainCrossEntropy, m.trainRegularizer, m.trainAccuracy)
         if let v = m.validationAccuracy { text += String(format: "  val %.2f%%", v) }
+        if let weights = m.blockLambdas {
+            text += "  λ " + weights.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", ")
+        }
         text += String(format: "  lr %.4g  %.0f img/s  %.0f s", m.learningRate, m.imagesPerSecond, m.seconds)
         if !m.validationDistances.isEmpty {
             text += "  MSW " + m.validationDistances.map { String(format: "%@ %.3f", $0.block, $0.distance) }

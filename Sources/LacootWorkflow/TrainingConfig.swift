@@ -40,6 +40,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// LaCoOT's weight λ and its optional linear ramp from 0.
     public var lambda: Double = 5
     public var lambdaWarmupEpochs: Double = 0
+    /// Per-block λ adapted toward a removal target (`lacoot compress`); nil = the fixed
+    /// `lambda` for every block.
+    public var adaptiveLambda: AdaptiveLambda.Settings? = nil
+    /// A new model starts with the last BatchNorm of every regularized block's residual branch
+    /// at weight 0 (the block is the identity at the first step; ``ResidualInit``). Not applied
+    /// to imported weights.
+    public var zeroInitResidual: Bool = false
     public var distance: DistanceMode = .reference
     public var projections: Int = 50
     public var p: Double = 2
@@ -89,6 +96,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         warmupEpochs = try value(.warmupEpochs, d.warmupEpochs)
         lambda = try value(.lambda, d.lambda)
         lambdaWarmupEpochs = try value(.lambdaWarmupEpochs, d.lambdaWarmupEpochs)
+        adaptiveLambda = try value(.adaptiveLambda, d.adaptiveLambda)
+        zeroInitResidual = try value(.zeroInitResidual, d.zeroInitResidual)
         distance = try value(.distance, d.distance)
         projections = try value(.projections, d.projections)
         p = try value(.p, d.p)
@@ -121,6 +130,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard weightDecay >= 0, weightDecay <= 1 else { throw bad("weight-decay", "must be in [0, 1], got \(weightDecay)") }
         guard lambda >= 0, lambda <= 1e6 else { throw bad("lambda", "must be a number in [0, 1e6], got \(lambda)") }
         guard lambdaWarmupEpochs >= 0, lambdaWarmupEpochs <= 100_000 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
+        try adaptiveLambda?.validate()
         guard (1...100_000).contains(projections) else { throw bad("projections", "must be at least 1, got \(projections)") }
         guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
         guard (0...100_000).contains(ascentSteps) else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
@@ -160,8 +170,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if weightDecayScope != .all { parts.append("no decay on norms/biases/embeddings") }
         if labelSmoothing > 0 { parts.append("label smoothing \(labelSmoothing)") }
         if let gradientClipNorm { parts.append("clip \(gradientClipNorm)") }
-        parts.append(lambdaSchedule.description)
+        if let a = adaptiveLambda {
+            parts.append("adaptive λ (from \(a.initialLambda), ε \(a.epsilon)"
+                         + (a.targetMACs.map { ", target \(Int(($0 * 100).rounded())) % of the MACs" } ?? "") + ")")
+        } else {
+            parts.append(lambdaSchedule.description)
+        }
         if tap != .output { parts.append("tap \(tap.rawValue)") }
+        if zeroInitResidual { parts.append("zero-init residual branches") }
         parts.append("seed \(seed)")
         if precision != .fp32 { parts.append(precision.rawValue) }
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }

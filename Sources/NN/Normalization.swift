@@ -9,7 +9,9 @@ import Torch
 public final class BatchNorm2d: Module {
     public let featureCount: Int
     public let eps: Double
-    public let momentum: Double?
+    /// The running statistics' update factor; nil = a cumulative average (what a statistics
+    /// re-estimation pass sets).
+    public var momentum: Double?
     public let affine: Bool
     public let tracksRunningStats: Bool
     private let one: Tensor
@@ -55,6 +57,16 @@ public final class BatchNorm2d: Module {
         let rv = tracksRunningStats ? localBuffers[1] : nil
         return try Functional.batchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv,
                                         training: useBatchStats, momentum: factor, eps: eps)
+    }
+
+    /// Running mean 0, variance 1, no batches tracked (PyTorch's `reset_running_stats`).
+    public func resetRunningStatistics() throws {
+        guard tracksRunningStats else { return }
+        try withNoGrad {
+            try localBuffers[0].zero_()
+            try localBuffers[1].fill_(1)
+            try localBuffers[2].zero_()
+        }
     }
 
     public override var extraDescription: String { "\(featureCount), eps=\(eps), momentum=\(momentum.map { "\($0)" } ?? "None")" }

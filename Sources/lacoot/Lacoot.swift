@@ -17,7 +17,7 @@ struct Lacoot: ParsableCommand {
         or all of it, with a λ = 0 baseline and a report: lacoot demo
         """,
         version: "0.1.0",
-        subcommands: [DemoCommand.self, ImportCommand.self, TrainCommand.self, ScoreCommand.self, CollapseCommand.self,
+        subcommands: [DemoCommand.self, ImportCommand.self, TrainCommand.self, CompressCommand.self, ScoreCommand.self, CollapseCommand.self,
                       EvaluateCommand.self, PredictCommand.self, InfoCommand.self]
     )
 }

@@ -1,0 +1,140 @@
+import Datasets
+import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
+import Models
+import NN
+import Torch
+
+/// One run that reaches a removal target: trains with per-block λ adapted toward it
+/// (``AdaptiveLambda``), then removes the chosen blocks within an accuracy budget and
+/// re-estimates the BatchNorm statistics — a statistics pass, no finetuning.
+///
+/// ```swift
+/// var config = TrainingConfig()
+/// config.epochs = 5
+/// config.adaptiveLambda = AdaptiveLambda.Settings()          // target: ≤ 50 % of the MACs
+/// let trainer = try Trainer(model: model, config: config, normalization: data.normalization)
+/// let outcome = try Compressor(trainer: trainer).compress(data: data)
+/// print(outcome.compressed.accuracy, outcome.removed)
+/// ```
+public final class Compressor {
+    public let trainer: Trainer
+    /// Remove a block only while validation accuracy stays within this many points of the full
+    /// model's.
+    public var maxDrop: Double = 1
+    /// Re-estimate the BatchNorm statistics after each removal (on training images).
+    public var reestimateBatchNorm = true
+    /// Training images the re-estimation averages over.
+    public var reestimationImages = 4_096
+    public var measureLatency = false
+    public var showProgress = false
+    /// Receives progress lines (default: nothing).
+    public var log: (String) -> Void = { _ in }
+
+    public init(trainer: Trainer) {
+        self.trainer = trainer
+    }
+
+    /// What a compression produced.
+    public struct Outcome: Sendable {
+        public var full: ModelMeasurement
+        /// The compressed model, with BatchNorm re-estimated when ``Compressor/reestimateBatchNorm``.
+        public var compressed: ModelMeasurement
+        /// The same blocks removed without the re-estimation (test accuracy).
+        public var compressedWithoutReestimation: ModelMeasurement
+        public var removed: [String]
+        /// Blocks tried and kept because removing them cost more than the budget.
+        public var rejected: [String]
+        /// Validation distances of the candidates after training (their removal order).
+        public var distances: [BlockDistance]
+        /// Each block's λ at the end of training (0 = released by the selection).
+        public var lambdaFinal: [String: Double]
+        /// The cumulative removal curve: accuracy without and with the re-estimation per step.
+        public var curve: [CurveStep]
+        public var history: [EpochMetrics]
+    }
+
+    /// Trains on `data` (or resumes from `runFolder`), then compresses. The model is left
+    /// collapsed, with its BatchNorm statistics re-estimated when asked.
+    public func compress(data: PreparedData, runFolder: RunFolder? = nil, runConfig: RunConfig? = nil,
+                         resume: Bool = false) throws -> Outcome {
+        let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: runFolder,
+                                      runConfig: runConfig, resume: resume)
+        var outcome = try collapse(data: data)
+        outcome.history = history
+        return outcome
+    }
+
+    /// Removes the regularized blocks of the trained model (every collapsible block without an
+    /// adaptive λ) in order of validation distance, each kept out only when validation accuracy
+    /// — after re-estimating the BatchNorm statistics — stays within ``maxDrop`` points of the
+    /// full model's; a block that costs more is put back and the next one tried.
+    public func collapse(data: PreparedData) throws -> Outcome {
+        let model = trainer.model
+        let candidates = trainer.adaptive?.selected ?? trainer.regularizer.blocks
+        let config = trainer.config
+        let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
+                                                      distance: config.slicedWasserstein, tap: config.tap, seed: config.seed)
+            .filter { candidates.contains($0.block) }
+        let order = try RemovalOrder.ranked.arrange(candidates, distances: distances)
+        let plain = try Collapser.copy(of: model)   // the trained model, for the curve without re-estimation
+        let collapser = Collapser(model: model, normalization: data.normalization)
+        collapser.measureLatency = measureLatency
+        let full = try collapser.measure(on: data.test)
+        let reference = try validationAccuracy(data)
+
+        var removed: [String] = [], rejected: [String] = []
+        for block in order {
+            let saved: [NamedTensor] = try model.stateDict().map { (name: $0.name, tensor: try $0.tensor.clone()) }   // the statistics before this try
+            let previous = try model.replace(block, with: Identity())
+            try reestimate(model, data)
+            let accuracy = try validationAccuracy(data)
+            let kept = reference - accuracy <= maxDrop
+            log(String(format: "remove %@: validation %.2f %% (full %.2f %%) → %@", block, accuracy, reference,
+                       kept ? "removed" : "kept, costs more than \(maxDrop) points"))
+            if kept {
+                removed.append(block)
+            } else {
+                _ = try model.replace(block, with: previous)
+                _ = try model.load(stateDict: saved, strict: true)
+                rejected.append(block)
+            }
+        }
+        let compressed = try collapser.measure(on: data.test)
+
+        // the same removals without re-estimation, step by step, for the curve and the comparison
+        var curve: [CurveStep] = []
+        let stepper = Collapser(model: plain, normalization: data.normalization)
+        stepper.measureLatency = measureLatency
+        let withBN = try Collapser.copy(of: plain)
+        for (k, block) in removed.enumerated() {
+            try plain.collapse(block)
+            var step = CurveStep(removed: Array(removed.prefix(k + 1)), measured: try stepper.measure(on: data.test))
+            if reestimateBatchNorm {
+                try withBN.collapse(block)
+                let copy = try Collapser.copy(of: withBN)
+                try BatchNormReestimation.run(on: copy, images: data.train, normalization: data.normalization,
+                                              maxImages: reestimationImages)
+                step.accuracyBNRecalibrated = try Evaluation.accuracy(of: copy, on: data.test, normalization: data.normalization)
+            }
+            curve.append(step)
+        }
+        let withoutReestimation = try stepper.measure(on: data.test)
+        return Outcome(full: full, compressed: compressed, compressedWithoutReestimation: withoutReestimation,
+                       removed: removed, rejected: rejected, distances: order.compactMap { b in distances.first { $0.block == b } },
+                       lambdaFinal: trainer.adaptive?.weights ?? Dictionary(uniqueKeysWithValues: candidates.map { ($0, config.lambda) }),
+                       curve: curve, history: [])
+    }
+
+    private func validationAccuracy(_ data: PreparedData) throws -> Double {
+        try Evaluation.accuracy(of: trainer.model, on: data.validation, normalization: data.normalization)
+    }
+
+    private func reestimate(_ model: any CollapsibleModel, _ data: PreparedData) throws {
+        guard reestimateBatchNorm else { return }
+        try BatchNormReestimation.run(on: model, images: data.train, normalization: data.normalization,
+                                      maxImages: reestimationImages)
+    }
+}

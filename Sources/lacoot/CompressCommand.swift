@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+import LacootReport
+import LacootSupport
+import LacootWorkflow
+import Models
+import Torch
+
+/// `lacoot compress`: one training run driven by a removal target, then the collapse.
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Train toward a removal target (per-block λ adapted during training), then remove blocks within an accuracy budget.",
+        discussion: """
+        No λ to choose: each block's λ starts at --initial-lambda and is raised while the block's training
+        distance is above --epsilon, relaxed once below (dual ascent). After 20 % of the steps the blocks
+        cheapest to remove (lowest distance per MAC) are kept until removing them leaves at most
+        --target-macs of the MACs; the others are released and train freely. After training the chosen
+        blocks are removed in order of validation distance while validation accuracy stays within
+        --max-drop points, and the BatchNorm statistics are re-estimated on training images — a statistics
+        pass, no gradient step, not finetuning. Both accuracies (with and without it) are reported.
+
+        Writes what `train` and `collapse` write to --run-dir: config.json, metrics.jsonl,
+        checkpoint.safetensors (the trained model, before removal), collapsed.safetensors + collapsed.json
+        and report.json / report.md / report.html. Ctrl-C stops with a checkpoint; --resume continues.
+
+        Example:
+          lacoot compress --run-dir runs/r18-compress --width 16 --epochs 5
+          lacoot compress --run-dir runs/r20 --model resnet20 --epochs 5 --target-macs 0.6 --json
+        """
+    )
+
+    @Option(name: .customLong("run-dir"), help: "Folder for the run's files.")
+    var runDirectory: String
+
+    @Flag(name: .long, help: "Continue the run in --run-dir from its checkpoint (its config.json is used), then compress.")
+    var resume = false
+
+    @Option(name: .customLong("max-drop"), help: "Remove a block only while validation accuracy stays within this many points of the full model's.")
+    var maxDrop = 1.0
+
+    @Option(name: .customLong("target-macs"), help: "Keep at most this share of the full model's MACs (0.5 = at least 2× fewer).")
+    var targetMACs = 0.5
+
+    @Option(name: .long, help: "Distance below which a block counts as removable; each block's λ rises while its distance is above it.")
+    var epsilon = AdaptiveLambda.Settings().epsilon
+
+    @Option(name: .customLong("initial-lambda"), help: "Every block's λ at the first step.")
+    var initialLambda = AdaptiveLambda.Settings().initialLambda
+
+    @Option(name: .customLong("max-lambda"), help: "The largest λ a block may reach.")
+    var maxLambda = AdaptiveLambda.Settings().maximumLambda
+
+    @Flag(name: .customLong("no-bn-reestimation"), help: "Keep the BatchNorm statistics of the full model after removing blocks.")
+    var noBNReestimation = false
+
+    @Option(name: .customLong("bn-images"), help: "Training images the BatchNorm re-estimation averages over.")
+    var bnImages = 4_096
+
+    @Flag(name: .customLong("no-latency"), help: "Skip latency measurements.") var noLatency = false
+
+    @Flag(name: .customLong("no-zero-init"), help: "Initialize the blocks' residual branches as usual instead of at zero (the last BatchNorm's weight; a new model only, not imported weights).")
+    var noZeroInit = false
+
+    @OptionGroup(title: "Data") var data: DataOptions
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Distance") var distance: DistanceOptions
+    @OptionGroup(title: "Training") var training: TrainingOptions
+    @OptionGroup(title: "Execution") var execution: ExecutionOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    func validate() throws {
+        try Bounds.check(maxDrop, "max-drop", in: 0...100)
+        try Bounds.check(targetMACs, "target-macs", in: 0...1, exclusiveLower: true)
+        try Bounds.check(epsilon, "epsilon", in: 0...1e6, exclusiveLower: true)
+        try Bounds.check(maxLambda, "max-lambda", in: 0...1e6, exclusiveLower: true)
+        try Bounds.check(initialLambda, "initial-lambda", in: 0...maxLambda, exclusiveLower: true)
+        try Bounds.check(bnImages, "bn-images", in: 1...Bounds.limit.upperBound)
+        if distance.tap == .mlpBranch, !model.model.kind.hasMLPBranches {
+            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
+        }
+    }
+
+    /// The training configuration: the recipe and flags, λ adaptive.
+    func trainingConfig() -> TrainingConfig {
+        var t = training.config(model: model, distance: distance, execution: execution)
+        var settings = AdaptiveLambda.Settings()
+        settings.epsilon = epsilon
+        settings.initialLambda = initialLambda
+        settings.maximumLambda = maxLambda
+        settings.minimumLambda = min(settings.minimumLambda, initialLambda)
+        settings.targetMACs = targetMACs
+        t.adaptiveLambda = settings
+        t.zeroInitResidual = !noZeroInit
+        t.lambda = initialLambda
+        return t
+    }
+
+    /// The `--json` output.
+    struct Output: Encodable {
+        struct Figures: Encodable {
+            let accuracy: Double
+            let macs: Int
+            let params: Int
+            var removed: [String]? = nil
+        }
+        let full: Figures
+        let compressed: Figures
+        let compressedWithoutBNReestimation: Figures
+        let rejected: [String]
+        let lambdaFinal: [String: Double]
+        let epochs: Int
+        let targetMACs: Double
+        let macsRatio: Double
+        let targetMet: Bool
+        let model: String
+        let report: String
+        enum CodingKeys: String, CodingKey {
+            case full, compressed, rejected, epochs, model, report
+            case compressedWithoutBNReestimation = "compressed_without_bn_reestimation"
+            case lambdaFinal = "lambda_final"
+            case targetMACs = "target_macs"
+            case macsRatio = "macs_ratio"
+            case targetMet = "target_met"
+        }
+    }
+
+    func run() throws {
+        try runtime.apply()
+        let device = try execution.prepare()
+        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
+                                      model: model, runtime: runtime)
+        defer { withExtendedLifetime(setup.lock) {} }
+        guard let settings = setup.config.training.adaptiveLambda else {
+            throw ValidationError("\(setup.folder.configURL.path) is a run of `lacoot train` with a fixed λ; resume it with `lacoot train --resume` and use `lacoot collapse`")
+        }
+        let trainer = try setup.trainer(device: device, runtime: runtime)
+        let compressor = Compressor(trainer: trainer)
+        compressor.maxDrop = maxDrop
+        compressor.reestimateBatchNorm = !noBNReestimation
+        compressor.reestimationImages = bnImages
+        compressor.measureLatency = !noLatency
+        compressor.log = { runtime.log($0) }
+        let outcome = try compressor.compress(data: setup.data, runFolder: setup.folder, runConfig: setup.config, resume: resume)
+        let manifestURL = try CollapsedModel.save(setup.network, normalization: setup.data.normalization,
+                                                  classNames: setup.data.classNames, to: setup.folder.collapsedManifestURL)
+        try writeReport(outcome, setup: setup, settings: settings)
+
+        let ratio = Double(outcome.full.macs) / Double(max(outcome.compressed.macs, 1))
+        let met = Double(outcome.compressed.macs) <= (settings.targetMACs ?? 1) * Double(outcome.full.macs) + 0.5
+        if runtime.json {
+            try printJSON(Output(
+                full: .init(accuracy: outcome.full.accuracy, macs: outcome.full.macs, params: outcome.full.params),
+                compressed: .init(accuracy: outcome.compressed.accuracy, macs: outcome.compressed.macs,
+                                  params: outcome.compressed.params, removed: outcome.removed),
+                compressedWithoutBNReestimation: .init(accuracy: outcome.compressedWithoutReestimation.accuracy,
+                                                       macs: outcome.compressedWithoutReestimation.macs,
+                                                       params: outcome.compressedWithoutReestimation.params),
+                rejected: outcome.rejected, lambdaFinal: outcome.lambdaFinal, epochs: setup.config.training.epochs,
+                targetMACs: settings.targetMACs ?? 1, macsRatio: ratio, targetMet: met, model: manifestURL.path,
+                report: setup.folder.reportHTMLURL.path))
+        } else {
+            print("blocks removed: " + (outcome.removed.isEmpty ? "none" : outcome.removed.joined(separator: ", "))
+                  + (outcome.rejected.isEmpty ? "" : " (kept, too costly: \(outcome.rejected.joined(separator: ", ")))"))
+            let bn = noBNReestimation ? "" : String(format: " (%.2f %% before the BatchNorm re-estimation)",
+                                                    outcome.compressedWithoutReestimation.accuracy)
+            print(String(format: "accuracy: %.2f %% → %.2f %%", outcome.full.accuracy, outcome.compressed.accuracy) + bn)
+            print("MACs:     \(mega(outcome.full.macs)) → \(mega(outcome.compressed.macs))"
+                  + String(format: " (%.2f× fewer; target %.2f×: %@)", ratio, 1 / (settings.targetMACs ?? 1), met ? "met" : "missed"))
+            print("params:   \(mega(outcome.full.params)) → \(mega(outcome.compressed.params))")
+            print("final λ:  " + outcome.lambdaFinal.sorted { $0.key < $1.key }
+                .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", "))
+            print("collapsed model: \(manifestURL.path)")
+            print("report: \(setup.folder.reportHTMLURL.path)")
+        }
+    }
+
+    private func writeReport(_ outcome: Compressor.Outcome, setup: RunSetup, settings: AdaptiveLambda.Settings) throws {
+        let result = RunResult(label: "adaptive λ, ranked", lambda: outcome.lambdaFinal.values.max() ?? 0, order: .ranked,
+                               full: outcome.full, curve: outcome.curve, distances: outcome.distances,
+                               training: outcome.history.isEmpty ? (try? setup.folder.readMetrics()) ?? [] : outcome.history)
+        var notes = ["No finetuning. Blocks removed in order of validation distance while validation accuracy stays within \(maxDrop) points."]
+        if !noBNReestimation {
+            notes.append("The BatchNorm column: running statistics re-estimated on \(bnImages) training images after the removal — a statistics pass, no gradient step, not finetuning.")
+        }
+        notes.append("Final λ per block: " + outcome.lambdaFinal.sorted { $0.key < $1.key }
+            .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", ") + " (0 = released, trained freely).")
+        let report = CollapseReport(title: "Compression of \(setup.folder.url.lastPathComponent)",
+                                    createdAt: ISO8601DateFormatter().string(from: Date()),
+                                    model: setup.config.model.label, dataset: setup.data.label,
+                                    budget: setup.config.training.summary, distanceMode: distance.distance.rawValue,
+                                    engine: Torch.Runtime.summary, runs: [result], notes: notes)
+        try AtomicFile.writeJSON(report, to: setup.folder.reportJSONURL)
+        try AtomicFile.write(Data(report.markdown().utf8), to: setup.folder.reportMarkdownURL)
+        try AtomicFile.write(Data(report.html().utf8), to: setup.folder.reportHTMLURL)
+    }
+}

@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import LaCoOT
+import LacootSupport
+import LacootWorkflow
+import Models
+import Torch
+
+/// What a training command (`train`, `compress`) starts from: the locked run folder, the run's
+/// configuration (new, read back with `--resume`, or over weights `lacoot import` left in the
+/// folder), the prepared data and the network to train.
+struct RunSetup {
+    let folder: RunFolder
+    /// Held for the command's whole life: a second process on the folder stops at once.
+    let lock: RunLock?
+    let config: RunConfig
+    let data: PreparedData
+    let network: any CollapsibleModel
+
+    /// Locks the folder, then builds or reads the configuration and writes it (new runs).
+    /// `training` is only used for a new run.
+    static func open(runDirectory: String, resume: Bool, training: () -> TrainingConfig, data: DataOptions,
+                     model: ModelOptions, runtime: RuntimeOptions) throws -> RunSetup {
+        let folder = RunFolder(runDirectory)
+        // before any check: a second process on this folder stops here, the first is untouched
+        let lock = try RunLock.acquire(folder, create: !resume)
+        let runConfig: RunConfig
+        let prepared: PreparedData
+        var imported: (any CollapsibleModel)?
+        if resume {
+            guard folder.hasCheckpoint else {
+                throw UsageError.nothingToResume(runDirectory: runDirectory, checkpoint: folder.checkpointURL.path)
+            }
+            runConfig = try folder.readConfig()
+            prepared = try PreparedData.prepare(runConfig.data)
+        } else {
+            if folder.hasCheckpoint {
+                throw UsageError.runExists(runDirectory: runDirectory)
+            }
+            let config = training()
+            try config.validate()
+            if FileManager.default.fileExists(atPath: folder.importedModelURL.path) {
+                (runConfig, prepared, imported) = try startFromImport(folder, training: config, data: data, runtime: runtime)
+            } else {
+                let dataConfig = data.config(seed: config.seed)
+                // the architecture needs the class and channel counts: read them from the data
+                prepared = try PreparedData.prepare(dataConfig)
+                runConfig = RunConfig(model: model.architecture(classCount: prepared.train.classCount,
+                                                                inputChannels: prepared.train.channels,
+                                                                imageSize: prepared.train.height),
+                                      data: dataConfig, training: config, threads: Runtime.threadCount)
+            }
+        }
+        if let blocksGiven = runConfig.training.blocks {
+            let names = try runConfig.model.build().collapsibleBlockNames
+            for b in blocksGiven where !names.contains(b) {
+                throw UsageError.unknownBlock(flag: "blocks", block: b, model: runConfig.model.label, collapsible: names)
+            }
+        }
+        try folder.create()
+        if !resume { try folder.writeConfig(runConfig) }
+        runtime.log("data: \(prepared.label)")
+        runtime.log("model: \(runConfig.model.label); \(runConfig.training.summary)")
+        let network = try imported ?? runConfig.model.build(generator: Generator(seed: runConfig.training.seed))
+        if runConfig.training.zeroInitResidual, imported == nil, !resume {
+            let zeroed = try ResidualInit.zeroLastNorm(of: runConfig.training.blocks ?? network.collapsibleBlockNames, in: network)
+            runtime.log("zero-initialized residual branches: " + (zeroed.isEmpty ? "none (no BatchNorm in the blocks)" : zeroed.joined(separator: ", ")))
+        }
+        return RunSetup(folder: folder, lock: lock, config: runConfig, data: prepared, network: network)
+    }
+
+    /// A trainer for the run, with progress, logging and Ctrl-C/SIGTERM handling.
+    func trainer(device: Device, runtime: RuntimeOptions) throws -> Trainer {
+        let trainer = try Trainer(model: network, config: config.training, normalization: data.normalization, device: device)
+        trainer.showProgress = runtime.showProgress
+        trainer.log = { runtime.log($0) }
+        let cancellation = CancellationToken()
+        cancellation.installSignalHandlers()
+        trainer.cancellation = cancellation
+        return trainer
+    }
+
+    /// The run of a folder made by `lacoot import`: its architecture and weights, the data
+    /// prepared the way the weights expect (their normalization, grayscale repeated to their
+    /// channels); the model's flags are not used.
+    private static func startFromImport(_ folder: RunFolder, training: TrainingConfig, data: DataOptions,
+                                        runtime: RuntimeOptions) throws -> (RunConfig, PreparedData, any CollapsibleModel) {
+        let (network, manifest) = try ModelFile.load(from: folder.importedModelURL)
+        let report = try JSONDecoder().decode(WeightImport.Report.self, from: Data(contentsOf: folder.importReportURL))
+        var dataConfig = data.config(seed: training.seed)
+        dataConfig.channels = manifest.architecture.inputChannels
+        dataConfig.normalization = report.normalization
+        let prepared = try PreparedData.prepare(dataConfig)
+        let arch = manifest.architecture
+        guard prepared.train.classCount == arch.classCount else {
+            throw ValidationError("the imported model has \(arch.classCount) classes, the data \(prepared.train.classCount): run lacoot import again with --classes \(prepared.train.classCount)")
+        }
+        if let vit = arch.transformer, vit.imageSize != prepared.train.height || vit.imageSize != prepared.train.width {
+            throw ValidationError("the imported ViT takes \(vit.imageSize)×\(vit.imageSize) images, the data are \(prepared.train.height)×\(prepared.train.width)")
+        }
+        runtime.log("starting from the weights imported from \(report.source) (\(report.loaded) tensors)")
+        return (RunConfig(model: arch, data: dataConfig, training: training, threads: Runtime.threadCount), prepared, network)
+    }
+}
