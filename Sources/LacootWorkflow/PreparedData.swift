@@ -15,6 +15,17 @@ public struct PreparedData: Sendable {
     /// e.g. "fashion-mnist (54000 train / 6000 validation / 10000 test, padded to 32×32)"
     public var label: String
 
+    /// Splits a user already has (a library user's own datasets).
+    public init(train: ImageDataset, validation: ImageDataset, test: ImageDataset, normalization: Normalization,
+                classNames: [String] = [], label: String = "") {
+        self.train = train
+        self.validation = validation
+        self.test = test
+        self.normalization = normalization
+        self.classNames = classNames
+        self.label = label
+    }
+
     /// Loads and splits the data a `DataConfig` describes. Errors name the missing file or
     /// folder and what to install.
     public static func prepare(_ config: DataConfig) throws -> PreparedData {

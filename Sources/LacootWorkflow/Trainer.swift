@@ -65,6 +65,8 @@ public final class Trainer {
     public var cancellation: CancellationToken?
     /// Called after each epoch with its metrics.
     public var onEpoch: ((EpochMetrics) throws -> Void)?
+    /// Called after each optimization step with its result (before the cancellation check).
+    public var onStep: ((StepResult) -> Void)?
     /// Measure the validation distances after each epoch (a validation pass per epoch).
     public var scoreEveryEpoch = true
     /// Batch size of the validation passes.
@@ -321,6 +323,7 @@ public final class Trainer {
             run.scheduler.step()
             sums.add(result, count: batch.count)
             meter.advance(by: batch.count, status: sums.status)
+            onStep?(result)
             if cancellation?.isCancelled == true {
                 sums.steps = step + 1
                 let path = try saveCheckpoint(run, epochsDone: epoch, partial: sums, epochStarted: started)

@@ -1,0 +1,97 @@
+import Datasets
+import Foundation
+import LaCoOT
+@testable import LacootWorkflow
+import LacootReport
+import LacootSupport
+import Models
+import NN
+import Testing
+import Torch
+
+@Suite(.serialized) struct CompressorTests {
+    func adaptiveConfig(epochs: Int = 2, target: Double? = 0.5) -> TrainingConfig {
+        var c = tinyConfig(epochs: epochs)
+        var s = AdaptiveLambda.Settings()
+        s.targetMACs = target
+        c.adaptiveLambda = s
+        return c
+    }
+
+    func data() throws -> PreparedData {
+        PreparedData(train: try tinyData(count: 48), validation: try tinyData(count: 16, seed: 1),
+                     test: try tinyData(count: 16, seed: 2), normalization: tinyNormalization)
+    }
+
+    func trainer(_ config: TrainingConfig, cancellation: CancellationToken? = nil) throws -> Trainer {
+        let trainer = try Trainer(model: try tinyModel(seed: 1), config: config, normalization: tinyNormalization)
+        trainer.showProgress = false
+        trainer.log = { _ in }
+        trainer.cancellation = cancellation
+        return trainer
+    }
+
+    @Test func compressTrainsAdaptsAndRemovesWithinTheBudget() throws {
+        let trainer = try trainer(adaptiveConfig())
+        let compressor = Compressor(trainer: trainer)
+        compressor.maxDrop = 100          // every candidate fits this budget
+        let outcome = try compressor.compress(data: try data())
+        let adaptive = try #require(trainer.adaptive)
+        #expect(adaptive.steps == 2 * 3)                  // 48 images, batch 16, 2 epochs
+        #expect(adaptive.selectionDone)
+        #expect(Set(outcome.lambdaFinal.keys) == Set(trainer.model.collapsibleBlockNames))
+        #expect(outcome.history.count == 2 && outcome.history.allSatisfy { $0.blockLambdas != nil })
+        // the blocks the selection kept, all removed; the model is collapsed exactly there
+        #expect(Set(outcome.removed) == Set(adaptive.selected))
+        #expect(trainer.model.collapsedBlocks == Set(outcome.removed))
+        let cost = try trainer.model.cost(height: 32, width: 32)
+        #expect(outcome.compressed.macs == cost.totalMACs)
+        #expect(Double(outcome.compressed.macs) <= 0.5 * Double(outcome.full.macs))
+        #expect(outcome.compressedWithoutReestimation.macs == outcome.compressed.macs)
+        #expect(outcome.curve.count == outcome.removed.count)
+        #expect(outcome.curve.allSatisfy { $0.accuracyBNRecalibrated != nil })
+        #expect(outcome.curve.last?.accuracy == outcome.compressedWithoutReestimation.accuracy)
+    }
+
+    @Test func aBudgetOfZeroRejectsACostlyBlock() throws {
+        // a blocks whose removal changes validation accuracy at all is put back with max-drop 0
+        let trainer = try trainer(adaptiveConfig(epochs: 1, target: nil))
+        let compressor = Compressor(trainer: trainer)
+        compressor.maxDrop = 0
+        compressor.reestimateBatchNorm = false
+        let data = try data()
+        _ = try trainer.fit(train: data.train, validation: data.validation)
+        // make layer3.1 costly: a large residual branch
+        let bn = try #require(trainer.model.module(at: "layer3.1.bn2") as? BatchNorm2d)
+        try withNoGrad { try bn.weight!.fill_(50) }
+        let full = try Evaluation.accuracy(of: trainer.model, on: data.validation, normalization: data.normalization)
+        let copy = try Collapser.copy(of: trainer.model)
+        try copy.collapse("layer3.1")
+        let without = try Evaluation.accuracy(of: copy, on: data.validation, normalization: data.normalization)
+        try #require(without < full, "the test needs layer3.1 to matter")
+        let outcome = try compressor.collapse(data: data)
+        #expect(outcome.rejected.contains("layer3.1"))
+        #expect(!trainer.model.collapsedBlocks.contains("layer3.1"))
+        let kept = try Evaluation.accuracy(of: trainer.model, on: data.validation, normalization: data.normalization)
+        #expect(kept >= full)   // every removal it kept cost nothing on validation
+    }
+
+    @Test func anAdaptiveRunResumesBitIdentically() throws {
+        let straight = try trainer(adaptiveConfig())
+        let data = try data()
+        _ = try straight.fit(train: data.train, validation: data.validation)
+        let folder = RunFolder(url: try temporaryFolder())
+        // stop after step 2 of epoch 1 (past the selection at step 1), then resume
+        let token = CancellationToken()
+        let first = try trainer(adaptiveConfig(), cancellation: token)
+        var steps = 0
+        first.onStep = { _ in steps += 1; if steps == 2 { token.cancel() } }
+        #expect(throws: TrainingError.self) { try first.fit(train: data.train, validation: data.validation, runFolder: folder) }
+        let saved = try TrainingCheckpoint.load(from: folder.checkpointURL)
+        #expect(saved.metadata["adaptive_lambda"] != nil)
+        let resumed = try trainer(adaptiveConfig())
+        _ = try resumed.fit(train: data.train, validation: data.validation, runFolder: folder, resume: true)
+        #expect(resumed.adaptive == straight.adaptive)
+        #expect(try weights(of: resumed.model) == weights(of: straight.model))
+    }
+}
