@@ -91,6 +91,15 @@ public struct ImageDataset: Sendable {
                             height: height, width: width, classCount: classCount, classNames: classNames)
     }
 
+    /// This dataset's images followed by `other`'s (same image shape and classes).
+    public func appending(_ other: ImageDataset, name: String? = nil) throws -> ImageDataset {
+        guard other.imageShape == imageShape, other.classCount == classCount else {
+            throw DataError.invalidArgument("\(other.name): images \(other.imageShape) in \(other.classCount) classes cannot join \(self.name)'s \(imageShape) in \(classCount)")
+        }
+        return ImageDataset(unchecked: name ?? self.name, pixels: pixels + other.pixels, labels: labels + other.labels,
+                            channels: channels, height: height, width: width, classCount: classCount, classNames: classNames)
+    }
+
     /// A seeded train/validation split: `validationFraction` of the images (rounded to the
     /// nearest whole image) go to validation, drawn by a random permutation from `seed`. The two
     /// parts are disjoint, cover the dataset, keep the original order within each part, and are

@@ -28,6 +28,11 @@ public final class Compressor {
     public var reestimateBatchNorm = true
     /// Training images the re-estimation averages over.
     public var reestimationImages = 4_096
+    /// Images a removal's accuracy cost is measured on: the validation split, topped up with
+    /// the first training images (no augmentation) when it has fewer. On a small validation
+    /// split one image is a large share of a point; the comparison is paired (the same images
+    /// before and after), so more images measure the change with less noise.
+    public var acceptanceImages = 4_096
     public var measureLatency = false
     public var showProgress = false
     /// Receives progress lines (default: nothing).
@@ -68,9 +73,10 @@ public final class Compressor {
     }
 
     /// Removes the regularized blocks of the trained model (every collapsible block without an
-    /// adaptive λ) in order of validation distance, each kept out only when validation accuracy
-    /// — after re-estimating the BatchNorm statistics — stays within ``maxDrop`` points of the
-    /// full model's; a block that costs more is put back and the next one tried.
+    /// adaptive λ) in order of validation distance, each kept out only when accuracy on the
+    /// acceptance images (``acceptanceImages``) — after re-estimating the BatchNorm
+    /// statistics — stays within ``maxDrop`` points of the full model's; a block that costs more
+    /// is put back and the next one tried.
     public func collapse(data: PreparedData) throws -> Outcome {
         let model = trainer.model
         let candidates = trainer.adaptive?.selected ?? trainer.regularizer.blocks
@@ -83,17 +89,18 @@ public final class Compressor {
         let collapser = Collapser(model: model, normalization: data.normalization)
         collapser.measureLatency = measureLatency
         let full = try collapser.measure(on: data.test)
-        let reference = try validationAccuracy(data)
+        let pool = try acceptancePool(data)
+        let reference = try accuracy(on: pool, data)
 
         var removed: [String] = [], rejected: [String] = []
         for block in order {
             let saved: [NamedTensor] = try model.stateDict().map { (name: $0.name, tensor: try $0.tensor.clone()) }   // the statistics before this try
             let previous = try model.replace(block, with: Identity())
             try reestimate(model, data)
-            let accuracy = try validationAccuracy(data)
+            let accuracy = try accuracy(on: pool, data)
             let kept = reference - accuracy <= maxDrop
-            log(String(format: "remove %@: validation %.2f %% (full %.2f %%) → %@", block, accuracy, reference,
-                       kept ? "removed" : "kept, costs more than \(maxDrop) points"))
+            log(String(format: "remove %@: %.2f %% on %d held-out and training images (full %.2f %%) → %@", block, accuracy,
+                       pool.count, reference, kept ? "removed" : "kept, costs more than \(maxDrop) points"))
             if kept {
                 removed.append(block)
             } else {
@@ -128,8 +135,15 @@ public final class Compressor {
                        curve: curve, history: [])
     }
 
-    private func validationAccuracy(_ data: PreparedData) throws -> Double {
-        try Evaluation.accuracy(of: trainer.model, on: data.validation, normalization: data.normalization)
+    private func accuracy(on images: ImageDataset, _ data: PreparedData) throws -> Double {
+        try Evaluation.accuracy(of: trainer.model, on: images, normalization: data.normalization)
+    }
+
+    /// The validation split, topped up with training images to ``acceptanceImages``.
+    func acceptancePool(_ data: PreparedData) throws -> ImageDataset {
+        let missing = min(acceptanceImages - data.validation.count, data.train.count)
+        guard missing > 0 else { return data.validation }
+        return try data.validation.appending(try data.train.subset(Array(0..<missing)), name: "validation + training images")
     }
 
     private func reestimate(_ model: any CollapsibleModel, _ data: PreparedData) throws {
