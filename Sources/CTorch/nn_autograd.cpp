@@ -233,9 +233,37 @@ static bool sgd_step_fused(ct_tensor *params, ct_tensor *bufs, int n, double lr,
   return true;
 }
 
+// An optimizer step is all or nothing: every input is checked before any tensor changes, so a
+// bad one (a null handle, a gradient or state whose shape, dtype or device differs from its
+// parameter's) leaves the parameters and the state as they were.
+static bool step_inputs_valid(ct_tensor *params, ct_tensor *state1, ct_tensor *state2, int n) {
+  if (n < 0 || (n > 0 && params == nullptr)) { ctorch::set_error("optimizer step: no parameter list"); return false; }
+  for (int i = 0; i < n; i++) {
+    if (params[i] == nullptr || !params[i]->t.defined()) {
+      ctorch::set_error("optimizer step: parameter " + std::to_string(i) + " is a null handle");
+      return false;
+    }
+    const at::Tensor &p = params[i]->t;
+    const at::Tensor &g = p.grad();
+    auto same = [&](const at::Tensor &t, const char *what) {
+      if (t.sizes() != p.sizes() || t.scalar_type() != p.scalar_type() || t.device() != p.device()) {
+        ctorch::set_error(std::string("optimizer step: the ") + what + " of parameter " + std::to_string(i) +
+                          " does not match it (shape, dtype or device)");
+        return false;
+      }
+      return true;
+    };
+    if (g.defined() && !same(g, "gradient")) return false;
+    if (state1 != nullptr && state1[i] != nullptr && !same(state1[i]->t, "first state tensor")) return false;
+    if (state2 != nullptr && state2[i] != nullptr && !same(state2[i]->t, "second state tensor")) return false;
+  }
+  return true;
+}
+
 int ct_sgd_step(ct_tensor *params, ct_tensor *bufs, int n, double lr, double momentum,
                 double dampening, double weight_decay, bool nesterov) {
   CT_STATUS(
+    if (!step_inputs_valid(params, bufs, nullptr, n)) return -1;
     at::NoGradGuard ng;
     if (momentum != 0 && sgd_step_fused(params, bufs, n, lr, momentum, dampening, weight_decay, nesterov)) return 0;
     for (int i = 0; i < n; i++) {
@@ -261,6 +289,7 @@ int ct_adamw_step(ct_tensor *params, ct_tensor *exp_avg, ct_tensor *exp_avg_sq, 
                   int64_t step, double lr, double beta1, double beta2, double eps,
                   double weight_decay) {
   CT_STATUS(
+    if (!step_inputs_valid(params, exp_avg, exp_avg_sq, n)) return -1;
     at::NoGradGuard ng;
     double bias1 = 1 - std::pow(beta1, static_cast<double>(step));
     double bias2_sqrt = std::sqrt(1 - std::pow(beta2, static_cast<double>(step)));

@@ -133,6 +133,7 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
         case validationAccuracy = "validation_accuracy"
         case validationDistances = "validation_distances"
         case imagesPerSecond = "images_per_second"
+        case blockLambdas = "block_lambdas"
     }
 }
 

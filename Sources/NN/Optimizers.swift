@@ -168,6 +168,7 @@ public final class SGD: Optimizer {
     public func step() throws {
         guard binding.isBound else { throw unbound("SGD") }
         try sync()
+        try checkGradients(names: binding.names, tensors: binding.tensors)
         let groups = parameterGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
                                      scope: weightDecayScope, learningRateFactor: learningRateFactor)
         var states = [buffers]
@@ -279,7 +280,10 @@ public final class AdamW: Optimizer {
     public func step() throws {
         guard binding.isBound else { throw unbound("AdamW") }
         try sync()
+        try checkGradients(names: binding.names, tensors: binding.tensors)
         stepCount += 1
+        var done = false
+        defer { if !done { stepCount -= 1 } }   // a failed step does not count
         let groups = parameterGroups(names: binding.names, tensors: binding.tensors, weightDecay: weightDecay,
                                      scope: weightDecayScope, learningRateFactor: learningRateFactor)
         var states = [expAvg, expAvgSq]
@@ -296,6 +300,7 @@ public final class AdamW: Optimizer {
         }
         expAvg = states[0]
         expAvgSq = states[1]
+        done = true
     }
 
     public func zeroGrad() throws {
@@ -344,5 +349,16 @@ public final class AdamW: Optimizer {
         }
         expAvg = m
         expAvgSq = v
+    }
+}
+
+/// Every gradient has its parameter's shape and dtype — checked before a step changes anything,
+/// so a bad one leaves all parameters and state as they were (the shim checks the rest).
+func checkGradients(names: [String], tensors: [Tensor]) throws {
+    for (name, p) in zip(names, tensors) {
+        guard let g = try p.grad else { continue }
+        guard g.shape == p.shape, g.dtype == p.dtype else {
+            throw NNError("the gradient of \(name) (\(g.shape), \(g.dtype)) does not match the parameter (\(p.shape), \(p.dtype)); no parameter was updated")
+        }
     }
 }

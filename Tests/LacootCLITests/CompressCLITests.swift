@@ -32,6 +32,8 @@ import Testing
         }
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         #expect(report.contains("statistics pass"), "\(report)")
+        let metrics = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
+        #expect(metrics.contains("\"block_lambdas\":{\"layer1.1\":"), "\(metrics)")
         let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
         #expect(config.contains("adaptiveLambda") && config.contains("\"zeroInitResidual\" : true"))
         r = try lacoot(["evaluate", "--run-dir", dir, "--model", dir + "/collapsed.json", "--repeats", "1", "--json", "--quiet"])

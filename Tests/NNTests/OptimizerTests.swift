@@ -182,3 +182,29 @@ private func setGrad(_ p: Tensor, _ g: [Float]) throws {
         #expect(throws: NNError.self) { try LRScheduler(.constant, optimizer: other).load(state: decoded) }
     }
 }
+
+@Suite struct OptimizerAtomicityTests {
+    /// A step whose second parameter has a bad momentum buffer throws before the first one moves.
+    @Test func aStepWithABadInputChangesNothing() throws {
+        let a = try Tensor([1.0, 2.0] as [Float], shape: [2]).requiresGrad(true)
+        let b = try Tensor([3.0, 4.0, 5.0] as [Float], shape: [3]).requiresGrad(true)
+        try (a.sum() + b.sum()).backward()
+        var buffers: [Tensor?] = [nil, try Tensor.zeros([7])]
+        #expect(throws: TorchError.self) {
+            try FusedUpdate.sgd(parameters: [a, b], buffers: &buffers, lr: 0.1, momentum: 0.9, dampening: 0,
+                                weightDecay: 0, nesterov: false)
+        }
+        #expect(try a.floats() == [1, 2] && b.floats() == [3, 4, 5])
+        #expect(buffers[0] == nil)
+        var m: [Tensor?] = [nil, try Tensor.zeros([3], dtype: .float64)], v: [Tensor?] = [nil, nil]
+        #expect(throws: TorchError.self) {
+            try FusedUpdate.adamW(parameters: [a, b], expAvg: &m, expAvgSq: &v, step: 1, lr: 0.1, beta1: 0.9, beta2: 0.999,
+                                  eps: 1e-8, weightDecay: 0)
+        }
+        #expect(try a.floats() == [1, 2] && b.floats() == [3, 4, 5])
+        // the same step with good inputs moves both
+        buffers = [nil, nil]
+        try FusedUpdate.sgd(parameters: [a, b], buffers: &buffers, lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0, nesterov: false)
+        #expect(try a.floats() == [0.9, 1.9])
+    }
+}
