@@ -93,10 +93,14 @@ enum FileIO {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                let len = bytes.firstIndex(of: 0) ?? bytes.count
-                return String(decoding: bytes[..<len], as: UTF8.self)
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
+                let all = raw.bindMemory(to: UInt8.self)
+                return Array(all[..<(all.firstIndex(of: 0) ?? all.count)])
+            }
+            // a name that is not UTF-8 cannot be opened again through a String: report it, never skip it
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                let shown = bytes.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }.joined()
+                throw DataError.unreadable(path: join(path, shown), reason: "the file name is not valid UTF-8; rename it")
             }
             if name == "." || name == ".." { continue }
             names.append(name)

@@ -42,6 +42,25 @@ import Testing
         }
     }
 
+    /// A file whose name is not UTF-8 in an image folder is reported by name, never dropped.
+    @Test func nonUTF8NamesAreReported() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-names-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: root + "/train/shoe", withIntermediateDirectories: true)
+        var path = Array((root + "/train/shoe/caf").utf8) + [0xE9] + Array(".png".utf8) + [0]
+        let fd = path.withUnsafeMutableBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { open($0, O_CREAT | O_WRONLY, 0o644) }
+        }
+        #expect(fd >= 0)
+        close(fd)
+        guard case let .unreadable(p, reason)? = dataError({ try ImageFolderLayout.load(directory: root + "/train") }) else {
+            Issue.record("a non-UTF-8 name was accepted")
+            return
+        }
+        #expect(p.hasSuffix("/shoe/caf\\xE9.png"), "\(p)")
+        #expect(reason.contains("not valid UTF-8"))
+        path.removeAll()
+    }
+
     /// Decoder bombs: a tiny JPEG whose header promises 40000×40000 pixels and a PNG strip
     /// whose resize would make 64 × 12.8 M pixels are refused before anything is allocated for
     /// them; a gzipped IDX that inflates a thousandfold stops at its limit.
