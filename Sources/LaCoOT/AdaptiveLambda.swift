@@ -28,11 +28,11 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
     /// How the weights adapt (saved in the run's configuration).
     public struct Settings: Codable, Sendable, Equatable {
         /// The distance below which a block counts as removable.
-        public var epsilon: Double = 0.005
+        public var epsilon: Double = 0.02
         /// Every block's weight at the first step.
         public var initialLambda: Double = 0.5
         public var minimumLambda: Double = 0.01
-        public var maximumLambda: Double = 20
+        public var maximumLambda: Double = 5
         /// Share of the training steps over which λ_b can change by a factor of e (at most).
         public var timeConstant: Double = 0.08
         /// Share of the training steps at which every block should be within ε.

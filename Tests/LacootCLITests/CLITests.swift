@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs the built `lacoot` executable and returns its exit code, stdout and stderr (killed
 /// after 10 minutes, so a hang fails instead of stalling the suite).
@@ -226,14 +227,11 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
     /// 1000-class fc re-initialized, the 7×7 stem detected), fine-tuned on grayscale data
     /// repeated into 3 channels with ImageNet's normalization; a file of the wrong model lists
     /// the keys; a pickle that calls os.system is refused with exit 1 and runs nothing.
-    @Test func importsPyTorchWeightsAndFineTunes() throws {
+    @Test(.enabled(if: ReferencePython.engineHasTorchvision, "no torchvision in .venv-torch: run scripts/setup"))
+    func importsPyTorchWeightsAndFineTunes() throws {
         let dir = try scratch() + "/import"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("importsPyTorchWeightsAndFineTunes: skipped, \(python) missing (run scripts/setup)")
-            return
-        }
+        let python = ReferencePython.engine.path
         let script = """
             import os, sys, torch
             sys.path.insert(0, "\(repositoryRoot.path)/Benchmarks/reference")
@@ -256,10 +254,6 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
         try process.run()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        if process.terminationStatus != 0, message.contains("No module named 'torchvision'") {
-            print("importsPyTorchWeightsAndFineTunes: skipped, no torchvision in .venv-torch (scripts/setup installs it)")
-            return
-        }
         try #require(process.terminationStatus == 0, "\(message)")
 
         var r = try lacoot(["import", dir + "/r18.pth", "--model", "resnet18", "--classes", "10", "--run-dir", dir + "/ft",

@@ -6,6 +6,7 @@ import LacootReport
 import Models
 import NN
 import Testing
+import TestSupport
 import Torch
 
 @Suite struct CollapsedModelTests {
@@ -53,7 +54,8 @@ import Torch
     }
 }
 
-@Suite struct PyTorchLoadingTests {
+@Suite(.enabled(if: ReferencePython.hasReference, ".venv-ref (Debian's PyTorch and torchvision) is missing: run scripts/setup"))
+struct PyTorchLoadingTests {
     /// The repository root (this file is Tests/LacootWorkflowTests/CollapsedModelTests.swift).
     var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
@@ -103,11 +105,7 @@ import Torch
     /// in PyTorch and run `input`, and compares the logits.
     private func expectPyTorchReproduces(_ model: any CollapsibleModel, input x: Tensor,
                                          sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let python = root.appendingPathComponent(".venv-ref/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            print("PyTorchLoadingTests: skipped, \(python.path) missing (run scripts/setup)")
-            return
-        }
+        let python = ReferencePython.reference
         model.eval()
         let folder = try temporaryFolder()
         let manifest = try CollapsedModel.save(model, normalization: tinyNormalization,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Models
 import NN
 import Torch
@@ -8,15 +9,10 @@ import Torch
 private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-private let referencePython = repositoryRoot.appendingPathComponent(".venv-ref/bin/python")
+private let referencePython = ReferencePython.reference
 
-/// Runs Benchmarks/reference/torchvision_parity.py into `dir`; nil (with the reason printed)
-/// when the reference environment is missing.
+/// Runs Benchmarks/reference/torchvision_parity.py into `dir`; false (recorded) when it fails.
 private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bool {
-    guard FileManager.default.isExecutableFile(atPath: referencePython.path) else {
-        print("ParityTests: skipped — \(referencePython.path) is missing (run scripts/setup-python)")
-        return false
-    }
     let process = Process()
     process.executableURL = referencePython
     process.arguments = [repositoryRoot.appendingPathComponent("Benchmarks/reference/torchvision_parity.py").path]
@@ -40,7 +36,8 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
     /// channel): the same state-dict keys in the same order, the same seed gives the same initial
     /// weights draw for draw, and the weights PyTorch wrote (with BN statistics and the
     /// constant-initialized parameters randomized) give its logits.
-    @Test func matchesPyTorchInitializationAndLogits() throws {
+    @Test(.enabled(if: ReferencePython.hasReference, ".venv-ref (Debian's PyTorch and torchvision) is missing: run scripts/setup"))
+    func matchesPyTorchInitializationAndLogits() throws {
         let dir = try FileManager.default.temporaryDirectory.appendingPathComponent("parity-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -114,7 +111,8 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
     /// norm, bias and constant table randomized) at 224×224 and 32×32: PyTorch's state dict
     /// loads strictly, parameters match in number, the logits agree within 1e-4, and again
     /// with blocks replaced by the identity on both sides.
-    @Test func fullSizeSwinTAndViTB16MatchTorchvision() throws {
+    @Test(.enabled(if: ReferencePython.hasReference, ".venv-ref (Debian's PyTorch and torchvision) is missing: run scripts/setup"))
+    func fullSizeSwinTAndViTB16MatchTorchvision() throws {
         let dir = try FileManager.default.temporaryDirectory.appendingPathComponent("parity-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -154,13 +152,10 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
     /// included, on the padded windows as torchvision computes them) equal what PyTorch's own
     /// counter (torch.utils.flop_counter, FLOPs / 2) reports for torchvision's models, run by
     /// Benchmarks/reference/count_macs.py in the engine's environment.
-    @Test func macsMatchPyTorchsFlopCounter() throws {
+    @Test(.enabled(if: ReferencePython.engineHasTorchvision, "no torchvision in .venv-torch: run scripts/setup"))
+    func macsMatchPyTorchsFlopCounter() throws {
         let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python")
         let script = repositoryRoot.appendingPathComponent("Benchmarks/reference/count_macs.py")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            print("ParityTests: MAC check skipped — \(python.path) is missing (run scripts/setup)")
-            return
-        }
         let process = Process()
         process.executableURL = python
         process.arguments = [script.path]
@@ -172,11 +167,7 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            if message.contains("No module named 'torchvision'") {
-                print("ParityTests: MAC check skipped — no torchvision in .venv-torch (run scripts/setup)")
-            } else {
-                Issue.record("count_macs.py failed: \(message)")
-            }
+            Issue.record("count_macs.py failed: \(message)")
             return
         }
         let counted = try JSONDecoder().decode([String: Int].self, from: data)

@@ -1,32 +1,18 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import NN
 import Torch
 
-private let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-/// Runs `script` with the engine's Python (torch 2.13) in `dir`; false (printed) when missing.
+/// Runs `script` with the engine's Python (torch 2.13) in `dir`; false (recorded) when it fails.
 private func python(_ script: String, in dir: URL) throws -> Bool {
-    let python = repositoryRoot.appendingPathComponent(".venv-torch/bin/python")
-    guard FileManager.default.isExecutableFile(atPath: python.path) else {
-        print("PyTorchCheckpointTests: skipped — \(python.path) is missing (run scripts/setup)")
-        return false
-    }
-    let process = Process()
-    process.executableURL = python
-    process.arguments = ["-c", script]
-    process.currentDirectoryURL = dir
-    let errors = Pipe()
-    process.standardError = errors
-    try process.run()
-    process.waitUntilExit()
-    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(process.terminationStatus == 0, "\(message)")
-    return process.terminationStatus == 0
+    let result = try ReferencePython.run(ReferencePython.engine, ["-c", script], in: dir)
+    #expect(result.status == 0, "\(result.errors)")
+    return result.status == 0
 }
 
-@Suite struct PyTorchCheckpointTests {
+@Suite(.enabled(if: ReferencePython.hasEngine, ".venv-torch (PyTorch 2.13) is missing: run scripts/setup"))
+struct PyTorchCheckpointTests {
     /// State dicts torch.save wrote — an OrderedDict with _metadata, half and integer tensors,
     /// a view into a larger storage, shared storages, a wrapped checkpoint — read exactly.
     @Test func readsWhatTorchSaveWrites() throws {
