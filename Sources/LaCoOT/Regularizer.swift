@@ -1,5 +1,6 @@
 import LacootReport
 import Models
+import NN
 import Torch
 
 /// LaCoOT's training term: λ · (1/B) · Σ_b MSW(P_b_in, P_b_out) over the regularized blocks.
@@ -145,7 +146,26 @@ public final class LaCoOTRegularizer {
         return result.distance
     }
 
-    /// State to checkpoint: the direction generator (warm starts are rebuilt within a step).
+    /// State to checkpoint: the direction generator.
     public func generatorState() throws -> Tensor { try generator.state() }
     public func restoreGenerator(_ state: Tensor) throws { try generator.setState(state) }
+
+    /// State to checkpoint: the optimized distance's warm-start direction per block ("warm_start.<block>",
+    /// copies); empty in the other modes.
+    public func warmStartState() throws -> [NamedTensor] {
+        try warmStarts.sorted { $0.key < $1.key }.map { ("warm_start." + $0.key, try $0.value.detach().clone()) }
+    }
+
+    /// Restores ``warmStartState()``; a name that is no regularized block is an error.
+    public func restoreWarmStarts(_ state: [NamedTensor]) throws {
+        var restored: [String: Tensor] = [:]
+        for (name, tensor) in state {
+            let block = name.hasPrefix("warm_start.") ? String(name.dropFirst(11)) : ""
+            guard selected.contains(block) else {
+                throw ConfigurationError.outOfRange(flag: "checkpoint", problem: "regularizer state \"\(name)\" names no regularized block")
+            }
+            restored[block] = tensor
+        }
+        warmStarts = restored
+    }
 }

@@ -217,6 +217,9 @@ public final class Trainer {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid optimizer or schedule state: \(error)")
         }
         if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
+        do { try regularizer.restoreWarmStarts(checkpoint.regularizer) } catch {
+            throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid regularizer state: \(error)")
+        }
         if adaptive != nil {
             guard let text = checkpoint.metadata["adaptive_lambda"],
                   let saved = try? JSONDecoder().decode(AdaptiveLambda.self, from: Data(text.utf8)),
@@ -284,9 +287,11 @@ public final class Trainer {
         if let adaptive {
             metadata["adaptive_lambda"] = String(decoding: try JSONEncoder().encode(adaptive), as: UTF8.self)
         }
-        try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: run.scheduler, epoch: epochsDone,
-                               generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
-                               metadata: metadata).save(to: runFolder.checkpointURL)
+        var checkpoint = try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: run.scheduler, epoch: epochsDone,
+                                                generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
+                                                metadata: metadata)
+        checkpoint.regularizer = try regularizer.warmStartState()
+        try checkpoint.save(to: runFolder.checkpointURL)
         logger.debug("checkpoint written", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(epochsDone)",
                                                      "steps": "\(partial?.steps ?? 0)"])
         return runFolder.checkpointURL.path

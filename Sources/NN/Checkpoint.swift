@@ -30,6 +30,9 @@ public struct TrainingCheckpoint: @unchecked Sendable {
     public var configuration: String
     /// Extra string metadata saved alongside.
     public var metadata: [String: String]
+    /// The regularizer's tensors that carry over between steps (the optimized distance's
+    /// warm-start directions), saved as "regularizer.<name>".
+    public var regularizer: [NamedTensor] = []
 
     public init(model: [NamedTensor], optimizer: OptimizerState?, schedule: LRScheduler.State?, epoch: Int,
                 generators: [String: Tensor], configuration: String, metadata: [String: String] = [:]) {
@@ -80,6 +83,7 @@ public struct TrainingCheckpoint: @unchecked Sendable {
             meta["schedule"] = String(decoding: try JSONEncoder.sorted.encode(schedule), as: UTF8.self)
         }
         tensors += generators.sorted { $0.key < $1.key }.map { ("generator." + $0.key, $0.value) }
+        tensors += regularizer.map { ("regularizer." + $0.name, $0.tensor) }
         try Safetensors.write(tensors, metadata: meta, to: url)
     }
 
@@ -93,11 +97,13 @@ public struct TrainingCheckpoint: @unchecked Sendable {
         var model: [NamedTensor] = []
         var optimizerTensors: [NamedTensor] = []
         var generators: [String: Tensor] = [:]
+        var regularizer: [NamedTensor] = []
         for (name, t) in file.tensors {
             if name.hasPrefix("model.") { model.append((String(name.dropFirst(6)), t)) }
             else if name.hasPrefix("optimizer.") { optimizerTensors.append((String(name.dropFirst(10)), t)) }
             else if name.hasPrefix("generator.") { generators[String(name.dropFirst(10))] = t }
-            else { throw fail(name, "is not a model, optimizer or generator tensor (unexpected in a training checkpoint)") }
+            else if name.hasPrefix("regularizer.") { regularizer.append((String(name.dropFirst(12)), t)) }
+            else { throw fail(name, "is not a model, optimizer, generator or regularizer tensor (unexpected in a training checkpoint)") }
         }
         var optimizer: OptimizerState?
         if let kind = file.metadata["optimizer.kind"] {
@@ -119,9 +125,11 @@ public struct TrainingCheckpoint: @unchecked Sendable {
         for key in ["format", "version", "epoch", "configuration", "optimizer.kind", "optimizer.scalars", "schedule"] {
             extra[key] = nil
         }
-        return TrainingCheckpoint(model: model, optimizer: optimizer, schedule: schedule, epoch: epoch,
-                                  generators: generators, configuration: file.metadata["configuration"] ?? "{}",
-                                  metadata: extra)
+        var checkpoint = TrainingCheckpoint(model: model, optimizer: optimizer, schedule: schedule, epoch: epoch,
+                                            generators: generators, configuration: file.metadata["configuration"] ?? "{}",
+                                            metadata: extra)
+        checkpoint.regularizer = regularizer
+        return checkpoint
     }
 
     /// Puts the saved state back: the model's weights (strictly), the optimizer's state, the

@@ -58,6 +58,24 @@ import Torch
         #expect(try weights(of: resumed) == weights(of: straight))
     }
 
+    /// `--distance optimized` warm-starts each block's direction from the previous step: a run
+    /// stopped mid-epoch resumes bit-identically because the directions are in the checkpoint.
+    @Test func theOptimizedDistanceResumesBitIdentically() throws {
+        var config = tinyConfig(epochs: 2)
+        config.distance = .optimized
+        config.ascentSteps = 2
+        let straight = try train(epochs: 2, folder: nil, config: config).0
+        let folder = RunFolder(url: try temporaryFolder())
+        let token = CancellationToken()
+        token.cancel()   // stops after the first step, with a checkpoint
+        #expect(throws: TrainingError.self) { try train(epochs: 2, folder: folder, config: config, cancellation: token) }
+        let saved = try TrainingCheckpoint.load(from: folder.checkpointURL)
+        #expect(saved.regularizer.map(\.name) == ["warm_start.layer1.1", "warm_start.layer2.1", "warm_start.layer3.1",
+                                                   "warm_start.layer4.1"])
+        let (resumed, _) = try train(epochs: 2, folder: folder, resume: true, config: config)
+        #expect(try weights(of: resumed) == weights(of: straight))
+    }
+
     @Test func aDivergingRunStopsWithAClearErrorAndKeepsTheLastCheckpoint() throws {
         var config = tinyConfig(epochs: 3)
         config.learningRate = 1e12
