@@ -19,10 +19,15 @@ import LacootReport
 ///
 /// ```swift
 /// var adaptive = AdaptiveLambda(blocks: model.collapsibleBlockNames, settings: .init(), totalSteps: 2_000)
+/// let cost = try model.cost(height: 32, width: 32)
 /// // each step:
 /// let penalty = try regularizer.penalty(events, weights: adaptive.weights)
-/// ... loss = ce + penalty.loss; backward; optimizer step ...
+/// // ... loss = ce + penalty.loss; backward; optimizer step ...
 /// adaptive.observe(penalty.distances)
+/// if adaptive.selectionDue {
+///     adaptive.select(blockMACs: Dictionary(uniqueKeysWithValues: adaptive.blocks.map { ($0, cost.macs(under: $0)) }),
+///                     fullMACs: cost.totalMACs)
+/// }
 /// ```
 public struct AdaptiveLambda: Codable, Sendable, Equatable {
     /// How the weights adapt (saved in the run's configuration).
