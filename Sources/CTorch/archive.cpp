@@ -58,7 +58,7 @@ int64_t ct_archive_record_size(ct_archive a, const char *name) {
   })
 }
 
-int64_t ct_archive_read(ct_archive a, const char *name, void *destination, int64_t capacity) {
+int64_t ct_archive_read(ct_archive a, const char *name, void *destination, int64_t capacity) { CT_REQUIRE(a, -1)
   CT_GUARD(-1, {
     int64_t size = ct_archive_record_size(a, name);
     if (size < 0) return -1;

@@ -94,14 +94,14 @@ bool ct_cuda_is_available(void) {
 int ct_cuda_device_count(void) {
   try { return static_cast<int>(at::getNumGPUs()); } catch (...) { return 0; }
 }
-int ct_device_of(ct_tensor t, int *index) {
+int ct_device_of(ct_tensor t, int *index) { CT_REQUIRE(t, -1)
   CT_STATUS(
     auto device = t->t.device();
     if (index != nullptr) *index = device.has_index() ? device.index() : -1;
     return static_cast<int>(device.type());
   )
 }
-ct_tensor ct_to_device(ct_tensor t, int device_type, int index, bool non_blocking) {
+ct_tensor ct_to_device(ct_tensor t, int device_type, int index, bool non_blocking) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(
     auto type = static_cast<c10::DeviceType>(device_type);
     TORCH_CHECK(type == c10::DeviceType::CPU || type == c10::DeviceType::CUDA, "unknown device type ", device_type);
@@ -117,39 +117,39 @@ ct_tensor ct_to_device(ct_tensor t, int device_type, int index, bool non_blockin
 }
 
 // ---- neural-network kernels ----
-ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { CT_TENSOR(return wrap(at::matmul(a->t, b->t));) }
-ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b) {
+ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { CT_REQUIRE(a, nullptr) CT_REQUIRE(b, nullptr) CT_TENSOR(return wrap(at::matmul(a->t, b->t));) }
+ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b) { CT_REQUIRE(x, nullptr) CT_REQUIRE(w, nullptr)
   CT_TENSOR(return wrap(at::linear(x->t, w->t, optional(b)));)
 }
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor b, const int64_t *stride,
-                    const int64_t *padding, const int64_t *dilation, int64_t groups) {
+                    const int64_t *padding, const int64_t *dilation, int64_t groups) { CT_REQUIRE(x, nullptr) CT_REQUIRE(w, nullptr)
   CT_TENSOR(return wrap(at::conv2d(x->t, w->t, optional(b), dims(stride, 2), dims(padding, 2),
                                    dims(dilation, 2), groups));)
 }
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor w, ct_tensor b, ct_tensor running_mean,
-                        ct_tensor running_var, bool training, double momentum, double eps) {
+                        ct_tensor running_var, bool training, double momentum, double eps) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(return wrap(at::batch_norm(x->t, optional(w), optional(b), optional(running_mean),
                                        optional(running_var), training, momentum, eps, false));)
 }
-ct_tensor ct_layer_norm(ct_tensor x, const int64_t *shape, int ndim, ct_tensor w, ct_tensor b, double eps) {
+ct_tensor ct_layer_norm(ct_tensor x, const int64_t *shape, int ndim, ct_tensor w, ct_tensor b, double eps) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(return wrap(at::layer_norm(x->t, dims(shape, ndim), optional(w), optional(b), eps, false));)
 }
 ct_tensor ct_max_pool2d(ct_tensor x, const int64_t *kernel, const int64_t *stride,
-                        const int64_t *padding, const int64_t *dilation, bool ceil_mode) {
+                        const int64_t *padding, const int64_t *dilation, bool ceil_mode) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(return wrap(at::max_pool2d(x->t, dims(kernel, 2), dims(stride, 2), dims(padding, 2),
                                        dims(dilation, 2), ceil_mode));)
 }
 ct_tensor ct_avg_pool2d(ct_tensor x, const int64_t *kernel, const int64_t *stride,
-                        const int64_t *padding, bool ceil_mode, bool count_include_pad) {
+                        const int64_t *padding, bool ceil_mode, bool count_include_pad) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(return wrap(at::avg_pool2d(x->t, dims(kernel, 2), dims(stride, 2), dims(padding, 2),
                                        ceil_mode, count_include_pad, c10::nullopt));)
 }
-ct_tensor ct_adaptive_avg_pool2d(ct_tensor x, const int64_t *output_size) {
+ct_tensor ct_adaptive_avg_pool2d(ct_tensor x, const int64_t *output_size) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(return wrap(at::adaptive_avg_pool2d(x->t, dims(output_size, 2)));)
 }
-ct_tensor ct_softmax(ct_tensor x, int64_t dim) { CT_TENSOR(return wrap(at::softmax(x->t, dim));) }
-ct_tensor ct_log_softmax(ct_tensor x, int64_t dim) { CT_TENSOR(return wrap(at::log_softmax(x->t, dim));) }
-ct_tensor ct_dropout(ct_tensor x, double p, bool training, ct_generator g) {
+ct_tensor ct_softmax(ct_tensor x, int64_t dim) { CT_REQUIRE(x, nullptr) CT_TENSOR(return wrap(at::softmax(x->t, dim));) }
+ct_tensor ct_log_softmax(ct_tensor x, int64_t dim) { CT_REQUIRE(x, nullptr) CT_TENSOR(return wrap(at::log_softmax(x->t, dim));) }
+ct_tensor ct_dropout(ct_tensor x, double p, bool training, ct_generator g) { CT_REQUIRE(x, nullptr)
   CT_TENSOR(
     TORCH_CHECK(p >= 0 && p <= 1, "dropout probability must be in [0, 1], got ", p);
     if (!training || p == 0) return wrap(x->t);
@@ -160,33 +160,33 @@ ct_tensor ct_dropout(ct_tensor x, double p, bool training, ct_generator g) {
   )
 }
 ct_tensor ct_scaled_dot_product_attention(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor attn_mask,
-                                          double dropout_p) {
+                                          double dropout_p) { CT_REQUIRE(q, nullptr) CT_REQUIRE(k, nullptr) CT_REQUIRE(v, nullptr)
   CT_TENSOR(
     TORCH_CHECK(dropout_p >= 0 && dropout_p < 1, "attention dropout must be in [0, 1), got ", dropout_p);
     return wrap(at::scaled_dot_product_attention(q->t, k->t, v->t, optional(attn_mask), dropout_p, false));
   )
 }
-ct_tensor ct_cross_entropy(ct_tensor logits, ct_tensor target, int reduction, double label_smoothing) {
+ct_tensor ct_cross_entropy(ct_tensor logits, ct_tensor target, int reduction, double label_smoothing) { CT_REQUIRE(logits, nullptr) CT_REQUIRE(target, nullptr)
   CT_TENSOR(return wrap(at::cross_entropy_loss(logits->t, target->t, c10::nullopt, reduction, -100,
                                                label_smoothing));)
 }
 
 // ---- autograd ----
-int ct_backward(ct_tensor t, ct_tensor grad, bool retain_graph) {
+int ct_backward(ct_tensor t, ct_tensor grad, bool retain_graph) { CT_REQUIRE(t, -1)
   CT_STATUS(
     at::Tensor g = grad ? grad->t : at::Tensor();
     t->t.backward(g, retain_graph);
     return 0;
   )
 }
-ct_tensor ct_grad(ct_tensor t) {
+ct_tensor ct_grad(ct_tensor t) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(
     const at::Tensor &g = t->t.grad();
     if (!g.defined()) return nullptr;
     return wrap(g);
   )
 }
-int ct_zero_grad(ct_tensor t) { CT_STATUS(t->t.mutable_grad().reset(); return 0;) }
+int ct_zero_grad(ct_tensor t) { CT_REQUIRE(t, -1) CT_STATUS(t->t.mutable_grad().reset(); return 0;) }
 
 int ct_autograd_grad(const ct_tensor *outputs, const ct_tensor *grad_outputs, int nout,
                      const ct_tensor *inputs, int nin, ct_tensor *results, bool create_graph) {

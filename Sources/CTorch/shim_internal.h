@@ -58,5 +58,19 @@ inline at::TensorOptions options(int dtype) { return at::TensorOptions().dtype(s
   }                                                              \
   return failure;
 
+// A handle argument that must be there: a null (or undefined-tensor) handle sets the error and
+// returns the entry's failure value instead of dereferencing it. Optional arguments (a missing
+// bias, generator or mask) are not checked this way.
+namespace ctorch {
+inline bool valid(ct_tensor t) { return t != nullptr && t->t.defined(); }
+inline bool valid(const void *handle) { return handle != nullptr; }
+inline bool reject_handle(const char *function, const char *argument) {
+  set_error(std::string(function) + ": the " + argument + " handle is null or empty");
+  return false;
+}
+}  // namespace ctorch
+#define CT_REQUIRE(handle, failure) \
+  if (!ctorch::valid(handle)) { ctorch::reject_handle(__func__, #handle); return failure; }
+
 #define CT_TENSOR(...) CT_GUARD(nullptr, __VA_ARGS__)
 #define CT_STATUS(...) CT_GUARD(-1, __VA_ARGS__)

@@ -89,15 +89,15 @@ bool ct_is_grad_enabled(void) { return c10::GradMode::is_enabled(); }
 
 // ---- lifetime, metadata ----
 void ct_free(ct_tensor t) { delete t; }
-ct_tensor ct_shallow_copy(ct_tensor t) { CT_TENSOR(return wrap(t->t);) }
-int ct_dim(ct_tensor t) { return static_cast<int>(t->t.dim()); }
-int ct_sizes(ct_tensor t, int64_t *out, int cap) {
+ct_tensor ct_shallow_copy(ct_tensor t) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t);) }
+int ct_dim(ct_tensor t) { CT_REQUIRE(t, -1) return static_cast<int>(t->t.dim()); }
+int ct_sizes(ct_tensor t, int64_t *out, int cap) { CT_REQUIRE(t, -1)
   auto s = t->t.sizes();
   int n = static_cast<int>(s.size());
   for (int i = 0; i < n && i < cap; i++) out[i] = s[i];
   return n;
 }
-int ct_strides(ct_tensor t, int64_t *out, int cap) {
+int ct_strides(ct_tensor t, int64_t *out, int cap) { CT_REQUIRE(t, -1)
   CT_STATUS(
     auto s = t->t.strides();
     int n = static_cast<int>(s.size());
@@ -105,11 +105,11 @@ int ct_strides(ct_tensor t, int64_t *out, int cap) {
     return n;
   )
 }
-int64_t ct_numel(ct_tensor t) { return t->t.numel(); }
-int ct_dtype(ct_tensor t) { return static_cast<int>(t->t.scalar_type()); }
-bool ct_requires_grad(ct_tensor t) { return t->t.requires_grad(); }
-int ct_set_requires_grad(ct_tensor t, bool on) { CT_STATUS(t->t.requires_grad_(on); return 0;) }
-bool ct_is_contiguous(ct_tensor t, int memory_format) {
+int64_t ct_numel(ct_tensor t) { CT_REQUIRE(t, -1) return t->t.numel(); }
+int ct_dtype(ct_tensor t) { CT_REQUIRE(t, -1) return static_cast<int>(t->t.scalar_type()); }
+bool ct_requires_grad(ct_tensor t) { CT_REQUIRE(t, false) return t->t.requires_grad(); }
+int ct_set_requires_grad(ct_tensor t, bool on) { CT_REQUIRE(t, -1) CT_STATUS(t->t.requires_grad_(on); return 0;) }
+bool ct_is_contiguous(ct_tensor t, int memory_format) { CT_REQUIRE(t, false)
   return t->t.is_contiguous(memory_format == 1 ? at::MemoryFormat::ChannelsLast
                                                : at::MemoryFormat::Contiguous);
 }
@@ -133,7 +133,7 @@ ct_tensor ct_from_data(const void *data, const int64_t *shape, int ndim, int dty
     return wrap(t);
   )
 }
-int ct_copy_data(ct_tensor t, void *out, size_t nbytes) {
+int ct_copy_data(ct_tensor t, void *out, size_t nbytes) { CT_REQUIRE(t, -1)
   CT_STATUS(
     at::Tensor c = t->t.detach().contiguous();
     size_t bytes = static_cast<size_t>(c.numel()) * c.element_size();
@@ -142,19 +142,19 @@ int ct_copy_data(ct_tensor t, void *out, size_t nbytes) {
     return 0;
   )
 }
-void *ct_data_ptr(ct_tensor t) {
+void *ct_data_ptr(ct_tensor t) { CT_REQUIRE(t, nullptr)
   if (!t->t.is_contiguous()) { set_error("ct_data_ptr: tensor is not contiguous"); return nullptr; }
   return t->t.data_ptr();
 }
-double ct_item(ct_tensor t) { CT_GUARD(NAN, return t->t.item<double>();) }
+double ct_item(ct_tensor t) { CT_REQUIRE(t, NAN) CT_GUARD(NAN, return t->t.item<double>();) }
 
 // ---- random ----
 ct_generator ct_generator_new(uint64_t seed) {
   CT_GUARD(nullptr, return new ct_generator_s{at::make_generator<at::CPUGeneratorImpl>(seed)};)
 }
 void ct_generator_free(ct_generator g) { delete g; }
-ct_tensor ct_generator_get_state(ct_generator g) { CT_TENSOR(return wrap(g->g.get_state());) }
-int ct_generator_set_state(ct_generator g, ct_tensor state) {
+ct_tensor ct_generator_get_state(ct_generator g) { CT_REQUIRE(g, nullptr) CT_TENSOR(return wrap(g->g.get_state());) }
+int ct_generator_set_state(ct_generator g, ct_tensor state) { CT_REQUIRE(g, -1) CT_REQUIRE(state, -1)
   CT_STATUS(g->g.set_state(state->t); return 0;)
 }
 ct_tensor ct_rand(const int64_t *shape, int ndim, int dtype, ct_generator g) {
@@ -169,35 +169,35 @@ ct_tensor ct_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, 
 ct_tensor ct_randperm(int64_t n, ct_generator g) {
   CT_TENSOR(return wrap(at::randperm(n, generator(g), options(CT_INT64)));)
 }
-int ct_uniform_(ct_tensor t, double from, double to, ct_generator g) {
+int ct_uniform_(ct_tensor t, double from, double to, ct_generator g) { CT_REQUIRE(t, -1)
   CT_STATUS(at::NoGradGuard ng; t->t.uniform_(from, to, generator(g)); return 0;)
 }
-int ct_normal_(ct_tensor t, double mean, double std, ct_generator g) {
+int ct_normal_(ct_tensor t, double mean, double std, ct_generator g) { CT_REQUIRE(t, -1)
   CT_STATUS(at::NoGradGuard ng; t->t.normal_(mean, std, generator(g)); return 0;)
 }
-ct_tensor ct_bernoulli(ct_tensor p, ct_generator g) {
+ct_tensor ct_bernoulli(ct_tensor p, ct_generator g) { CT_REQUIRE(p, nullptr)
   CT_TENSOR(return wrap(at::bernoulli(p->t, generator(g)));)
 }
 
 // ---- conversion, shape ----
-ct_tensor ct_to_dtype(ct_tensor t, int dtype) { CT_TENSOR(return wrap(t->t.to(scalar_type(dtype)));) }
-ct_tensor ct_contiguous(ct_tensor t, int memory_format) {
+ct_tensor ct_to_dtype(ct_tensor t, int dtype) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.to(scalar_type(dtype)));) }
+ct_tensor ct_contiguous(ct_tensor t, int memory_format) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(t->t.contiguous(memory_format == 1 ? at::MemoryFormat::ChannelsLast
                                                             : at::MemoryFormat::Contiguous));)
 }
-ct_tensor ct_reshape(ct_tensor t, const int64_t *shape, int ndim) {
+ct_tensor ct_reshape(ct_tensor t, const int64_t *shape, int ndim) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(t->t.reshape(dims(shape, ndim)));)
 }
-ct_tensor ct_permute(ct_tensor t, const int64_t *d, int ndim) {
+ct_tensor ct_permute(ct_tensor t, const int64_t *d, int ndim) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(t->t.permute(dims(d, ndim)));)
 }
-ct_tensor ct_transpose(ct_tensor t, int64_t d0, int64_t d1) { CT_TENSOR(return wrap(t->t.transpose(d0, d1));) }
-ct_tensor ct_flatten(ct_tensor t, int64_t start, int64_t end) { CT_TENSOR(return wrap(t->t.flatten(start, end));) }
-ct_tensor ct_expand(ct_tensor t, const int64_t *shape, int ndim) {
+ct_tensor ct_transpose(ct_tensor t, int64_t d0, int64_t d1) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.transpose(d0, d1));) }
+ct_tensor ct_flatten(ct_tensor t, int64_t start, int64_t end) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.flatten(start, end));) }
+ct_tensor ct_expand(ct_tensor t, const int64_t *shape, int ndim) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(t->t.expand(dims(shape, ndim)));)
 }
-ct_tensor ct_unsqueeze(ct_tensor t, int64_t dim) { CT_TENSOR(return wrap(t->t.unsqueeze(dim));) }
-ct_tensor ct_squeeze(ct_tensor t, int64_t dim) { CT_TENSOR(return wrap(t->t.squeeze(dim));) }
+ct_tensor ct_unsqueeze(ct_tensor t, int64_t dim) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.unsqueeze(dim));) }
+ct_tensor ct_squeeze(ct_tensor t, int64_t dim) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.squeeze(dim));) }
 
 static std::vector<at::Tensor> list(const ct_tensor *ts, int n) {
   std::vector<at::Tensor> v;
@@ -207,27 +207,27 @@ static std::vector<at::Tensor> list(const ct_tensor *ts, int n) {
 }
 ct_tensor ct_cat(const ct_tensor *ts, int n, int64_t dim) { CT_TENSOR(return wrap(at::cat(list(ts, n), dim));) }
 ct_tensor ct_stack(const ct_tensor *ts, int n, int64_t dim) { CT_TENSOR(return wrap(at::stack(list(ts, n), dim));) }
-ct_tensor ct_narrow(ct_tensor t, int64_t dim, int64_t start, int64_t length) {
+ct_tensor ct_narrow(ct_tensor t, int64_t dim, int64_t start, int64_t length) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(t->t.narrow(dim, start, length));)
 }
-ct_tensor ct_select(ct_tensor t, int64_t dim, int64_t index) { CT_TENSOR(return wrap(t->t.select(dim, index));) }
-ct_tensor ct_index_select(ct_tensor t, int64_t dim, ct_tensor index) {
+ct_tensor ct_select(ct_tensor t, int64_t dim, int64_t index) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.select(dim, index));) }
+ct_tensor ct_index_select(ct_tensor t, int64_t dim, ct_tensor index) { CT_REQUIRE(t, nullptr) CT_REQUIRE(index, nullptr)
   CT_TENSOR(return wrap(t->t.index_select(dim, index->t));)
 }
-ct_tensor ct_gather(ct_tensor t, int64_t dim, ct_tensor index) { CT_TENSOR(return wrap(t->t.gather(dim, index->t));) }
-ct_tensor ct_pad(ct_tensor t, const int64_t *pad, int npad, double value) {
+ct_tensor ct_gather(ct_tensor t, int64_t dim, ct_tensor index) { CT_REQUIRE(t, nullptr) CT_REQUIRE(index, nullptr) CT_TENSOR(return wrap(t->t.gather(dim, index->t));) }
+ct_tensor ct_pad(ct_tensor t, const int64_t *pad, int npad, double value) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(at::constant_pad_nd(t->t, dims(pad, npad), value));)
 }
-ct_tensor ct_roll(ct_tensor t, const int64_t *shifts, const int64_t *d, int n) {
+ct_tensor ct_roll(ct_tensor t, const int64_t *shifts, const int64_t *d, int n) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(return wrap(at::roll(t->t, dims(shifts, n), dims(d, n)));)
 }
-ct_tensor ct_flip(ct_tensor t, const int64_t *d, int n) { CT_TENSOR(return wrap(t->t.flip(dims(d, n)));) }
-ct_tensor ct_clone(ct_tensor t) { CT_TENSOR(return wrap(t->t.clone());) }
-ct_tensor ct_detach(ct_tensor t) { CT_TENSOR(return wrap(t->t.detach());) }
-ct_tensor ct_where(ct_tensor c, ct_tensor a, ct_tensor b) { CT_TENSOR(return wrap(at::where(c->t, a->t, b->t));) }
+ct_tensor ct_flip(ct_tensor t, const int64_t *d, int n) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.flip(dims(d, n)));) }
+ct_tensor ct_clone(ct_tensor t) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.clone());) }
+ct_tensor ct_detach(ct_tensor t) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.detach());) }
+ct_tensor ct_where(ct_tensor c, ct_tensor a, ct_tensor b) { CT_REQUIRE(c, nullptr) CT_REQUIRE(a, nullptr) CT_REQUIRE(b, nullptr) CT_TENSOR(return wrap(at::where(c->t, a->t, b->t));) }
 
 // ---- elementwise ----
-ct_tensor ct_unary(int op, ct_tensor tt) {
+ct_tensor ct_unary(int op, ct_tensor tt) { CT_REQUIRE(tt, nullptr)
   CT_TENSOR(
     const at::Tensor &t = tt->t;
     switch (op) {
@@ -276,9 +276,9 @@ static at::Tensor binary(int op, const at::Tensor &a, const at::Tensor &b) {
   }
   TORCH_CHECK(false, "unknown binary op ", op);
 }
-ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b) { CT_TENSOR(return wrap(binary(op, a->t, b->t));) }
+ct_tensor ct_binary(int op, ct_tensor a, ct_tensor b) { CT_REQUIRE(a, nullptr) CT_REQUIRE(b, nullptr) CT_TENSOR(return wrap(binary(op, a->t, b->t));) }
 
-ct_tensor ct_binary_scalar(int op, ct_tensor a, double s) {
+ct_tensor ct_binary_scalar(int op, ct_tensor a, double s) { CT_REQUIRE(a, nullptr)
   CT_TENSOR(
     const at::Tensor &t = a->t;
     at::Scalar v(s);
@@ -301,7 +301,7 @@ ct_tensor ct_binary_scalar(int op, ct_tensor a, double s) {
     TORCH_CHECK(false, "binary op ", op, " has no scalar form");
   )
 }
-ct_tensor ct_clamp(ct_tensor t, double lo, double hi, bool has_lo, bool has_hi) {
+ct_tensor ct_clamp(ct_tensor t, double lo, double hi, bool has_lo, bool has_hi) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(
     c10::optional<at::Scalar> l, h;
     if (has_lo) l = lo;
@@ -311,7 +311,7 @@ ct_tensor ct_clamp(ct_tensor t, double lo, double hi, bool has_lo, bool has_hi) 
 }
 
 // ---- in place ----
-int ct_inplace(int op, ct_tensor self, ct_tensor other, double alpha) {
+int ct_inplace(int op, ct_tensor self, ct_tensor other, double alpha) { CT_REQUIRE(self, -1) CT_REQUIRE(other, -1)
   CT_STATUS(
     at::NoGradGuard ng;
     at::Tensor &s = self->t;
@@ -326,7 +326,7 @@ int ct_inplace(int op, ct_tensor self, ct_tensor other, double alpha) {
     TORCH_CHECK(false, "unknown in-place op ", op);
   )
 }
-int ct_inplace_scalar(int op, ct_tensor self, double v) {
+int ct_inplace_scalar(int op, ct_tensor self, double v) { CT_REQUIRE(self, -1)
   CT_STATUS(
     at::NoGradGuard ng;
     at::Tensor &s = self->t;
@@ -340,16 +340,16 @@ int ct_inplace_scalar(int op, ct_tensor self, double v) {
     TORCH_CHECK(false, "unknown in-place op ", op);
   )
 }
-int ct_addcmul_(ct_tensor self, ct_tensor a, ct_tensor b, double value) {
+int ct_addcmul_(ct_tensor self, ct_tensor a, ct_tensor b, double value) { CT_REQUIRE(self, -1) CT_REQUIRE(a, -1) CT_REQUIRE(b, -1)
   CT_STATUS(at::NoGradGuard ng; self->t.addcmul_(a->t, b->t, value); return 0;)
 }
-int ct_addcdiv_(ct_tensor self, ct_tensor a, ct_tensor b, double value) {
+int ct_addcdiv_(ct_tensor self, ct_tensor a, ct_tensor b, double value) { CT_REQUIRE(self, -1) CT_REQUIRE(a, -1) CT_REQUIRE(b, -1)
   CT_STATUS(at::NoGradGuard ng; self->t.addcdiv_(a->t, b->t, value); return 0;)
 }
-int ct_zero_(ct_tensor t) { CT_STATUS(at::NoGradGuard ng; t->t.zero_(); return 0;) }
+int ct_zero_(ct_tensor t) { CT_REQUIRE(t, -1) CT_STATUS(at::NoGradGuard ng; t->t.zero_(); return 0;) }
 
 // ---- reductions ----
-ct_tensor ct_reduce(int op, ct_tensor tt, const int64_t *d, int ndims, bool keepdim) {
+ct_tensor ct_reduce(int op, ct_tensor tt, const int64_t *d, int ndims, bool keepdim) { CT_REQUIRE(tt, nullptr)
   CT_TENSOR(
     const at::Tensor &t = tt->t;
     bool all = ndims == 0;
@@ -367,23 +367,23 @@ ct_tensor ct_reduce(int op, ct_tensor tt, const int64_t *d, int ndims, bool keep
     TORCH_CHECK(false, "unknown reduction ", op);
   )
 }
-int ct_max_dim(ct_tensor t, int64_t dim, bool keepdim, ct_tensor *values, ct_tensor *indices) {
+int ct_max_dim(ct_tensor t, int64_t dim, bool keepdim, ct_tensor *values, ct_tensor *indices) { CT_REQUIRE(t, -1)
   CT_STATUS(auto r = t->t.max(dim, keepdim); *values = wrap(std::get<0>(r)); *indices = wrap(std::get<1>(r)); return 0;)
 }
-int ct_min_dim(ct_tensor t, int64_t dim, bool keepdim, ct_tensor *values, ct_tensor *indices) {
+int ct_min_dim(ct_tensor t, int64_t dim, bool keepdim, ct_tensor *values, ct_tensor *indices) { CT_REQUIRE(t, -1)
   CT_STATUS(auto r = t->t.min(dim, keepdim); *values = wrap(std::get<0>(r)); *indices = wrap(std::get<1>(r)); return 0;)
 }
-ct_tensor ct_argmax(ct_tensor t, int64_t dim, bool keepdim) { CT_TENSOR(return wrap(t->t.argmax(dim, keepdim));) }
-ct_tensor ct_norm(ct_tensor t, double p, const int64_t *d, int ndims, bool keepdim) {
+ct_tensor ct_argmax(ct_tensor t, int64_t dim, bool keepdim) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(t->t.argmax(dim, keepdim));) }
+ct_tensor ct_norm(ct_tensor t, double p, const int64_t *d, int ndims, bool keepdim) { CT_REQUIRE(t, nullptr)
   CT_TENSOR(
     if (ndims == 0) return wrap(at::norm(t->t, p));
     return wrap(at::norm(t->t, p, dims(d, ndims), keepdim));
   )
 }
-int ct_sort(ct_tensor t, int64_t dim, bool descending, ct_tensor *values, ct_tensor *indices) {
+int ct_sort(ct_tensor t, int64_t dim, bool descending, ct_tensor *values, ct_tensor *indices) { CT_REQUIRE(t, -1)
   CT_STATUS(auto r = t->t.sort(dim, descending); *values = wrap(std::get<0>(r)); *indices = wrap(std::get<1>(r)); return 0;)
 }
-int ct_topk(ct_tensor t, int64_t k, int64_t dim, bool largest, ct_tensor *values, ct_tensor *indices) {
+int ct_topk(ct_tensor t, int64_t k, int64_t dim, bool largest, ct_tensor *values, ct_tensor *indices) { CT_REQUIRE(t, -1)
   CT_STATUS(auto r = t->t.topk(k, dim, largest, true); *values = wrap(std::get<0>(r)); *indices = wrap(std::get<1>(r)); return 0;)
 }
 

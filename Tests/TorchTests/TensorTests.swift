@@ -120,3 +120,27 @@ import Testing
 }
 
 final class ResultBox: @unchecked Sendable { var value: Int? }
+
+import CTorch
+
+@Suite struct ShimHandleTests {
+    /// Null handles never reach libtorch: each entry returns its failure value with an error
+    /// naming the function and the argument.
+    @Test func nullHandlesAreRejectedWithAnError() throws {
+        let x = try Tensor.ones([2, 2])
+        #expect(ct_dim(nil) == -1)
+        #expect(String(cString: ct_last_error()).contains("ct_dim: the t handle is null"))
+        var sizes = [Int64](repeating: 0, count: 4)
+        #expect(ct_sizes(nil, &sizes, 4) == -1)
+        #expect(ct_numel(nil) == -1)
+        #expect(ct_data_ptr(nil) == nil)
+        #expect(ct_binary(0, nil, x.handle) == nil)
+        #expect(String(cString: ct_last_error()).contains("ct_binary: the a handle"))
+        #expect(ct_matmul(x.handle, nil) == nil)
+        #expect(String(cString: ct_last_error()).contains("the b handle"))
+        #expect(ct_item(nil).isNaN)
+        #expect(ct_backward(nil, nil, false) == -1)
+        // a real handle still works
+        #expect(ct_dim(x.handle) == 2)
+    }
+}
