@@ -207,6 +207,11 @@ public enum Safetensors {
         }
     }
 
+    /// The most dimensions a tensor entry may have.
+    static let maxRank = 32
+    /// The most elements a shape may describe (empty tensors included: 2^48).
+    static let maxElements = 1 << 48
+
     /// One tensor's header entry, checked against the `dataSize` bytes of data.
     private static func entry(_ name: String, _ raw: RawHeader.RawEntry, dataSize: Int, source: String) throws -> Entry {
         func fail(_ problem: String) -> SafetensorsError { .invalidEntry(file: source, key: name, problem: problem) }
@@ -214,6 +219,15 @@ public enum Safetensors {
             throw fail("has unknown dtype \"\(raw.dtype)\" (known: \(codes.map(\.0).joined(separator: ", ")))")
         }
         guard raw.shape.allSatisfy({ $0 >= 0 }) else { throw fail("has an invalid shape \(raw.shape)") }
+        // an empty tensor's bytes say nothing about its shape: bound the rank and every dimension,
+        // and the product of the non-zero ones, before libtorch allocates anything for it
+        guard raw.shape.count <= Self.maxRank else { throw fail("has \(raw.shape.count) dimensions (at most \(Self.maxRank))") }
+        var nonZero = 1
+        for d in raw.shape where d > 0 {
+            let (product, overflow) = nonZero.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= Self.maxElements else { throw fail("shape \(raw.shape) is too large (more than 2^48 elements)") }
+            nonZero = product
+        }
         guard raw.offsets.count == 2 else { throw fail("has no [begin, end] data_offsets") }
         let (begin, end) = (raw.offsets[0], raw.offsets[1])
         guard begin >= 0, begin <= end else { throw fail("has invalid offsets [\(begin), \(end)]") }

@@ -89,6 +89,8 @@ private func rawFile(header: String, data: [UInt8], lengthOverride: UInt64? = ni
         ("negative shape", rawFile(header: #"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}}"#, data: []), "invalid shape"),
         ("missing offsets", rawFile(header: #"{"a":{"dtype":"U8","shape":[1]}}"#, data: [0]), "data_offsets"),
         ("metadata not strings", rawFile(header: #"{"__metadata__":{"a":1}}"#, data: []), "not a string"),
+        ("empty tensor, huge shape", rawFile(header: #"{"a":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}}"#, data: []), "too large"),
+        ("empty tensor, many dimensions", rawFile(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[0" + String(repeating: ",1", count: 40) + "],\"data_offsets\":[0,0]}}", data: []), "41 dimensions"),
     ])
     func corruptFilesGiveClearErrors(_ name: String, _ data: Data, _ expected: String) throws {
         do {
