@@ -71,3 +71,45 @@ func checkpointTensors(_ path: String) throws -> (header: NSDictionary, data: Da
         #expect(left.isEmpty, "stray files: \(left)")
     }
 }
+
+/// A write that fails half-way (disk full, file-size limit): one line naming the file, exit 1,
+/// the previous checkpoint intact and no temporary file left.
+@Suite(.serialized) struct FailedWriteTests {
+    @Test func aFailedCheckpointWriteKeepsThePreviousOne() throws {
+        let run = try scratch() + "/full"
+        var r = try lacoot(["train", "--run-dir", run, "--width", "4", "--epochs", "1", "--max-batches", "3", "--batch-size", "32",
+                            "--train-limit", "500", "--test-limit", "32", "--lambda", "1", "--projections", "4", "--schedule", "constant", "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        let checkpoint = run + "/checkpoint.safetensors"
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        // one more epoch, in config.json and in the checkpoint's copy of it
+        let configURL = URL(fileURLWithPath: run + "/config.json")
+        let config = try String(contentsOf: configURL, encoding: .utf8)
+        try config.replacingOccurrences(of: "\"epochs\" : 1,", with: "\"epochs\" : 2,").write(to: configURL, atomically: true, encoding: .utf8)
+        try editMetadata(of: checkpoint) { meta in
+            meta["configuration"] = meta["configuration"]!.replacingOccurrences(of: "\"epochs\" : 1,", with: "\"epochs\" : 2,")
+        }
+        let edited = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        // the new checkpoint cannot be written: files are limited to 64 KiB (EFBIG, as a full disk gives ENOSPC)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "trap '' XFSZ; ulimit -f 64; exec \"$0\" train --run-dir \"$1\" --resume --quiet", try executable().path, run]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        expectOneLine(message, contains: "checkpoint.safetensors")
+        expectOneLine(message, contains: "File too large")
+        #expect(message.split(separator: "\n").count == 1, "\(message)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == edited)   // untouched
+        #expect(edited != before)
+        let left = try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.contains(".tmp-") }
+        #expect(left.isEmpty, "stray files: \(left)")
+        // without the limit the same resume completes
+        r = try lacoot(["train", "--run-dir", run, "--resume", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+    }
+}
