@@ -2,8 +2,9 @@
 
 Usage: load_collapsed.py MANIFEST.json INPUT.safetensors OUTPUT.safetensors
 
-Builds the manifest's model — ResNet-18 (CIFAR stem) from lacoot_ref, or torchvision's
-VisionTransformer or SwinTransformer of the manifest's size (the patch convolution rebuilt for
+Builds the manifest's model — ResNet-18 (CIFAR stem) from lacoot_ref, torchvision's
+ResNet-18/34/50 or MobileNetV2 (ImageNet stem), or torchvision's VisionTransformer or
+SwinTransformer of the manifest's size (the patch convolution rebuilt for
 other than 3 input channels) — replaces every block listed in ``removed_blocks`` with ``nn.Identity``, loads ``collapsed.safetensors`` STRICTLY (every
 key present, none left over), runs the ``input`` tensor of INPUT in eval mode and writes
 ``logits`` to OUTPUT. Prints one JSON line.
@@ -47,6 +48,23 @@ def build(arch: dict) -> nn.Module:
         if arch["inputChannels"] != 3:
             model.features[0][0] = nn.Conv2d(arch["inputChannels"], t["embedDim"], kernel_size=t["patchSize"],
                                              stride=t["patchSize"])
+        return model
+    if arch["stem"] == "imageNet" and arch["kind"] in ("resNet18", "resNet34", "resNet50", "mobileNetV2"):
+        # torchvision's own models (the ImageNet stem is theirs), the first convolution rebuilt
+        # for other than 3 input channels
+        import torchvision
+
+        name = {"resNet18": "resnet18", "resNet34": "resnet34", "resNet50": "resnet50", "mobileNetV2": "mobilenet_v2"}
+        if arch["kind"] == "mobileNetV2":
+            model = torchvision.models.mobilenet_v2(num_classes=arch["classCount"], width_mult=arch.get("widthMultiplier") or 1.0,
+                                                    dropout=arch.get("dropout") or 0.2)
+            if arch["inputChannels"] != 3:
+                old = model.features[0][0]
+                model.features[0][0] = nn.Conv2d(arch["inputChannels"], old.out_channels, 3, 2, 1, bias=False)
+        else:
+            model = getattr(torchvision.models, name[arch["kind"]])(num_classes=arch["classCount"])
+            if arch["inputChannels"] != 3:
+                model.conv1 = nn.Conv2d(arch["inputChannels"], 64, 7, 2, 3, bias=False)
         return model
     raise SystemExit(f"load_collapsed.py handles ResNet-18 with the CIFAR stem and Vision/Swin Transformers, "
                      f"not {arch['kind']}/{arch['stem']}")

@@ -65,6 +65,20 @@ struct PyTorchLoadingTests {
         try expectPyTorchReproduces(model, input: Tensor.randn([3, 1, 32, 32], generator: Generator(seed: 12)))
     }
 
+    /// torchvision's MobileNetV2 and ResNet-50 (ImageNet stems, one input channel), collapsed
+    /// here, load strictly into torchvision's own models with nn.Identity at the removed blocks
+    /// and give the same logits.
+    @Test func aCollapsedMobileNetV2AndResNet50LoadInTorchvisionWithTheSameLogits() throws {
+        let mobile = try ModelArchitecture(kind: .mobileNetV2, classCount: 5, inputChannels: 1, stem: .imageNet)
+            .build(generator: Generator(seed: 21))
+        try mobile.collapse(["features.5", "features.12", "features.16"])
+        try expectPyTorchReproduces(mobile, input: Tensor.randn([2, 1, 64, 64], generator: Generator(seed: 22)))
+        let resnet = try ModelArchitecture(kind: .resNet50, classCount: 5, inputChannels: 1, stem: .imageNet, width: 64)
+            .build(generator: Generator(seed: 23))
+        try resnet.collapse(["layer1.1", "layer3.4", "layer4.2"])
+        try expectPyTorchReproduces(resnet, input: Tensor.randn([2, 1, 64, 64], generator: Generator(seed: 24)))
+    }
+
     /// A collapsed ViT loads strictly into torchvision's VisionTransformer with nn.Identity at the
     /// removed layer (and a one-channel conv_proj) and gives the same logits.
     @Test func aCollapsedViTLoadsInTorchvisionWithTheSameLogits() throws {
