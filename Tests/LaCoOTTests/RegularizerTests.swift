@@ -29,6 +29,29 @@ import Torch
         #expect(try grad.abs().sum().item() > 0)
     }
 
+    /// Channels-last features are flattened in memory order (H, W, C): the distance equals the
+    /// NCHW one with the directions' rows permuted to match — the same estimator in law, a
+    /// different draw for a given seed — and the gradients flow back in the right layout.
+    @Test func channelsLastDistanceIsAPermutationOfTheNCHWOne() throws {
+        let (c, h, w, k) = (3, 5, 4, 16)
+        let x = try Tensor.randn([6, c, h, w], generator: Generator(seed: 41))
+        let y = try Tensor.randn([6, c, h, w], generator: Generator(seed: 42)) * 1.5
+        let distance = SlicedWasserstein(projectionCount: k)
+        let xc = try x.contiguous(.channelsLast).requiresGrad(true), yc = try y.contiguous(.channelsLast)
+        let channelsLast = try distance(xc, yc, generator: Generator(seed: 7))
+        // the same directions, rows in (H, W, C) order, rearranged into (C, H, W) order
+        let drawn = try SlicedWasserstein.randomDirections(dimension: c * h * w, count: k, generator: Generator(seed: 7))
+        let permuted = try drawn.reshape([h, w, c, k]).permute([2, 0, 1, 3]).reshape([c * h * w, k])
+        let xn = try x.clone().requiresGrad(true)
+        let nchw = try distance(xn, y, directions: permuted)
+        let a = try channelsLast.distance.item(), b = try nchw.distance.item()
+        #expect(abs(a - b) <= 1e-5 * max(1, abs(b)), "\(a) vs \(b)")
+        try channelsLast.distance.backward()
+        try nchw.distance.backward()
+        let ga = try #require(try xc.grad).contiguous().floats(), gb = try #require(try xn.grad).floats()
+        #expect(zip(ga, gb).allSatisfy { abs($0 - $1) <= 1e-5 })
+    }
+
     @Test func aSubsetOfBlocksAndARampedLambda() throws {
         let model = try tinyModel()
         let x = try Tensor.randn([4, 1, 32, 32], generator: Generator(seed: 2))

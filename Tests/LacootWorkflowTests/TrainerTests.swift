@@ -76,6 +76,26 @@ import Torch
         #expect(try weights(of: resumed) == weights(of: straight))
     }
 
+    /// Channels-last (the default layout) and NCHW train the same network: with the
+    /// cross-entropy alone every epoch's loss agrees to float tolerance and the weights stay
+    /// within float drift. (With λ > 0 the distance flattens channels-last features in memory
+    /// order, the same in law — `RegularizerTests.channelsLastDistanceIsAPermutationOfTheNCHWOne`.)
+    @Test func channelsLastTrainsLikeNCHW() throws {
+        var config = tinyConfig(epochs: 2, lambda: 0)
+        config.channelsLast = true
+        let (a, ha) = try train(epochs: 2, folder: nil, config: config)
+        config.channelsLast = false
+        let (b, hb) = try train(epochs: 2, folder: nil, config: config)
+        for (x, y) in zip(ha, hb) {
+            #expect(abs(x.trainCrossEntropy - y.trainCrossEntropy) <= 1e-4 * max(1, abs(y.trainCrossEntropy)),
+                    "\(x.trainCrossEntropy) vs \(y.trainCrossEntropy)")
+        }
+        let wa = try weights(of: a), wb = try weights(of: b)
+        #expect(wa.keys == wb.keys)
+        let worst = wa.keys.map { key in zip(wa[key]!, wb[key]!).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        #expect(worst <= 1e-3, "largest weight difference \(worst)")
+    }
+
     @Test func aDivergingRunStopsWithAClearErrorAndKeepsTheLastCheckpoint() throws {
         var config = tinyConfig(epochs: 3)
         config.learningRate = 1e12
