@@ -68,4 +68,40 @@ import Torch
             try collapser().collapse(policy: .maxAccuracyDrop(-1), validation: data, distances: distances)
         }
     }
+
+    /// A budget that a block breaks: identity blocks (zeroed branches) go, the first block whose
+    /// removal costs accuracy is put back and the removal stops there (ranked, cumulative).
+    @Test func maxAccuracyDropStopsAtTheFirstCostlyBlock() throws {
+        let images = try tinyData(count: 64)
+        let model = try tinyModel()
+        try ResidualInit.zeroLastNorm(of: ["layer1.1", "layer2.1", "layer4.1"], in: model)
+        let costly = try #require(model.module(at: "layer3.1.bn2") as? BatchNorm2d)
+        try withNoGrad { try costly.weight!.fill_(50) }
+        // labels = the full model's own predictions: 100 % before, any change of prediction costs
+        model.eval()
+        let loader = try Loader.evaluation(dataset: images, batchSize: 64, normalization: tinyNormalization)
+        var predicted: [Int64] = []
+        try withNoGrad {
+            try loader.forEachBatch(epoch: 0) { batch in
+                predicted += try model(batch.images).argmax(dim: 1).to(.int64).floats().map { Int64($0) }
+            }
+        }
+        let data = try ImageDataset(name: "self-labelled", pixels: images.pixels, labels: predicted, channels: 1, height: 32,
+                                    width: 32, classCount: 4)
+        let probe = try Collapser.copy(of: model)
+        let full = try Evaluation.accuracy(of: probe, on: data, normalization: tinyNormalization)
+        try probe.collapse("layer3.1")
+        try #require(try Evaluation.accuracy(of: probe, on: data, normalization: tinyNormalization) < full,
+                     "the test needs layer3.1 to matter")
+        let distances = ["layer1.1": 0.1, "layer2.1": 0.2, "layer3.1": 0.3, "layer4.1": 0.4]
+            .map { BlockDistance(block: $0.key, distance: $0.value) }
+        let collapser = Collapser(model: model, normalization: tinyNormalization)
+        collapser.measureLatency = false
+        let outcome = try collapser.collapse(policy: .maxAccuracyDrop(0), validation: data, distances: distances)
+        #expect(outcome.removed == ["layer1.1", "layer2.1"])
+        #expect(outcome.validationTrace.map(\.block) == ["layer1.1", "layer2.1", "layer3.1"])   // layer4.1 never tried
+        #expect(outcome.validationTrace.map(\.kept) == [true, true, false])
+        #expect(model.collapsedBlocks == ["layer1.1", "layer2.1"])
+        #expect(outcome.after.accuracy == outcome.before.accuracy)
+    }
 }
