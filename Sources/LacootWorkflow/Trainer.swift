@@ -8,36 +8,6 @@ import Models
 import NN
 import Torch
 
-/// Why a training run stopped early.
-public enum TrainingError: Error, CustomStringConvertible, Sendable {
-    /// The loss became NaN or infinite; the last good checkpoint (if any) is kept.
-    case nonFiniteLoss(epoch: Int, step: Int, crossEntropy: Double, regularizer: Double, checkpoint: String?)
-    /// Cancelled (Ctrl-C, SIGTERM): the step finished and a checkpoint was written.
-    case interrupted(epoch: Int, step: Int, checkpoint: String?)
-    /// The checkpoint does not belong to this run (other configuration or model); `reason` says how.
-    case checkpointMismatch(checkpoint: String, reason: String)
-    /// A weight is NaN or infinite (the loss of the last step was still finite): no checkpoint
-    /// is written over the last good one.
-    case nonFiniteWeights(epoch: Int, parameter: String, checkpoint: String?)
-
-    public var description: String {
-        switch self {
-        case let .nonFiniteLoss(epoch, step, ce, reg, checkpoint):
-            return "training diverged at epoch \(epoch + 1), step \(step + 1): loss is not finite "
-                + "(cross-entropy \(ce), λ·MSW \(reg)); lower --lr or --lambda"
-                + (checkpoint.map { "; the last good checkpoint is \($0)" } ?? "")
-        case let .nonFiniteWeights(epoch, parameter, checkpoint):
-            return "training diverged in epoch \(epoch + 1): \(parameter) holds NaN or infinite values; lower --lr or --lambda"
-                + (checkpoint.map { "; the last good checkpoint, kept, is \($0)" } ?? "")
-        case let .interrupted(epoch, step, checkpoint):
-            return "interrupted at epoch \(epoch + 1), step \(step)"
-                + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
-        case let .checkpointMismatch(checkpoint, reason):
-            return "\(checkpoint) \(reason)"
-        }
-    }
-}
-
 /// Trains a collapsible model with cross-entropy + LaCoOT's regularizer.
 ///
 /// ```swift
@@ -439,45 +409,5 @@ public final class Trainer {
                 .joined(separator: ", ")
         }
         return text
-    }
-}
-
-/// Running sums of one epoch (saved in a mid-epoch checkpoint on Ctrl-C).
-struct PartialEpoch: Codable {
-    var steps = 0
-    var samples = 0
-    var lossSum = 0.0
-    var crossEntropySum = 0.0
-    var regularizerSum = 0.0
-    var correct = 0
-    var lambda = 0.0
-    /// Training seconds of this epoch before the run was resumed.
-    var secondsBefore = 0.0
-
-    mutating func add(_ r: Trainer.StepResult, count: Int) {
-        steps += 1
-        samples += count
-        lossSum += r.loss * Double(count)
-        crossEntropySum += r.crossEntropy * Double(count)
-        regularizerSum += r.regularizer * Double(count)
-        correct += r.correct
-        lambda = r.lambda
-    }
-
-    var status: String {
-        guard samples > 0 else { return "" }
-        let n = Double(samples)
-        return String(format: "loss %.3f acc %.1f%%", lossSum / n, 100 * Double(correct) / n)
-            + (regularizerSum > 0 ? String(format: " λ·MSW %.3f", regularizerSum / n) : "")
-    }
-
-    func metrics(epoch: Int, learningRate: Double, validationAccuracy: Double?, distances: [BlockDistance],
-                 seconds: Double) -> EpochMetrics {
-        let n = Double(max(samples, 1))
-        return EpochMetrics(epoch: epoch, learningRate: learningRate, lambda: lambda, trainLoss: lossSum / n,
-                            trainCrossEntropy: crossEntropySum / n, trainRegularizer: regularizerSum / n,
-                            trainAccuracy: 100 * Double(correct) / n, validationAccuracy: validationAccuracy,
-                            validationDistances: distances, seconds: seconds,
-                            imagesPerSecond: seconds > 0 ? Double(samples) / seconds : 0)
     }
 }
