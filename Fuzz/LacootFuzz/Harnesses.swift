@@ -72,6 +72,20 @@ public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     selected?.run(bytes)
     return 0
 }
+
+/// libFuzzer's driver (its `main` is not linked: SwiftPM names this executable's entry point).
+@_silgen_name("LLVMFuzzerRunDriver")
+func runDriver(_ argc: UnsafeMutablePointer<Int32>,
+               _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+               _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@main struct FuzzMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(runDriver(&argc, &argv, fuzzerTestOneInput))
+    }
+}
 #else
 /// Built without the fuzzer: say how to build it.
 @main struct FuzzStub {
