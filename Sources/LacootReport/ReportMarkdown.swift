@@ -37,27 +37,27 @@ extension CollapseReport {
     /// Distinct per-block distance sets (runs that collapsed the same model share one), each with
     /// a column title ("λ = 5", or the run label when two sets have the same λ) and the λ.
     var distanceGroups: [(title: String, lambda: Double, distances: [BlockDistance])] {
-        var groups: [(label: String, lambda: Double, distances: [BlockDistance])] = []
+        var groups: [(label: String, shown: String, lambda: Double, distances: [BlockDistance])] = []
         for run in runs where !run.distances.isEmpty {
             if groups.contains(where: { $0.lambda == run.lambda && $0.distances == run.distances }) { continue }
-            groups.append((run.label, run.lambda, run.distances))
+            groups.append((run.label, run.lambdaShown, run.lambda, run.distances))
         }
         return groups.map { g in
             let shared = groups.filter { $0.lambda == g.lambda }.count > 1
-            return (shared ? g.label : "λ = \(ReportFormat.general(g.lambda))", g.lambda, g.distances)
+            return (shared ? g.label : "λ = \(g.shown)", g.lambda, g.distances)
         }
     }
 
     /// Distinct training histories, titled like `distanceGroups`.
     var trainingGroups: [(title: String, lambda: Double, epochs: [EpochMetrics])] {
-        var groups: [(label: String, lambda: Double, epochs: [EpochMetrics])] = []
+        var groups: [(label: String, shown: String, lambda: Double, epochs: [EpochMetrics])] = []
         for run in runs where !run.training.isEmpty {
             if groups.contains(where: { $0.epochs == run.training }) { continue }
-            groups.append((run.label, run.lambda, run.training))
+            groups.append((run.label, run.lambdaShown, run.lambda, run.training))
         }
         return groups.map { g in
             let shared = groups.filter { $0.lambda == g.lambda }.count > 1
-            return (shared ? g.label : "λ = \(ReportFormat.general(g.lambda))", g.lambda, g.epochs)
+            return (shared ? g.label : "λ = \(g.shown)", g.lambda, g.epochs)
         }
     }
 
@@ -150,7 +150,7 @@ extension CollapseReport {
     }
 
     func runHeading(_ run: RunResult) -> String {
-        "\(run.label) (λ = \(ReportFormat.general(run.lambda)), order: \(run.order.rawValue))"
+        "\(run.label) (λ = \(run.lambdaShown), order: \(run.order.rawValue))"
     }
 
     var summaryTable: ReportTable {
@@ -166,7 +166,7 @@ extension CollapseReport {
             let removed = best?.removed ?? []
             let names = removed.joined(separator: ", ")
             let reduction = macs > 0 ? Double(run.full.macs) / Double(macs) : .nan
-            var row = [run.label, ReportFormat.general(run.lambda), run.order.rawValue,
+            var row = [run.label, run.lambdaShown, run.order.rawValue,
                        ReportFormat.accuracy(run.full.accuracy), ReportFormat.macs(run.full.macs),
                        removed.isEmpty || names.count > 48 ? "\(removed.count)" : "\(removed.count) (\(names))",
                        ReportFormat.accuracy(acc), ReportFormat.signed(acc - run.full.accuracy),

@@ -151,6 +151,11 @@ public struct RunResult: Codable, Sendable, Equatable {
     public var distances: [BlockDistance]
     /// Training history of the model this run collapsed (may be shared between runs).
     public var training: [EpochMetrics]
+    /// How λ is shown when it is not one number (`lacoot compress`: "adaptive, 1.4–5"); nil = `lambda`.
+    public var lambdaText: String?
+
+    /// λ as the report shows it.
+    public var lambdaShown: String { lambdaText ?? ReportFormat.general(lambda) }
 
     public init(label: String, lambda: Double, order: RemovalOrder, full: ModelMeasurement, curve: [CurveStep],
                 distances: [BlockDistance], training: [EpochMetrics]) {

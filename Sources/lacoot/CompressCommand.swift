@@ -177,9 +177,11 @@ struct CompressCommand: ParsableCommand {
     }
 
     private func writeReport(_ outcome: Compressor.Outcome, setup: RunSetup, settings: AdaptiveLambda.Settings) throws {
-        let result = RunResult(label: "adaptive λ, ranked", lambda: outcome.lambdaFinal.values.max() ?? 0, order: .ranked,
+        var result = RunResult(label: "adaptive λ, ranked", lambda: outcome.lambdaFinal.values.max() ?? 0, order: .ranked,
                                full: outcome.full, curve: outcome.curve, distances: outcome.distances,
                                training: outcome.history.isEmpty ? (try? setup.folder.readMetrics()) ?? [] : outcome.history)
+        let kept = outcome.lambdaFinal.values.filter { $0 > 0 }
+        result.lambdaText = "adaptive, final " + (kept.isEmpty ? "0" : String(format: "%.3g–%.3g", kept.min()!, kept.max()!))
         var notes = ["No finetuning. Blocks removed in order of validation distance while validation accuracy stays within \(maxDrop) points."]
         if !noBNReestimation {
             notes.append("The BatchNorm column: running statistics re-estimated on \(bnImages) training images after the removal — a statistics pass, no gradient step, not finetuning.")

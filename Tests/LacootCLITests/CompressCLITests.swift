@@ -32,6 +32,7 @@ import Testing
         }
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         #expect(report.contains("statistics pass"), "\(report)")
+        #expect(report.contains("(λ = adaptive, final "), "\(report)")
         let metrics = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
         #expect(metrics.contains("\"block_lambdas\":{\"layer1.1\":"), "\(metrics)")
         let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
