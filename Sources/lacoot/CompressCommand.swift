@@ -13,19 +13,24 @@ struct CompressCommand: ParsableCommand {
         commandName: "compress",
         abstract: "Train toward a removal target (per-block λ adapted during training), then remove blocks within an accuracy budget.",
         discussion: """
-        No λ to choose: each block's λ starts at --initial-lambda and is raised while the block's training
-        distance is above --epsilon, relaxed once below (dual ascent). After 20 % of the steps the blocks
-        cheapest to remove (lowest distance per MAC) are kept until removing them leaves at most
-        --target-macs of the MACs; the others are released and train freely. After training the chosen
-        blocks are removed in order of validation distance while validation accuracy stays within
-        --max-drop points, and the BatchNorm statistics are re-estimated on training images — a statistics
-        pass, no gradient step, not finetuning. Both accuracies (with and without it) are reported.
+        No λ to choose. The blocks start as identities (the last BatchNorm of each residual branch at \
+        weight 0; --no-zero-init keeps the usual initialization). For the first 20 % of the steps every \
+        block trains at --initial-lambda; then the blocks cheapest to remove (lowest distance per MAC) are \
+        kept until removing them leaves at most --target-macs of the MACs, the others are released and train \
+        freely, and each kept block's λ follows a dual ascent: raised while its distance lags a path down to \
+        --epsilon (reached at 80 % of the steps), relaxed while ahead, never above --max-lambda.
 
-        Writes what `train` and `collapse` write to --run-dir: config.json, metrics.jsonl,
-        checkpoint.safetensors (the trained model, before removal), collapsed.safetensors + collapsed.json
-        and report.json / report.md / report.html. Ctrl-C stops with a checkpoint; --resume continues.
+        After training the chosen blocks are removed in order of validation distance, each only while \
+        accuracy stays within --max-drop points (on the validation split, topped up with training images \
+        to 4096 when smaller), and the BatchNorm statistics are re-estimated on --bn-images training \
+        images: a statistics pass, no gradient step, not finetuning. Both accuracies are reported.
 
-        Example:
+        Writes what `train` and `collapse` write to --run-dir: config.json, metrics.jsonl (with each \
+        block's λ), checkpoint.safetensors (the trained model, before removal), collapsed.safetensors + \
+        collapsed.json and report.json / report.md / report.html. Ctrl-C stops with a checkpoint; \
+        --resume continues (and compresses a finished run again).
+
+        Examples:
           lacoot compress --run-dir runs/r18-compress --width 16 --epochs 5
           lacoot compress --run-dir runs/r20 --model resnet20 --epochs 5 --target-macs 0.6 --json
         """
