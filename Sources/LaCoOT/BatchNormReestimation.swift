@@ -21,6 +21,25 @@ public enum BatchNormReestimation {
         model.namedModules().filter { $0.module is BatchNorm2d }.count
     }
 
+    /// Copies of every BatchNorm layer's running statistics, to put back with ``restore(_:in:)``
+    /// (a re-estimation tried and undone).
+    public static func snapshot(of model: any CollapsibleModel) throws -> [Tensor] {
+        try statistics(of: model).map { try $0.clone() }
+    }
+
+    /// Puts back statistics taken by ``snapshot(of:)`` from the same model.
+    public static func restore(_ snapshot: [Tensor], in model: any CollapsibleModel) throws {
+        let current = statistics(of: model)
+        precondition(current.count == snapshot.count, "a snapshot of another model")
+        try withNoGrad { for (target, saved) in zip(current, snapshot) { try target.copy_(saved) } }
+    }
+
+    /// The running mean, variance and batch count of every BatchNorm layer, in order.
+    private static func statistics(of model: any CollapsibleModel) -> [Tensor] {
+        model.namedModules().compactMap { $0.module as? BatchNorm2d }
+            .flatMap { [$0.runningMean, $0.runningVar, $0.batchesTracked].compactMap { $0 } }
+    }
+
     /// Re-estimates the statistics on the first `maxImages` images of `images` (no
     /// augmentation). A model without BatchNorm is left as it is. Returns the images used.
     @discardableResult

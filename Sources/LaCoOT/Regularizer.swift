@@ -97,14 +97,8 @@ public final class LaCoOTRegularizer {
             }
             return Penalty(loss: try Tensor.scalar(0), lambda: weight, distances: values)
         }
-        var total: Tensor?
-        var values: [BlockDistance] = []
-        for event in used {
-            let d = try measure(event)
-            values.append(BlockDistance(block: event.name, distance: try d.item()))
-            total = try total.map { try $0 + d } ?? d
-        }
-        let loss = try total! * (weight / Double(used.count))
+        let (total, values) = try weightedSum(used) { _ in nil }
+        let loss = try total * (weight / Double(used.count))
         return Penalty(loss: loss, lambda: weight, distances: values)
     }
 
@@ -115,16 +109,23 @@ public final class LaCoOTRegularizer {
     public func penalty(_ events: [BlockEvent], weights: [String: Double]) throws -> Penalty {
         let used = events.filter { selected.contains($0.name) && (weights[$0.name] ?? 0) > 0 }
         guard !used.isEmpty else { return Penalty(loss: try Tensor.scalar(0), lambda: 0, distances: []) }
+        let (total, values) = try weightedSum(used) { weights[$0] }
+        let meanWeight = used.map { weights[$0.name]! }.reduce(0, +) / Double(used.count)
+        return Penalty(loss: try total * (1 / Double(used.count)), lambda: meanWeight, distances: values)
+    }
+
+    /// Σ over `used` (not empty) of each block's distance, times its weight when `weight` gives
+    /// one, in the graph; with the detached distances in forward order.
+    private func weightedSum(_ used: [BlockEvent], weight: (String) -> Double?) throws -> (Tensor, [BlockDistance]) {
         var total: Tensor?
         var values: [BlockDistance] = []
         for event in used {
             let d = try measure(event)
             values.append(BlockDistance(block: event.name, distance: try d.item()))
-            let weighted = try d * weights[event.name]!
-            total = try total.map { try $0 + weighted } ?? weighted
+            let term = try weight(event.name).map { try d * $0 } ?? d
+            total = try total.map { try $0 + term } ?? term
         }
-        let meanWeight = used.map { weights[$0.name]! }.reduce(0, +) / Double(used.count)
-        return Penalty(loss: try total! * (1 / Double(used.count)), lambda: meanWeight, distances: values)
+        return (total!, values)
     }
 
     /// The distance between one block's input batch and its tapped features (``tap``).

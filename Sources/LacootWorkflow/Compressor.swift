@@ -93,8 +93,9 @@ public final class Compressor {
         let reference = try accuracy(on: pool, data)
 
         var removed: [String] = [], rejected: [String] = []
+        var testAccuracyReestimated: [Double] = []   // per kept removal: this model, statistics re-estimated
         for block in order {
-            let saved: [NamedTensor] = try model.stateDict().map { (name: $0.name, tensor: try $0.tensor.clone()) }   // the statistics before this try
+            let saved = try BatchNormReestimation.snapshot(of: model)   // the statistics before this try
             let previous = try model.replace(block, with: Identity())
             try reestimate(model, data)
             let accuracy = try accuracy(on: pool, data)
@@ -103,9 +104,10 @@ public final class Compressor {
                        pool.count, reference, kept ? "removed" : "kept, costs more than \(maxDrop) points"))
             if kept {
                 removed.append(block)
+                if reestimateBatchNorm { testAccuracyReestimated.append(try self.accuracy(on: data.test, data)) }
             } else {
                 _ = try model.replace(block, with: previous)
-                _ = try model.load(stateDict: saved, strict: true)
+                try BatchNormReestimation.restore(saved, in: model)
                 rejected.append(block)
             }
         }
@@ -115,20 +117,14 @@ public final class Compressor {
         var curve: [CurveStep] = []
         let stepper = Collapser(model: plain, normalization: data.normalization)
         stepper.measureLatency = measureLatency
-        let withBN = try Collapser.copy(of: plain)
+        var withoutReestimation = full
         for (k, block) in removed.enumerated() {
             try plain.collapse(block)
-            var step = CurveStep(removed: Array(removed.prefix(k + 1)), measured: try stepper.measure(on: data.test))
-            if reestimateBatchNorm {
-                try withBN.collapse(block)
-                let copy = try Collapser.copy(of: withBN)
-                try BatchNormReestimation.run(on: copy, images: data.train, normalization: data.normalization,
-                                              maxImages: reestimationImages)
-                step.accuracyBNRecalibrated = try Evaluation.accuracy(of: copy, on: data.test, normalization: data.normalization)
-            }
+            withoutReestimation = try stepper.measure(on: data.test)
+            var step = CurveStep(removed: Array(removed.prefix(k + 1)), measured: withoutReestimation)
+            if reestimateBatchNorm { step.accuracyBNRecalibrated = testAccuracyReestimated[k] }
             curve.append(step)
         }
-        let withoutReestimation = try stepper.measure(on: data.test)
         return Outcome(full: full, compressed: compressed, compressedWithoutReestimation: withoutReestimation,
                        removed: removed, rejected: rejected, distances: order.compactMap { b in distances.first { $0.block == b } },
                        lambdaFinal: trainer.adaptive?.weights ?? Dictionary(uniqueKeysWithValues: candidates.map { ($0, config.lambda) }),

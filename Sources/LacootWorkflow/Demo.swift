@@ -284,9 +284,7 @@ public struct Demo {
             model: architecture.label, dataset: data.label, budget: budget,
             distanceMode: "\(options.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
             engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
-        try AtomicFile.writeJSON(report, to: out.reportJSONURL)
-        try AtomicFile.write(report.markdown(), to: out.reportMarkdownURL)
-        try AtomicFile.write(report.html(), to: out.reportHTMLURL)
+        try out.writeReport(report)
     }
 
     static func format(_ x: Double) -> String {

@@ -84,6 +84,13 @@ public struct RunFolder: Sendable {
     /// What `lacoot import` read, matched and re-initialized, and the model's input.
     public var importReportURL: URL { url.appendingPathComponent("import.json") }
 
+    /// Writes a report as report.json, report.md and report.html (each atomically).
+    public func writeReport(_ report: CollapseReport) throws {
+        try AtomicFile.writeJSON(report, to: reportJSONURL)
+        try AtomicFile.write(report.markdown(), to: reportMarkdownURL)
+        try AtomicFile.write(report.html(), to: reportHTMLURL)
+    }
+
     /// Creates the folder (and parents) if needed.
     public func create() throws {
         do {

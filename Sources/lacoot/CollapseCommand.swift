@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import LaCoOT
 import LacootReport
-import LacootSupport
 import LacootWorkflow
 import Models
 import Torch
@@ -108,9 +107,7 @@ struct CollapseCommand: ParsableCommand {
                                     budget: run.config.training.summary,
                                     distanceMode: distance.distance.rawValue, engine: Torch.Runtime.summary,
                                     runs: [result], notes: ["No finetuning, no BatchNorm recalibration."])
-        try AtomicFile.writeJSON(report, to: run.folder.reportJSONURL)
-        try AtomicFile.write(Data(report.markdown().utf8), to: run.folder.reportMarkdownURL)
-        try AtomicFile.write(Data(report.html().utf8), to: run.folder.reportHTMLURL)
+        try run.folder.writeReport(report)
         if runtime.json {
             try printJSON(Output(removed: outcome.removed, before: outcome.before, after: outcome.after,
                                  model: manifestURL.path, report: run.folder.reportHTMLURL.path))

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import LaCoOT
 import LacootReport
-import LacootSupport
 import LacootWorkflow
 import Models
 import Torch
@@ -82,9 +81,7 @@ struct CompressCommand: ParsableCommand {
         try Bounds.check(maxLambda, "max-lambda", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(initialLambda, "initial-lambda", in: 0...maxLambda, exclusiveLower: true)
         try Bounds.check(bnImages, "bn-images", in: 1...Bounds.limit.upperBound)
-        if distance.tap == .mlpBranch, !model.model.kind.hasMLPBranches {
-            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
-        }
+        try distance.checkTap(for: model)
     }
 
     /// The training configuration: the recipe and flags, λ adaptive.
@@ -198,8 +195,6 @@ struct CompressCommand: ParsableCommand {
                                     model: setup.config.model.label, dataset: setup.data.label,
                                     budget: setup.config.training.summary, distanceMode: distance.distance.rawValue,
                                     engine: Torch.Runtime.summary, runs: [result], notes: notes)
-        try AtomicFile.writeJSON(report, to: setup.folder.reportJSONURL)
-        try AtomicFile.write(Data(report.markdown().utf8), to: setup.folder.reportMarkdownURL)
-        try AtomicFile.write(Data(report.html().utf8), to: setup.folder.reportHTMLURL)
+        try setup.folder.writeReport(report)
     }
 }

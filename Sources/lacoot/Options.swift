@@ -317,6 +317,13 @@ struct DistanceOptions: ParsableArguments {
     var value: SlicedWasserstein {
         SlicedWasserstein(mode: distance, projectionCount: projections, ascentSteps: ascentSteps)
     }
+
+    /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error otherwise).
+    func checkTap(for model: ModelOptions) throws {
+        if tap == .mlpBranch, !model.model.kind.hasMLPBranches {
+            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
+        }
+    }
 }
 
 /// Formats MACs in millions.

@@ -53,9 +53,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
-        if distance.tap == .mlpBranch, !model.model.kind.hasMLPBranches {
-            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
-        }
+        try distance.checkTap(for: model)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
     }
 

@@ -7,12 +7,9 @@ import Testing
 /// The tensors of a safetensors file — header entries without `__metadata__` (which holds
 /// timings) and the data bytes — for comparing two checkpoints bit for bit.
 func checkpointTensors(_ path: String) throws -> (header: NSDictionary, data: Data) {
-    let data = try Data(contentsOf: URL(fileURLWithPath: path))
-    var length = 0
-    for i in (0..<8).reversed() { length = length << 8 | Int(data[i]) }
-    var header = try JSONSerialization.jsonObject(with: data[8..<(8 + length)]) as! [String: Any]
+    var (header, data) = try safetensorsParts(path)
     header["__metadata__"] = nil
-    return (NSDictionary(dictionary: header), data[(8 + length)...])
+    return (NSDictionary(dictionary: header), data)
 }
 
 /// SIGKILL at random moments of a training run, then `--resume`, again and again: the final

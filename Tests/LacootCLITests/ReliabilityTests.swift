@@ -32,12 +32,18 @@ func idx(_ dimensions: [UInt32], _ data: [UInt8]) -> Data {
     return Data(bytes + data)
 }
 
-/// Rewrites a safetensors file's `__metadata__` (the header only; the data offsets stay valid).
-func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) throws {
+/// A safetensors file split into its JSON header and its data bytes.
+func safetensorsParts(_ path: String) throws -> (header: [String: Any], data: Data) {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     var length = 0
     for i in (0..<8).reversed() { length = length << 8 | Int(data[i]) }
-    var header = try JSONSerialization.jsonObject(with: data[8..<(8 + length)]) as! [String: Any]
+    let header = try JSONSerialization.jsonObject(with: data[8..<(8 + length)]) as! [String: Any]
+    return (header, data[(8 + length)...])
+}
+
+/// Rewrites a safetensors file's `__metadata__` (the header only; the data offsets stay valid).
+func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) throws {
+    var (header, data) = try safetensorsParts(path)
     var meta = header["__metadata__"] as? [String: String] ?? [:]
     edit(&meta)
     header["__metadata__"] = meta
@@ -45,7 +51,7 @@ func editMetadata(of path: String, _ edit: (inout [String: String]) -> Void) thr
     var out = Data()
     for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: newHeader.count >> (8 * i))) }
     out += newHeader
-    out += data[(8 + length)...]
+    out += data
     try out.write(to: URL(fileURLWithPath: path))
 }
 
