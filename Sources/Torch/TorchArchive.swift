@@ -8,6 +8,7 @@ public final class TorchArchive {
 
     /// Opens `path`; throws one line for a missing file, a non-zip or a truncated archive.
     public init(path: String) throws {
+        _ = try ZipDirectory.entries(of: path)   // bounds every record before libtorch allocates one
         guard let h = ct_archive_open(path) else { throw TorchError.last() }
         handle = h
         self.path = path

@@ -72,10 +72,20 @@ struct PyTorchCheckpointTests {
                     if info.filename.endswith("data.pkl"):
                         body = body.replace(b"K\\x04t", b"M\\xe8\\x03t")
                     out.writestr(info, body)
+            # a central directory that promises a 3.9 GB version record (libtorch reads it on open)
+            bomb = bytearray(data)
+            at = bomb.find(b"PK\\x01\\x02")
+            while at >= 0:
+                n = int.from_bytes(bomb[at + 28:at + 30], "little")
+                if bomb[at + 46:at + 46 + n].endswith(b"/version"):
+                    bomb[at + 24:at + 28] = (0xEEEEEEEE).to_bytes(4, "little")
+                at = bomb.find(b"PK\\x01\\x02", at + 1)
+            open("bomb.pth", "wb").write(bomb)
             """, in: dir) else { return }
         let cases: [(String, String)] = [
             ("evil.pth", "refused: the pickle names posix.system"), ("truncated.pth", "zip"), ("text.pth", "zip"),
             ("legacy.pth", "legacy"), ("liar.pth", "declares 1000"),
+            ("bomb.pth", "claims 4008636142 bytes, more than the whole file"),
         ]
         for (file, expected) in cases {
             let error = #expect(throws: (any Error).self, "\(file)") {
@@ -86,5 +96,24 @@ struct PyTorchCheckpointTests {
             #expect(!message.contains("\n"), "\(file): more than one line: \(message)")
         }
         #expect(!FileManager.default.fileExists(atPath: marker), "the pickle ran os.system")
+    }
+}
+
+/// Every input the fuzzer found (Fuzz/findings/pth-*) now gets one line, not a crash or
+/// gigabytes of memory.
+@Suite struct PyTorchCheckpointFindingsTests {
+    @Test func fuzzFindingsAreRefusedInOneLine() throws {
+        let findings = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/findings").standardizedFileURL
+        let files = try FileManager.default.contentsOfDirectory(atPath: findings.path).filter { $0.hasPrefix("pth-") }
+        #expect(!files.isEmpty, "no pth findings in \(findings.path)")
+        for file in files {
+            let error = #expect(throws: (any Error).self, "\(file)") {
+                try PyTorchCheckpoint.read(contentsOf: findings.appendingPathComponent(file))
+            }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains("not a PyTorch zip archive ("), "\(file): \(message)")
+            #expect(!message.contains("\n"), "\(file): more than one line: \(message)")
+        }
     }
 }
