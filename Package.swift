@@ -23,7 +23,7 @@ if !fileManager.fileExists(atPath: "\(libtorch)/include/ATen/ATen.h") {
     shimCxx.append(.define(environmentLibtorch == nil ? "CTORCH_NO_LIBTORCH" : "CTORCH_BAD_LIBTORCH", to: "\"\(libtorch)\""))
 }
 let cxx11ABI = cmakeText("TorchConfig.cmake").contains("_GLIBCXX_USE_CXX11_ABI=0") ? "0" : "1"
-shimCxx.append(.unsafeFlags(["-I\(libtorch)/include", "-D_GLIBCXX_USE_CXX11_ABI=\(cxx11ABI)", "-Wno-deprecated-declarations"]))
+shimCxx.append(.unsafeFlags(["-I\(libtorch)/include", "-I\(libtorch)/include/torch/csrc/api/include", "-D_GLIBCXX_USE_CXX11_ABI=\(cxx11ABI)", "-Wno-deprecated-declarations"]))
 // A CUDA build: link its libraries whole, so that their kernels register (as torch's CMake does).
 let hasCUDA = fileManager.fileExists(atPath: "\(libtorch)/lib/libtorch_cuda.so")
 let cudaLibraries = hasCUDA ? ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"] : []

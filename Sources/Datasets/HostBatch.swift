@@ -19,6 +19,8 @@ public struct HostBatch: Sendable {
 struct EpochPlan: Sendable {
     let dataset: ImageDataset
     let order: [Int]
+    /// Each sample's position in the epoch's global order (its augmentation key).
+    let positions: [Int]
     let batchSize: Int
     let batchCount: Int
     let augmentation: Augmentation
@@ -50,7 +52,7 @@ struct EpochPlan: Sendable {
                 for k in 0..<n {
                     let i = indices[k]
                     labels[k] = dataset.labels[i]
-                    let d = EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: start + k)
+                    let d = EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: positions[start + k])
                     EpochPlan.fill(dst + k * per, from: src + i * per, channels: c, height: h, width: w, draw: d, tables: tables)
                 }
             }

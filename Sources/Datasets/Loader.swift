@@ -28,6 +28,8 @@ public final class Loader: Sequence {
     public let seed: UInt64
     /// How many batches the background thread builds ahead; 0 builds them on the caller's thread.
     public let prefetch: Int
+    /// The part of each epoch's order this process reads (data-parallel training).
+    public let shard: Shard
     /// The epoch the next `for batch in loader` runs.
     public private(set) var nextEpoch: Int = 0
 
@@ -35,7 +37,10 @@ public final class Loader: Sequence {
     /// prefetch, or a normalization whose channel count differs from the dataset's.
     public init(dataset: ImageDataset, batchSize: Int, shuffle: Bool = false, dropLast: Bool = false,
                 augmentation: Augmentation = .none, normalization: Normalization, seed: UInt64 = 0,
-                prefetch: Int = 2) throws {
+                prefetch: Int = 2, shard: Shard = .whole) throws {
+        guard shard.count > 0, (0..<shard.count).contains(shard.rank) else {
+            throw DataError.invalidArgument("shard \(shard.rank) of \(shard.count) does not exist")
+        }
         guard batchSize > 0 else { throw DataError.invalidArgument("batch size must be positive, got \(batchSize)") }
         guard prefetch >= 0 else { throw DataError.invalidArgument("prefetch must be ≥ 0, got \(prefetch)") }
         guard normalization.mean.count == dataset.channels, normalization.std.count == dataset.channels else {
@@ -55,6 +60,7 @@ public final class Loader: Sequence {
         self.normalization = normalization
         self.seed = seed
         self.prefetch = prefetch
+        self.shard = shard
         self.tables = (0..<dataset.channels).map { normalization.table(channel: $0) }
     }
 
@@ -67,13 +73,17 @@ public final class Loader: Sequence {
 
     private let tables: [[Float]]
 
+    /// Samples this process visits per epoch before batching: the whole dataset, or a
+    /// shard's ⌈count ÷ shards⌉.
+    public var epochLength: Int { shard.length(of: dataset.count) }
+
     /// Batches per epoch.
     public var batchCount: Int {
-        dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
+        dropLast ? epochLength / batchSize : (epochLength + batchSize - 1) / batchSize
     }
 
-    /// Samples per epoch (`dataset.count`, less the dropped tail with `dropLast`).
-    public var sampleCount: Int { dropLast ? batchCount * batchSize : dataset.count }
+    /// Samples per epoch (`epochLength`, less the dropped tail with `dropLast`).
+    public var sampleCount: Int { dropLast ? batchCount * batchSize : epochLength }
 
     /// The order in which epoch `epoch` visits the dataset's indices.
     public func order(epoch: Int) -> [Int] {
@@ -88,8 +98,9 @@ public final class Loader: Sequence {
     }
 
     func plan(epoch: Int) -> EpochPlan {
-        EpochPlan(dataset: dataset, order: order(epoch: epoch), batchSize: batchSize, batchCount: batchCount,
-                  augmentation: augmentation, tables: tables, seed: seed, epoch: epoch)
+        let (indices, positions) = shard.select(order(epoch: epoch))
+        return EpochPlan(dataset: dataset, order: indices, positions: positions, batchSize: batchSize, batchCount: batchCount,
+                         augmentation: augmentation, tables: tables, seed: seed, epoch: epoch)
     }
 
     /// The batches of epoch `epoch` as host arrays (no tensors): what the benchmark and tests

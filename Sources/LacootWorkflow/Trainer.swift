@@ -48,6 +48,8 @@ public final class Trainer {
     /// for the run's length, or restores it from the checkpoint); ``step(images:labels:fractionalEpoch:)``
     /// uses and updates it.
     public var adaptive: AdaptiveLambda?
+    /// Data-parallel training: this process is one rank of the group (set before `fit`).
+    public var parallel: DataParallel?
     /// MACs of each collapsible block and of the whole model at the training image size (for
     /// the adaptive selection; measured at the first step that needs them).
     private var blockCosts: (blocks: [String: Int], full: Int)?
@@ -104,9 +106,13 @@ public final class Trainer {
     @discardableResult
     public func fit(train: ImageDataset, validation: ImageDataset?, runFolder: RunFolder? = nil,
                     runConfig: RunConfig? = nil, resume: Bool = false) throws -> [EpochMetrics] {
-        let loader = try Loader(dataset: train, batchSize: config.batchSize, shuffle: true, dropLast: true,
+        let ranks = parallel?.worldSize ?? 1
+        guard config.batchSize % ranks == 0 else {
+            throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) (the global batch) is not a multiple of the \(ranks) ranks")
+        }
+        let loader = try Loader(dataset: train, batchSize: config.batchSize / ranks, shuffle: true, dropLast: true,
                                 augmentation: config.augment ? .standard : .none, normalization: normalization,
-                                seed: config.seed)
+                                seed: config.seed, shard: parallel?.shard ?? .whole)
         guard loader.batchCount > 0 else {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
         }
@@ -115,12 +121,15 @@ public final class Trainer {
         if let settings = config.adaptiveLambda {
             adaptive = AdaptiveLambda(blocks: regularizer.blocks, settings: settings, totalSteps: stepsPerEpoch * config.epochs)
         }
-        let run = RunState(folder: runFolder, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
+        // rank 0 alone writes; every rank reads the checkpoint it resumes from
+        let writes = parallel?.isWriter ?? true
+        let run = RunState(folder: writes ? runFolder : nil, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
         var progress = Resumed()
         if resume, let runFolder, runFolder.hasCheckpoint {
             progress = try restore(from: runFolder, runConfig: runConfig, run: run, stepsPerEpoch: stepsPerEpoch)
         }
         var history = progress.history
+        if let parallel { try parallel.prepare(model) }
 
         model.train()
         for epoch in progress.startEpoch..<config.epochs {
@@ -129,13 +138,13 @@ public final class Trainer {
             try trainEpoch(epoch, loader: loader, stepsPerEpoch: stepsPerEpoch, run: run, started: epochStarted,
                            skipSteps: epoch == progress.startEpoch ? progress.skipSteps : 0, partial: &partial)
             let seconds = Date().timeIntervalSince(epochStarted) + partial.secondsBefore
-            let (validationAccuracy, distances) = try validationPass(validation)
+            let (validationAccuracy, distances) = writes ? try validationPass(validation) : (nil, [])
             var metrics = partial.metrics(epoch: epoch + 1, learningRate: scheduler.learningRate,
                                           validationAccuracy: validationAccuracy, distances: distances, seconds: seconds)
             metrics.blockLambdas = adaptive?.weights
             history.append(metrics)
-            if let runFolder {
-                try runFolder.writeMetrics(history)
+            if let folder = run.folder {
+                try folder.writeMetrics(history)
                 _ = try saveCheckpoint(run, epochsDone: epoch + 1, partial: nil, epochStarted: epochStarted)
             }
             log(Self.describe(metrics, epochs: config.epochs))
@@ -185,6 +194,10 @@ public final class Trainer {
             if let state = checkpoint.schedule { try run.scheduler.load(state: state) }
         } catch let error as NNError {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid optimizer or schedule state: \(error)")
+        }
+        let ranks = parallel?.worldSize ?? 1, savedRanks = checkpoint.metadata["world_size"].flatMap { Int($0) } ?? 1
+        guard ranks == savedRanks else {
+            throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "was written by a run of \(savedRanks) rank(s); resume it with the same number (--nproc \(savedRanks)), not \(ranks)")
         }
         if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
         do { try regularizer.restoreWarmStarts(checkpoint.regularizer) } catch {
@@ -254,6 +267,7 @@ public final class Trainer {
             partial.secondsBefore += Date().timeIntervalSince(epochStarted)
             metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
         }
+        if let parallel { metadata["world_size"] = "\(parallel.worldSize)" }
         if let adaptive {
             metadata["adaptive_lambda"] = String(decoding: try JSONEncoder().encode(adaptive), as: UTF8.self)
         }
@@ -296,10 +310,12 @@ public final class Trainer {
                 return
             }
             run.scheduler.step()
-            sums.add(result, count: batch.count)
-            meter.advance(by: batch.count, status: sums.status)
+            let samples = batch.count * (parallel?.worldSize ?? 1)
+            sums.add(result, count: samples)
+            meter.advance(by: samples, status: sums.status)
             onStep?(result)
-            if cancellation?.isCancelled == true {
+            // data-parallel: the ranks agreed on it in the step, so that all stop at the same one
+            if parallel == nil ? cancellation?.isCancelled == true : result.stopRequested {
                 sums.steps = step + 1
                 let path = try saveCheckpoint(run, epochsDone: epoch, partial: sums, epochStarted: started)
                 stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)
@@ -335,6 +351,8 @@ public final class Trainer {
         public let regularizer: Double
         public let correct: Int
         public let lambda: Double
+        /// Data-parallel: some rank was cancelled before this step's figures were combined.
+        public var stopRequested = false
     }
 
     /// One optimization step on one batch.
@@ -351,6 +369,7 @@ public final class Trainer {
         let labels = try batchLabels.to(device)
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let lambda = adaptive?.meanLambda ?? regularizer.lambda.value(atEpoch: fractionalEpoch)
+        if let parallel { try parallel.broadcastBuffers(model) }
         var events: [BlockEvent] = []
         // bf16: the forward pass under autocast; the loss and the distance in float32.
         let output = try withPrecision(config.precision, device: device) {
@@ -358,24 +377,33 @@ public final class Trainer {
         }
         let logits = output.dtype == .float32 ? output : try output.to(.float32)
         let ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
+        if let parallel { events = try parallel.globalEvents(events) }
         let penalty = try adaptive.map { try regularizer.penalty(events, weights: $0.weights) }
             ?? regularizer.penalty(events, epoch: fractionalEpoch)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
         try optimizer.zeroGrad()
-        let ceValue = try ce.item()
-        let regValue = lambda > 0 ? try penalty.loss.item() : 0
+        var ceValue = try ce.item()
+        var regValue = lambda > 0 ? try penalty.loss.item() : 0
+        var correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
+        var distances = penalty.distances, stop = false
+        if let parallel {
+            (ceValue, regValue, correct, stop, distances) = try parallel.combine(
+                crossEntropy: ceValue, regularizer: regValue, correct: correct, stop: cancellation?.isCancelled == true,
+                distances: distances)
+        }
         let total = ceValue + regValue
         if !total.isFinite {
-            return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: 0, lambda: lambda)
+            return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: 0, lambda: lambda, stopRequested: stop)
         }
         try loss.backward()
+        if let parallel { try parallel.averageGradients(model) }
         if let maxNorm = config.gradientClipNorm {
             try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
         }
         try optimizer.step()
-        if adaptive != nil { try adapt(to: penalty.distances, imageShape: images.shape) }
-        let correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
-        return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda)
+        if adaptive != nil { try adapt(to: distances, imageShape: images.shape) }
+        return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda,
+                          stopRequested: stop)
     }
 
     /// Feeds one step's distances to the adaptive weights and runs the block selection when due.

@@ -11,6 +11,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     /// A weight is NaN or infinite (the loss of the last step was still finite): no checkpoint
     /// is written over the last good one.
     case nonFiniteWeights(epoch: Int, parameter: String, checkpoint: String?)
+    /// Data-parallel training could not start or continue (rendezvous, a collective).
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
                 + (checkpoint.map { "; checkpoint written to \($0) (continue with --resume)" } ?? "")
         case let .checkpointMismatch(checkpoint, reason):
             return "\(checkpoint) \(reason)"
+        case let .distributed(reason):
+            return reason
         }
     }
 }

@@ -14,6 +14,9 @@ public final class BatchNorm2d: Module {
     public var momentum: Double?
     public let affine: Bool
     public let tracksRunningStats: Bool
+    /// In training mode, normalize with the statistics of every rank's batch together
+    /// (SyncBatchNorm) instead of this process's batch alone.
+    public var syncGroup: ProcessGroup?
     private let one: Tensor
 
     public var weight: Tensor? { affine ? localParameters[0] : nil }
@@ -55,6 +58,9 @@ public final class BatchNorm2d: Module {
         let b = affine ? localParameters[1] : nil
         let rm = tracksRunningStats ? localBuffers[0] : nil
         let rv = tracksRunningStats ? localBuffers[1] : nil
+        if isTraining, let syncGroup {
+            return try syncGroup.syncBatchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv, momentum: factor, eps: eps)
+        }
         return try Functional.batchNorm(x, weight: w, bias: b, runningMean: rm, runningVar: rv,
                                         training: useBatchStats, momentum: factor, eps: eps)
     }

@@ -18,12 +18,13 @@ struct RunSetup {
     let network: any CollapsibleModel
 
     /// Locks the folder, then builds or reads the configuration and writes it (new runs).
-    /// `training` is only used for a new run.
+    /// `training` is only used for a new run. A data-parallel rank other than 0 (`writer`
+    /// false) neither locks nor writes the folder: rank 0 does.
     static func open(runDirectory: String, resume: Bool, training: () -> TrainingConfig, data: DataOptions,
-                     model: ModelOptions, runtime: RuntimeOptions) throws -> RunSetup {
+                     model: ModelOptions, runtime: RuntimeOptions, writer: Bool = true) throws -> RunSetup {
         let folder = RunFolder(runDirectory)
         // before any check: a second process on this folder stops here, the first is untouched
-        let lock = try RunLock.acquire(folder, create: !resume)
+        let lock = writer ? try RunLock.acquire(folder, create: !resume) : nil
         let runConfig: RunConfig
         let prepared: PreparedData
         var imported: (any CollapsibleModel)?
@@ -57,8 +58,10 @@ struct RunSetup {
                 throw UsageError.unknownBlock(flag: "blocks", block: b, model: runConfig.model.label, collapsible: names)
             }
         }
-        try folder.create()
-        if !resume { try folder.writeConfig(runConfig) }
+        if writer {
+            try folder.create()
+            if !resume { try folder.writeConfig(runConfig) }
+        }
         runtime.log("data: \(prepared.label)")
         runtime.log("model: \(runConfig.model.label); \(runConfig.training.summary)")
         let network = try imported ?? runConfig.model.build(generator: Generator(seed: runConfig.training.seed))

@@ -21,6 +21,7 @@ struct TrainCommand: ParsableCommand {
         Example:
           lacoot train --run-dir runs/r18-l1 --width 16 --epochs 10 --lambda 1
           lacoot train --run-dir runs/r18-l1 --resume
+          lacoot train --run-dir runs/r18-ddp --epochs 10 --lambda 1 --nproc 2
         """
     )
 
@@ -48,6 +49,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Training") var training: TrainingOptions
     @OptionGroup(title: "Execution") var execution: ExecutionOptions
+    @OptionGroup(title: "Data-parallel (more than one process)") var distributed: DistributedOptions
 
     @OptionGroup var runtime: RuntimeOptions
 
@@ -78,14 +80,33 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if distributed.launches, let ranks = distributed.nproc {
+            let status = try Launcher.run(arguments: Array(CommandLine.arguments.dropFirst()), ranks: ranks,
+                                          threadsGiven: runtime.threads != nil, deviceHost: distributed.deviceHost)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         try runtime.apply()
         let device = try execution.prepare()
+        let parallel = try distributed.join()
+        let writer = parallel?.isWriter ?? true
         let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
-                                      model: model, runtime: runtime)
+                                      model: model, runtime: runtime, writer: writer)
         defer { withExtendedLifetime(setup.lock) {} }
         let trainer = try setup.trainer(device: device, runtime: runtime)
-        let history = try trainer.fit(train: setup.data.train, validation: setup.data.validation, runFolder: setup.folder,
+        trainer.parallel = parallel
+        if !writer { trainer.showProgress = false; trainer.log = { _ in } }
+        let history: [EpochMetrics]
+        do {
+            history = try trainer.fit(train: setup.data.train, validation: setup.data.validation, runFolder: setup.folder,
                                       runConfig: setup.config, resume: resume)
+        } catch let error as TrainingError {
+            // every rank stopped at the same step: end together, so no heartbeat outlives rank 0's store
+            if case .interrupted = error { try? parallel?.finish() }
+            throw error
+        }
+        try parallel?.finish()
+        guard writer else { return }
         let test = try Evaluation.accuracy(of: setup.network, on: setup.data.test, normalization: setup.data.normalization,
                                            precision: setup.config.training.precision)
         runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, setup.folder.checkpointURL.path))

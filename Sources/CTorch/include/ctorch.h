@@ -210,6 +210,34 @@ int64_t ct_archive_read(ct_archive a, const char *name, void *destination, int64
 /* A contiguous copy of as_strided(t, size, stride, offset); the caller checks the bounds. */
 ct_tensor ct_as_strided_copy(ct_tensor t, const int64_t *size, const int64_t *stride, int ndim, int64_t offset);
 
+/* ---- data-parallel training (c10d: TCPStore + ProcessGroupGloo) ---- */
+typedef struct ct_store_s *ct_store;
+typedef struct ct_group_s *ct_group;
+typedef struct ct_watchdog_s *ct_watchdog;
+bool ct_distributed_available(void);   /* false when the shim was built without Gloo's headers */
+/* The rendezvous store: the server (rank 0) listens on port; the others connect to host:port. */
+ct_store ct_store_open(const char *host, int port, bool is_server, int world, int64_t timeout_ms);
+void ct_store_free(ct_store s);
+int ct_store_port(ct_store s);   /* the port served or connected to (the kernel's choice for port 0) */
+int64_t ct_store_add(ct_store s, const char *key, int64_t delta);   /* INT64_MIN on error */
+/* A Gloo process group over the store; device_host: this rank's address (NULL/"" = hostname). */
+ct_group ct_group_gloo(ct_store s, int rank, int world, int64_t timeout_ms, const char *device_host);
+void ct_group_free(ct_group g);
+/* Sums the tensors over the ranks in place, flattened into buckets of ≤ bucket_bytes (all in
+ * flight at once), then divides them by divisor. */
+int ct_group_allreduce(ct_group g, ct_tensor *tensors, int n, int64_t bucket_bytes, double divisor);
+int ct_group_broadcast(ct_group g, ct_tensor *tensors, int n, int root);
+/* Every rank's t concatenated along dimension 0, in rank order (no gradient). */
+ct_tensor ct_group_allgather(ct_group g, ct_tensor t);
+int ct_group_barrier(ct_group g);
+/* Batch norm in training mode with the statistics of the global batch (differentiable). */
+ct_tensor ct_sync_batch_norm(ct_group g, ct_tensor x, ct_tensor w, ct_tensor b, ct_tensor running_mean,
+                             ct_tensor running_var, double momentum, double eps);
+/* A thread that increments this rank's heartbeat every interval_ms and ends the process with one
+ * line on stderr (exit 1) when a peer's heartbeat stalls for stale_ms or the store is gone. */
+ct_watchdog ct_watchdog_start(const char *host, int port, int rank, int world, int64_t interval_ms, int64_t stale_ms);
+void ct_watchdog_stop(ct_watchdog w);
+
 #ifdef __cplusplus
 }
 #endif
