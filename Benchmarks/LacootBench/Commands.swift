@@ -23,7 +23,7 @@ struct LacootBench: ParsableCommand {
 
     /// The benchmarks, in the order `list` and `scripts/bench all` give them.
     static var benchmarks: [any Benchmark.Type] {
-        [EngineBench.self, TrainStepBench.self, LoaderBench.self, RegularizerBench.self, ReferenceBench.self, ProfileBench.self, ScalingBench.self, TransformerBench.self]
+        [EngineBench.self, TrainStepBench.self, LoaderBench.self, RegularizerBench.self, ReferenceBench.self, ProfileBench.self, ScalingBench.self, TransformerBench.self, DistributedBench.self]
     }
 
     static var benchmarkNames: [String] { benchmarks.map { $0.name } }
@@ -161,6 +161,19 @@ extension ScalingBench: Benchmark {
     images_per_s_b256, images_per_s_w16, images_per_s_w32, images_per_s_w64 (null where \
     --quick leaves a configuration out), sgemm_gflops, msw_ns_per_knd, msw_fit_max_rel_err.
     --rounds: timed steps per configuration, default 4 (2 with --quick). Swift only.
+    """
+}
+
+extension DistributedBench: Benchmark {
+    static let name = "distributed"
+    static let summary = "data-parallel training: Gloo all-reduce, 2 ranks vs 1, scaling model (issue 15)"
+    static let abstract = "Data-parallel training on this host: Gloo all-reduce of ResNet-18's and Swin-T's gradients between 2 ranks on loopback, the ResNet-18 step (width 64, global batch 64) with 1 rank × all threads vs 2 ranks × half each, the all-reduce's share of the step, the global distance's cost; a ring all-reduce model for 8–64 nodes."
+    static let details = """
+    JSON keys: bench, allreduce_mb_s (ResNet-18's gradients, MB per second of all-reduce), \
+    allreduce_mb_s_swin_t, step_ratio_2ranks (2-rank step time ÷ 1-rank step time, same \
+    global batch), comm_share (gradient all-reduce time ÷ 2-rank step time), \
+    global_distance_cost (λ = 5 step with --global-distance ÷ with the distance per rank).
+    --rounds: timed repetitions of each measurement, default 6 (2 with --quick).
     """
 }
 

@@ -17,6 +17,13 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #define CTORCH_HAS_GLOO 1
 #endif
+// NCCL for a CUDA libtorch (its nccl.h on the include path): written to PyTorch's API, not
+// compiled on these CPU-only machines.
+#if defined(CTORCH_HAS_GLOO) && defined(CTORCH_HAS_CUDA) && __has_include(<nccl.h>)
+#define USE_C10D_NCCL 1
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#define CTORCH_HAS_NCCL 1
+#endif
 
 using namespace ctorch;
 
@@ -28,7 +35,7 @@ struct ct_store_s {
 };
 
 struct ct_group_s {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::Backend> group;   // Gloo, or NCCL on CUDA
   int rank, world;
 };
 
@@ -52,7 +59,7 @@ std::string alive_key(int rank) { return "lacoot/alive/" + std::to_string(rank);
 
 // Sums `tensors` over the ranks, flattened into buckets of at most `bucket_bytes` (one
 // all-reduce each, all in flight at once), then divides by `divisor`.
-void allreduce_buckets(c10d::ProcessGroupGloo &group, std::vector<at::Tensor> &tensors, int64_t bucket_bytes,
+void allreduce_buckets(c10d::Backend &group, std::vector<at::Tensor> &tensors, int64_t bucket_bytes,
                        double divisor) {
   std::vector<std::vector<size_t>> buckets;
   int64_t filled = bucket_bytes;
@@ -227,6 +234,21 @@ ct_group ct_group_gloo(ct_store s, int rank, int world, int64_t timeout_ms, cons
   })
 #else
   CT_NO_GLOO(nullptr)
+#endif
+}
+
+ct_group ct_group_nccl(ct_store s, int rank, int world, int64_t timeout_ms) { CT_REQUIRE(s, nullptr)
+#ifdef CTORCH_HAS_NCCL
+  CT_GUARD(nullptr, {
+    auto options = c10d::ProcessGroupNCCL::Options::create();
+    options->timeout = ms(timeout_ms);
+    auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(s->store, rank, world, options);
+    return new ct_group_s{group, rank, world};
+  })
+#else
+  (void)rank; (void)world; (void)timeout_ms;
+  set_error("this libtorch has no NCCL (a CPU build, or nccl.h not found when the shim was built): use Gloo");
+  return nullptr;
 #endif
 }
 

@@ -27,6 +27,8 @@ public final class DataParallel {
     private let watchdog: RankWatchdog?
     /// Seconds without a heartbeat after which the watchdog names a lost rank.
     private let staleSeconds: Double
+    /// Where the model lives (the step's figures travel there for their all-reduce).
+    private let device: Device
     /// Seconds spent in gradient all-reduces (for the communication share).
     public private(set) var communicationSeconds = 0.0
 
@@ -37,8 +39,9 @@ public final class DataParallel {
     public var shard: Shard { Shard(rank: group.rank, count: group.worldSize) }
 
     public init(group: ProcessGroup, globalDistance: Bool = false, syncBatchNorm: Bool = false, watchdog: RankWatchdog? = nil,
-                staleSeconds: Double = 20) {
+                staleSeconds: Double = 20, device: Device = .cpu) {
         self.group = group
+        self.device = device
         self.staleSeconds = staleSeconds
         self.globalDistance = globalDistance
         self.syncBatchNorm = syncBatchNorm
@@ -48,8 +51,10 @@ public final class DataParallel {
     /// Joins a run: rank 0 serves the rendezvous on `master`'s port, every rank connects to it.
     /// `timeoutSeconds` bounds the rendezvous and every collective; a peer that stops beating
     /// for `staleSeconds` ends this process (exit 1, one line naming it).
+    /// CUDA models go through NCCL (with a CUDA libtorch), CPU models through Gloo.
     public static func join(master: Endpoint, rank: Int, worldSize: Int, timeoutSeconds: Double, staleSeconds: Double = 20,
-                            deviceHost: String? = nil, globalDistance: Bool, syncBatchNorm: Bool) throws -> DataParallel {
+                            deviceHost: String? = nil, device: Device = .cpu, globalDistance: Bool,
+                            syncBatchNorm: Bool) throws -> DataParallel {
         guard RendezvousStore.isAvailable else {
             throw TrainingError.distributed("this build has no Gloo (c10d) support: install Debian's libgloo-dev (scripts/setup) and rebuild")
         }
@@ -57,10 +62,10 @@ public final class DataParallel {
             let store = try RendezvousStore(host: master.host, port: master.port, isServer: rank == 0, worldSize: worldSize,
                                             timeoutSeconds: timeoutSeconds)
             let group = try ProcessGroup(store: store, rank: rank, worldSize: worldSize, timeoutSeconds: timeoutSeconds,
-                                         deviceHost: deviceHost)
+                                         deviceHost: deviceHost, backend: device == .cpu ? .gloo : .nccl)
             let watchdog = try RankWatchdog(store: store, rank: rank, worldSize: worldSize, staleSeconds: staleSeconds)
             return DataParallel(group: group, globalDistance: globalDistance, syncBatchNorm: syncBatchNorm, watchdog: watchdog,
-                                staleSeconds: staleSeconds)
+                                staleSeconds: staleSeconds, device: device)
         } catch let error as TorchError {
             let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             throw TrainingError.distributed("rank \(rank) of \(worldSize) could not join the run at \(master): \(reason)")
@@ -121,7 +126,7 @@ public final class DataParallel {
     func combine(crossEntropy: Double, regularizer: Double, correct: Int, stop: Bool, distances: [BlockDistance]) throws
         -> (crossEntropy: Double, regularizer: Double, correct: Int, stop: Bool, distances: [BlockDistance]) {
         let values = [crossEntropy, regularizer, Double(correct), stop ? 1 : 0] + distances.map(\.distance)
-        let packed = try Tensor(values, shape: [values.count])
+        let packed = try Tensor(values, shape: [values.count]).to(device)
         try collective { try group.allReduce([packed]) }
         let sums = try packed.doubles()
         let n = Double(worldSize)

@@ -29,8 +29,13 @@ public final class RendezvousStore: @unchecked Sendable {
     }
 }
 
-/// A group of `worldSize` processes that sum, broadcast and gather tensors (Gloo over TCP).
+/// A group of `worldSize` processes that sum, broadcast and gather tensors: Gloo over TCP for
+/// CPU tensors, NCCL for CUDA tensors (with a CUDA libtorch).
 public final class ProcessGroup: @unchecked Sendable {
+    public enum Backend: String, Sendable {
+        case gloo, nccl
+    }
+
     let handle: OpaquePointer
     public let rank: Int
     public let worldSize: Int
@@ -38,11 +43,13 @@ public final class ProcessGroup: @unchecked Sendable {
     public let store: RendezvousStore
 
     /// Joins the group; every rank calls this with the same `worldSize`. `deviceHost` is the
-    /// address the other ranks reach this one at (nil: the host name's address).
-    public init(store: RendezvousStore, rank: Int, worldSize: Int, timeoutSeconds: Double, deviceHost: String? = nil) throws {
-        guard let h = ct_group_gloo(store.handle, Int32(rank), Int32(worldSize), Int64(timeoutSeconds * 1000), deviceHost) else {
-            throw TorchError.last()
-        }
+    /// address the other ranks reach this one at (nil: the host name's address; Gloo only).
+    public init(store: RendezvousStore, rank: Int, worldSize: Int, timeoutSeconds: Double, deviceHost: String? = nil,
+                backend: Backend = .gloo) throws {
+        let timeout = Int64(timeoutSeconds * 1000)
+        let made = backend == .gloo ? ct_group_gloo(store.handle, Int32(rank), Int32(worldSize), timeout, deviceHost)
+            : ct_group_nccl(store.handle, Int32(rank), Int32(worldSize), timeout)
+        guard let h = made else { throw TorchError.last() }
         handle = h
         self.rank = rank
         self.worldSize = worldSize

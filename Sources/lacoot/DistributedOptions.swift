@@ -62,10 +62,10 @@ struct DistributedOptions: ParsableArguments {
     var launches: Bool { (nproc ?? 1) > 1 && rank == nil }
 
     /// This process's rank in a data-parallel run, joined; nil for a single-process run.
-    func join() throws -> DataParallel? {
+    func join(device: Device) throws -> DataParallel? {
         guard let rank, let worldSize, worldSize > 1, let master, let endpoint = DataParallel.Endpoint(master) else { return nil }
         return try DataParallel.join(master: endpoint, rank: rank, worldSize: worldSize, timeoutSeconds: timeout,
-                                     staleSeconds: heartbeatTimeout, deviceHost: deviceHost,
+                                     staleSeconds: heartbeatTimeout, deviceHost: deviceHost, device: device,
                                      globalDistance: globalDistance, syncBatchNorm: syncBatchNorm)
     }
 }

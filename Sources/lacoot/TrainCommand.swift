@@ -88,7 +88,7 @@ struct TrainCommand: ParsableCommand {
         }
         try runtime.apply()
         let device = try execution.prepare()
-        let parallel = try distributed.join()
+        let parallel = try distributed.join(device: device)
         let writer = parallel?.isWriter ?? true
         let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
                                       model: model, runtime: runtime, writer: writer)

@@ -143,4 +143,16 @@ import CTorch
         // a real handle still works
         #expect(ct_dim(x.handle) == 2)
     }
+
+    /// An error left on the thread by an earlier failed call (as above) is not mistaken for a
+    /// failure of a later call whose answer is "none" or NaN: the ASan run of the suite once
+    /// reported a stale `ct_backward` error from `grad` of a parameter without a gradient.
+    @Test func aStaleErrorDoesNotLeakIntoLaterCalls() throws {
+        _ = ct_backward(nil, nil, false)
+        #expect(!String(cString: ct_last_error()).isEmpty)
+        let parameter = try Tensor.ones([2]).requiresGrad(true)
+        #expect(try parameter.grad == nil)
+        _ = ct_dim(nil)
+        #expect(try Tensor(scalar: .nan).item().isNaN)
+    }
 }

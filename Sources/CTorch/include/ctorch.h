@@ -222,6 +222,8 @@ int ct_store_port(ct_store s);   /* the port served or connected to (the kernel'
 int64_t ct_store_add(ct_store s, const char *key, int64_t delta);   /* INT64_MIN on error */
 /* A Gloo process group over the store; device_host: this rank's address (NULL/"" = hostname). */
 ct_group ct_group_gloo(ct_store s, int rank, int world, int64_t timeout_ms, const char *device_host);
+/* An NCCL process group (CUDA tensors); NULL + error without a CUDA libtorch and nccl.h. */
+ct_group ct_group_nccl(ct_store s, int rank, int world, int64_t timeout_ms);
 void ct_group_free(ct_group g);
 /* Sums the tensors over the ranks in place, flattened into buckets of ≤ bucket_bytes (all in
  * flight at once), then divides them by divisor. */
