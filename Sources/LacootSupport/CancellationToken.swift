@@ -30,6 +30,7 @@ public final class CancellationToken: Sendable {
     /// the last one installed wins.
     public func installSignalHandlers() {
         signalToken = self
+        unblockStopSignals()
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
                 // No lock and no allocation here: an atomic exchange, then perhaps _exit.
@@ -42,3 +43,14 @@ public final class CancellationToken: Sendable {
 /// The token the signal handler triggers. Set before the handler is installed and only from
 /// the main thread (CLI start-up); the handler only reads it.
 nonisolated(unsafe) private var signalToken: CancellationToken?
+
+/// Makes SIGINT and SIGTERM deliverable to this thread (and the threads it starts later): a
+/// parent may start us with them blocked (Foundation's `Process` does), and a handler then
+/// never runs.
+public func unblockStopSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LacootSupport
 import Torch
 
 /// `lacoot train --nproc N …`: starts N copies of this command on this host, one per rank
@@ -16,13 +17,14 @@ enum Launcher {
         if deviceHost == nil { base += ["--device-host", "127.0.0.1"] }
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         FileHandle.standardError.write(Data("starting \(ranks) ranks on this host (rendezvous 127.0.0.1:\(port), \(threadsGiven ? "--threads as given" : "\(threads) thread(s) each"))\n".utf8))
+        Forwarding.install()
         var pids: [pid_t] = []
         for rank in 0..<ranks {
             let arguments = [executable] + base + ["--world-size", "\(ranks)", "--rank", "\(rank)", "--master", "127.0.0.1:\(port)"]
                 + (rank == 0 ? [] : ["--quiet"])
             pids.append(try spawn(arguments))
         }
-        Forwarding.install(pids)
+        Forwarding.children = pids
         // wait for all; on the first failure, name it and stop the rest
         var status: Int32 = 0
         var running = Set(0..<ranks)
@@ -36,6 +38,11 @@ enum Launcher {
                 let code = signalled ? 128 + (raw & 0x7f) : (raw >> 8) & 0xff
                 if code != 0, status == 0 {
                     status = code
+                    // after a forwarded Ctrl-C or SIGTERM the ranks stop on purpose (rank 0 says where its checkpoint is)
+                    if Forwarding.received {
+                        deadline = Date().addingTimeInterval(60)
+                        continue
+                    }
                     let how = signalled ? "was killed by signal \(raw & 0x7f)" : "exited with status \(code)"
                     FileHandle.standardError.write(Data("error: rank \(rank) of \(ranks) \(how); stopping the other ranks\n".utf8))
                     for other in running { kill(pids[other], SIGTERM) }
@@ -56,8 +63,16 @@ enum Launcher {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // its own process group, no signal blocked, SIGINT/SIGTERM at their defaults until it installs its handlers
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
+        var none = sigset_t(), stops = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGINT)
+        sigaddset(&stops, SIGTERM)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &stops)
         var cArguments: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
@@ -108,12 +123,16 @@ enum Launcher {
 /// Forwards SIGINT and SIGTERM to the ranks (each finishes its step, checkpoints and stops).
 private enum Forwarding {
     nonisolated(unsafe) static var children: [pid_t] = []
+    /// Whether a signal was forwarded (set in the handler: a plain store).
+    nonisolated(unsafe) static var received = false
 
-    static func install(_ pids: [pid_t]) {
-        children = pids
+    /// Before the ranks start (a signal in between is forwarded once they exist: `children`).
+    static func install() {
+        unblockStopSignals()
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber) { received in
-                for pid in Forwarding.children { kill(pid, received) }
+            signal(signalNumber) { number in
+                Forwarding.received = true
+                for pid in Forwarding.children { kill(pid, number) }
             }
         }
     }

@@ -88,6 +88,9 @@ struct TrainCommand: ParsableCommand {
         }
         try runtime.apply()
         let device = try execution.prepare()
+        if let rank = distributed.rank, let size = distributed.worldSize, let master = distributed.master, rank == 0 || !runtime.quiet {
+            runtime.log("rank \(rank) of \(size): joining the run at \(master) (waiting up to \(Int(distributed.timeout)) s for every rank)")
+        }
         let parallel = try distributed.join(device: device)
         let writer = parallel?.isWriter ?? true
         let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
@@ -102,7 +105,10 @@ struct TrainCommand: ParsableCommand {
                                       runConfig: setup.config, resume: resume)
         } catch let error as TrainingError {
             // every rank stopped at the same step: end together, so no heartbeat outlives rank 0's store
-            if case .interrupted = error { try? parallel?.finish() }
+            if case .interrupted = error {
+                try? parallel?.finish()
+                if !writer { throw ExitCode(1) }   // rank 0 says where the checkpoint is
+            }
             throw error
         }
         try parallel?.finish()

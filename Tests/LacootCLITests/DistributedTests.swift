@@ -130,6 +130,41 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         #expect(try metricColumn(run, "train_loss").count == 4)
     }
 
+    /// Ctrl-C at the launcher reaches both ranks, which stop at the same step; rank 0 writes the
+    /// checkpoint, and `--resume --nproc 2` ends bit-identical to an uninterrupted 2-rank run.
+    @Test func ctrlCStopsEveryRankAndTheRunResumesBitIdentically() throws {
+        let root = try scratch()
+        let flags = ["--width", "8", "--train-limit", "2048", "--test-limit", "64", "--epochs", "3", "--batch-size", "64",
+                     "--lambda", "1", "--quiet"]
+        var r = try lacoot(["train", "--run-dir", root + "/straight", "--nproc", "2"] + flags)
+        try #require(r.code == 0, "\(r.err)")
+        let run = root + "/interrupted"
+        let launcher = Process()
+        launcher.executableURL = try executable()
+        launcher.arguments = ["train", "--run-dir", run, "--nproc", "2"] + flags
+        let errors = Pipe()
+        launcher.standardError = errors
+        launcher.standardOutput = FileHandle.nullDevice
+        try launcher.run()
+        let started = Date()
+        // wait until both ranks train (the metrics file appears after epoch 1; interrupt in epoch 2)
+        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl"), Date().timeIntervalSince(started) < 300 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(launcher.processIdentifier, SIGINT)
+        launcher.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(launcher.terminationStatus == 1)
+        #expect(text.contains("interrupted at epoch 2") && text.contains("continue with --resume"), "stderr: \(text)")
+        #expect(!text.contains("stopping the other ranks") && !text.contains("was lost"), "stderr: \(text)")
+        #expect(text.split(separator: "\n").count == 2, "stderr: \(text)")   // the launcher's start line and rank 0's
+        r = try lacoot(["train", "--run-dir", run, "--resume", "--nproc", "2", "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        let (a, b) = (try checkpointTensors(root + "/straight/checkpoint.safetensors"), try checkpointTensors(run + "/checkpoint.safetensors"))
+        #expect(a.header == b.header && a.data == b.data, "the resumed 2-rank run differs from the uninterrupted one")
+    }
+
     /// Ranks started by hand (as on separate hosts): one that dies, or hangs (SIGSTOP), makes
     /// the other exit 1 within 60 s with one line naming it.
     @Test(arguments: [SIGKILL, SIGSTOP])
