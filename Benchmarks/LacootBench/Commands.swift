@@ -171,7 +171,9 @@ extension DistributedBench: Benchmark {
     static let details = """
     JSON keys: bench, allreduce_mb_s (ResNet-18's gradients, MB per second of all-reduce), \
     allreduce_mb_s_swin_t, step_ratio_2ranks (2-rank step time ÷ 1-rank step time, same \
-    global batch), comm_share (gradient all-reduce time ÷ 2-rank step time), \
+    global batch), comm_share (time waiting for the gradient all-reduce after backward ÷ \
+    2-rank step time, all-reduce overlapped with backward), comm_share_no_overlap (the same \
+    with every bucket reduced after backward), \
     global_distance_cost (λ = 5 step with --global-distance ÷ with the distance per rank).
     --rounds: timed repetitions of each measurement, default 6 (2 with --quick).
     """

@@ -2,43 +2,17 @@
 // for the collectives (ring all-reduce, broadcast, all-gather, barrier), a heartbeat watchdog
 // that names a lost rank, and SyncBatchNorm as an autograd function. Gloo's headers come from
 // Debian's libgloo-dev (scripts/setup); its code is the copy inside libtorch_cpu.
-#include "shim_internal.h"
+#include "distributed_internal.h"
+#include <c10/util/Logging.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
-#include <unistd.h>
-#include <c10/util/Logging.h>
-
-#if __has_include(<gloo/config.h>) && !defined(CTORCH_NO_GLOO)
-#define USE_C10D_GLOO 1
-#include <torch/csrc/autograd/custom_function.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#define CTORCH_HAS_GLOO 1
-#endif
-// NCCL for a CUDA libtorch (its nccl.h on the include path): written to PyTorch's API, not
-// compiled on these CPU-only machines.
-#if defined(CTORCH_HAS_GLOO) && defined(CTORCH_HAS_CUDA) && __has_include(<nccl.h>)
-#define USE_C10D_NCCL 1
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#define CTORCH_HAS_NCCL 1
-#endif
 
 using namespace ctorch;
 
 #ifdef CTORCH_HAS_GLOO
-struct ct_store_s {
-  c10::intrusive_ptr<c10d::TCPStore> store;
-  std::string host;
-  int port;
-};
-
-struct ct_group_s {
-  c10::intrusive_ptr<c10d::Backend> group;   // Gloo, or NCCL on CUDA
-  int rank, world;
-};
-
 struct ct_watchdog_s {
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -165,9 +139,6 @@ struct SyncBatchNorm : public torch::autograd::Function<SyncBatchNorm> {
 struct ct_store_s {};
 struct ct_group_s {};
 struct ct_watchdog_s {};
-#define CT_NO_GLOO(failure) \
-  set_error("this build has no Gloo (c10d) support: install Debian's libgloo-dev (scripts/setup) and rebuild"); \
-  return failure;
 #endif
 
 extern "C" {

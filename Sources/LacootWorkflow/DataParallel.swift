@@ -29,8 +29,12 @@ public final class DataParallel {
     private let staleSeconds: Double
     /// Where the model lives (the step's figures travel there for their all-reduce).
     private let device: Device
-    /// Seconds spent in gradient all-reduces (for the communication share).
+    /// Seconds spent waiting for the gradient all-reduces after backward (the communication the
+    /// overlap did not hide).
     public private(set) var communicationSeconds = 0.0
+    /// Overlap the gradient all-reduce with the backward pass (default); false: all buckets after it.
+    public var overlapsBackward = true
+    private var overlap: GradientOverlap?
 
     public var rank: Int { group.rank }
     public var worldSize: Int { group.worldSize }
@@ -79,6 +83,10 @@ public final class DataParallel {
         if syncBatchNorm {
             for (_, module) in model.namedModules() { (module as? BatchNorm2d)?.syncGroup = group }
         }
+        if overlapsBackward, overlap == nil {
+            let trainable = model.namedParameters().map(\.tensor).filter(\.requiresGrad)
+            overlap = try GradientOverlap(group: group, parameters: trainable, bucketBytes: bucketBytes)
+        }
     }
 
     /// DDP's `broadcast_buffers`: rank 0's BatchNorm statistics on every rank before a step
@@ -92,9 +100,13 @@ public final class DataParallel {
     /// Replaces every parameter's gradient by its mean over the ranks.
     func averageGradients(_ model: any CollapsibleModel) throws {
         let started = Date()
+        defer { communicationSeconds += Date().timeIntervalSince(started) }
+        if let overlap {
+            try collective { try overlap.finish(divisor: Double(worldSize)) }
+            return
+        }
         let gradients = try model.namedParameters().compactMap { try $0.tensor.grad }
         try collective { try group.allReduce(gradients, bucketBytes: bucketBytes, divisor: Double(worldSize)) }
-        communicationSeconds += Date().timeIntervalSince(started)
     }
 
     /// With ``globalDistance``: each event's input, output and branch features of the whole

@@ -229,6 +229,13 @@ void ct_group_free(ct_group g);
  * flight at once), then divides them by divisor. */
 int ct_group_allreduce(ct_group g, ct_tensor *tensors, int n, int64_t bucket_bytes, double divisor);
 int ct_group_broadcast(ct_group g, ct_tensor *tensors, int n, int root);
+/* The gradient all-reduce overlapped with backward: hooks on params (in forward order) launch
+ * each bucket of ≤ bucket_bytes as soon as its gradients exist; ct_overlap_finish, after
+ * backward, waits and writes each gradient's sum ÷ divisor into .grad. */
+typedef struct ct_overlap_s *ct_overlap;
+ct_overlap ct_overlap_attach(ct_group g, ct_tensor *params, int n, int64_t bucket_bytes);
+int ct_overlap_finish(ct_overlap o, double divisor);
+void ct_overlap_free(ct_overlap o);
 /* Every rank's t concatenated along dimension 0, in rank order (no gradient). */
 ct_tensor ct_group_allgather(ct_group g, ct_tensor t);
 int ct_group_barrier(ct_group g);

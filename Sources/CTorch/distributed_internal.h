@@ -1,0 +1,36 @@
+// Internal to the shim's data-parallel files: c10d's headers when Gloo's are available, and
+// the handles they share.
+#pragma once
+#include "shim_internal.h"
+
+#if __has_include(<gloo/config.h>) && !defined(CTORCH_NO_GLOO)
+#define USE_C10D_GLOO 1
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#define CTORCH_HAS_GLOO 1
+#endif
+// NCCL for a CUDA libtorch (its nccl.h on the include path): written to PyTorch's API, not
+// compiled on these CPU-only machines.
+#if defined(CTORCH_HAS_GLOO) && defined(CTORCH_HAS_CUDA) && __has_include(<nccl.h>)
+#define USE_C10D_NCCL 1
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#define CTORCH_HAS_NCCL 1
+#endif
+
+#ifdef CTORCH_HAS_GLOO
+struct ct_store_s {
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  std::string host;
+  int port;
+};
+
+struct ct_group_s {
+  c10::intrusive_ptr<c10d::Backend> group;   // Gloo, or NCCL on CUDA
+  int rank, world;
+};
+#endif
+
+#define CT_NO_GLOO(failure) \
+  ctorch::set_error("this build has no Gloo (c10d) support: install Debian's libgloo-dev (scripts/setup) and rebuild"); \
+  return failure;
