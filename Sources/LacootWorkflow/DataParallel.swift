@@ -89,6 +89,24 @@ public final class DataParallel {
         }
     }
 
+    /// Every rank starts where rank 0 does: a rank that resumed from another checkpoint (a stale
+    /// copy on its host) would train other steps and leave the ranks' collectives out of step.
+    /// All ranks throw together, each saying what it found.
+    public func checkSameStart(epoch: Int, step: Int) throws {
+        let mine = [Double(epoch), Double(step)]
+        let rankZero = try Tensor(mine, shape: [2]).to(device)
+        try collective { try group.broadcast([rankZero], root: 0) }
+        let theirs = try rankZero.doubles()
+        let flag = try Tensor([theirs == mine ? 0.0 : 1.0], shape: [1]).to(device)
+        try collective { try group.allReduce([flag]) }
+        guard try flag.doubles()[0] == 0 else {
+            let position = { (p: [Double]) in "epoch \(Int(p[0]) + 1), step \(Int(p[1]) + 1)" }
+            throw TrainingError.distributed(theirs == mine
+                ? "rank \(rank): another rank found a checkpoint other than rank 0's; every rank needs rank 0's checkpoint (a run folder the hosts share, or a copy of it)"
+                : "rank \(rank) would resume at \(position(mine)), rank 0 at \(position(theirs)): every rank needs rank 0's checkpoint (a run folder the hosts share, or a copy of it)")
+        }
+    }
+
     /// DDP's `broadcast_buffers`: rank 0's BatchNorm statistics on every rank before a step
     /// (nothing to do with ``syncBatchNorm``, where they agree already).
     func broadcastBuffers(_ model: any CollapsibleModel) throws {

@@ -129,7 +129,10 @@ public final class Trainer {
             progress = try restore(from: runFolder, runConfig: runConfig, run: run, stepsPerEpoch: stepsPerEpoch)
         }
         var history = progress.history
-        if let parallel { try parallel.prepare(model) }
+        if let parallel {
+            try parallel.prepare(model)
+            try parallel.checkSameStart(epoch: progress.startEpoch, step: progress.skipSteps)
+        }
 
         model.train()
         for epoch in progress.startEpoch..<config.epochs {

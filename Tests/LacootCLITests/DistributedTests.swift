@@ -165,6 +165,52 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         #expect(a.header == b.header && a.data == b.data, "the resumed 2-rank run differs from the uninterrupted one")
     }
 
+    /// Hosts that resume from different checkpoints (rank 1's folder holds a stale copy) stop
+    /// together before training, each saying what it found, instead of drifting out of step.
+    @Test func ranksResumingFromDifferentCheckpointsRefuse() throws {
+        let root = try scratch()
+        let (fresh, stale) = (root + "/rank0", root + "/rank1")
+        let flags = ["--width", "8", "--train-limit", "2048", "--test-limit", "64", "--epochs", "3", "--batch-size", "64",
+                     "--lambda", "1", "--quiet"]
+        let launcher = Process()
+        launcher.executableURL = try executable()
+        launcher.arguments = ["train", "--run-dir", fresh, "--nproc", "2"] + flags
+        launcher.standardError = FileHandle.nullDevice
+        launcher.standardOutput = FileHandle.nullDevice
+        try launcher.run()
+        let started = Date()
+        while !FileManager.default.fileExists(atPath: fresh + "/checkpoint.safetensors"), Date().timeIntervalSince(started) < 300 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        for file in ["config.json", "metrics.jsonl", "checkpoint.safetensors"] {
+            try FileManager.default.copyItem(atPath: fresh + "/" + file, toPath: stale + "/" + file)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(launcher.processIdentifier, SIGINT)   // rank 0's folder moves on into epoch 2
+        launcher.waitUntilExit()
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        var ranks: [(Process, Pipe)] = []
+        for (rank, folder) in [fresh, stale].enumerated() {
+            let process = Process()
+            process.executableURL = try executable()
+            process.arguments = ["train", "--run-dir", folder, "--resume", "--world-size", "2", "--rank", "\(rank)",
+                                 "--master", "127.0.0.1:\(port)", "--device-host", "127.0.0.1", "--threads", "1", "--quiet"]
+            let pipe = Pipe()
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            ranks.append((process, pipe))
+        }
+        for (process, pipe) in ranks {
+            process.waitUntilExit()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 1, "stderr: \(text)")
+            #expect(text.contains("every rank needs rank 0's checkpoint"), "stderr: \(text)")
+            #expect(text.split(separator: "\n").count == 1, "stderr: \(text)")
+        }
+    }
+
     /// Ranks started by hand (as on separate hosts): one that dies, or hangs (SIGSTOP), makes
     /// the other exit 1 within 60 s with one line naming it.
     @Test(arguments: [SIGKILL, SIGSTOP])
