@@ -53,7 +53,12 @@ struct DistributedOptions: ParsableArguments {
         } else if worldSize != nil || master != nil {
             throw ValidationError("--world-size and --master need --rank (or use --nproc N on one host)")
         }
-        if nproc != nil, rank != nil, nproc != worldSize {
+        let parallel = (nproc ?? 1) > 1 || rank != nil
+        if !parallel, globalDistance || syncBatchNorm || deviceHost != nil {
+            let flag = globalDistance ? "--global-distance" : syncBatchNorm ? "--sync-bn" : "--device-host"
+            throw ValidationError("\(flag) applies to data-parallel runs: add --nproc N (N ≥ 2) or --world-size/--rank/--master")
+        }
+        if nproc != nil, rank != nil {
             throw ValidationError("--nproc starts its own ranks: leave out --rank, --world-size and --master")
         }
     }

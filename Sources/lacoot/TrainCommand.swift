@@ -57,6 +57,13 @@ struct TrainCommand: ParsableCommand {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
         try distance.checkTap(for: model)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
+        // a new run's global batch splits evenly over the ranks (a resumed one is checked against its config)
+        if let ranks = distributed.launches ? distributed.nproc : distributed.worldSize, ranks > 1, !resume {
+            let batch = trainingConfig().batchSize
+            guard batch % ranks == 0 else {
+                throw ValidationError("--batch-size \(batch) (the global batch) must be a multiple of the \(ranks) ranks")
+            }
+        }
     }
 
     /// The recipe's configuration with every flag given on the command line applied over it.

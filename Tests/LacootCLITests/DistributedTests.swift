@@ -35,6 +35,29 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
 /// Data-parallel training through `lacoot train --nproc 2` (two ranks on loopback, Gloo),
 /// compared with one process on the same global batch.
 @Suite(.serialized) struct DistributedTests {
+    /// Data-parallel flags are checked before anything starts: exit 2, the error line naming the flag.
+    @Test func badDataParallelFlagsAreUsageErrors() throws {
+        let root = try scratch()
+        let cases: [([String], String)] = [
+            (["--sync-bn"], "--sync-bn applies to data-parallel runs"),
+            (["--global-distance"], "--global-distance applies to data-parallel runs"),
+            (["--rank", "2", "--world-size", "2", "--master", "127.0.0.1:29500"], "--rank must be in 0...1 for --world-size 2, got 2"),
+            (["--rank", "0", "--world-size", "2", "--master", "nohost"], "--master must be HOST:PORT"),
+            (["--rank", "0", "--world-size", "2"], "--rank needs --world-size and --master"),
+            (["--world-size", "2", "--master", "127.0.0.1:29500"], "--world-size and --master need --rank"),
+            (["--nproc", "2", "--rank", "0", "--world-size", "2", "--master", "127.0.0.1:29500"], "--nproc starts its own ranks"),
+            (["--nproc", "0"], "--nproc must be in 1...256, got 0"),
+            (["--nproc", "2", "--batch-size", "63"], "--batch-size 63 (the global batch) must be a multiple of the 2 ranks"),
+            (["--nproc", "2", "--timeout", "0"], "--timeout must be a number in [1.0, 86400.0], got 0.0"),
+        ]
+        for (flags, message) in cases {
+            let r = try lacoot(["train", "--run-dir", root + "/run", "--width", "4", "--train-limit", "256", "--epochs", "1"] + flags)
+            #expect(r.code == 2, "\(flags): \(r.err)")
+            expectOneLine(r.err, contains: "Error: " + message)   // argument-parser's line, then its usage lines
+        }
+        #expect(!FileManager.default.fileExists(atPath: root + "/run"))
+    }
+
     /// Without BatchNorm (a small ViT), SGD, λ = 1 with the distance on the global batch: the
     /// two ranks end on the single process's weights (≤ 1e-5; measured ≈ 1e-7), rank 0 alone
     /// writes, and the checkpoint refuses a resume with another number of ranks.
