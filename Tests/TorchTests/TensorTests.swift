@@ -109,13 +109,19 @@ import Testing
             return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
         }
         for _ in 0..<2_000 { _ = try Tensor.zeros([16]) + 1 }   // warm the allocator
-        let before = residentKB()
-        for i in 0..<100_000 {
-            let t = try Tensor.full([16], Double(i))
-            _ = try t.shape
+        // Resident memory is the whole test process's, and other suites allocate in parallel: the
+        // smallest growth of three windows of 100,000 tensors. A leak (tensor, storage, handle:
+        // ≈ 300 bytes each, ≈ 30 MB a window) shows in every window.
+        var growths: [Int] = []
+        for _ in 0..<3 {
+            let before = residentKB()
+            for i in 0..<100_000 {
+                let t = try Tensor.full([16], Double(i))
+                _ = try t.shape
+            }
+            growths.append(residentKB() - before)
         }
-        let growth = residentKB() - before
-        #expect(growth < 4_096, "resident memory grew by \(growth) KB over 100,000 tensors")
+        #expect(growths.min()! < 16_384, "resident memory grew by \(growths) KB over each 100,000 tensors")
     }
 }
 
