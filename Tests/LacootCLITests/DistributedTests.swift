@@ -121,18 +121,8 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         let run = root + "/run"
         let flags = ["--width", "8", "--train-limit", "1024", "--test-limit", "64", "--epochs", "4", "--batch-size", "64",
                      "--lambda", "1", "--quiet"]
-        let launcher = Process()
-        launcher.executableURL = try executable()
-        launcher.arguments = ["train", "--run-dir", run, "--nproc", "2"] + flags
-        let errors = Pipe()
-        launcher.standardError = errors
-        launcher.standardOutput = FileHandle.nullDevice
-        try launcher.run()
-        // wait for the first checkpoint, then kill rank 1
-        let started = Date()
-        while !FileManager.default.fileExists(atPath: run + "/checkpoint.safetensors"), Date().timeIntervalSince(started) < 300 {
-            Thread.sleep(forTimeInterval: 0.2)
-        }
+        let (launcher, errors) = try start(["train", "--run-dir", run, "--nproc", "2"] + flags)
+        waitFor(run + "/checkpoint.safetensors")   // then kill rank 1
         let children = try childProcesses(of: launcher.processIdentifier)
         try #require(children.count == 2, "ranks: \(children)")
         let rank1 = try #require(children.first { child in
@@ -142,7 +132,7 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         kill(rank1.pid, SIGKILL)
         launcher.waitUntilExit()
         let waited = Date().timeIntervalSince(killedAt)
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = text(of: errors)
         #expect(launcher.terminationStatus != 0)
         #expect(waited < 60, "the run took \(waited) s to stop")
         #expect(text.contains("rank 1 of 2 was killed by signal 9"), "stderr: \(text)")
@@ -162,22 +152,12 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         var r = try lacoot(["train", "--run-dir", root + "/straight", "--nproc", "2"] + flags)
         try #require(r.code == 0, "\(r.err)")
         let run = root + "/interrupted"
-        let launcher = Process()
-        launcher.executableURL = try executable()
-        launcher.arguments = ["train", "--run-dir", run, "--nproc", "2"] + flags
-        let errors = Pipe()
-        launcher.standardError = errors
-        launcher.standardOutput = FileHandle.nullDevice
-        try launcher.run()
-        let started = Date()
-        // wait until both ranks train (the metrics file appears after epoch 1; interrupt in epoch 2)
-        while !FileManager.default.fileExists(atPath: run + "/metrics.jsonl"), Date().timeIntervalSince(started) < 300 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let (launcher, errors) = try start(["train", "--run-dir", run, "--nproc", "2"] + flags)
+        waitFor(run + "/metrics.jsonl")   // written after epoch 1: interrupt in epoch 2
         Thread.sleep(forTimeInterval: 0.3)
         kill(launcher.processIdentifier, SIGINT)
         launcher.waitUntilExit()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = text(of: errors)
         #expect(launcher.terminationStatus == 1)
         #expect(text.contains("interrupted at epoch 2") && text.contains("continue with --resume"), "stderr: \(text)")
         #expect(!text.contains("stopping the other ranks") && !text.contains("was lost"), "stderr: \(text)")
@@ -195,16 +175,8 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         let (fresh, stale) = (root + "/rank0", root + "/rank1")
         let flags = ["--width", "8", "--train-limit", "2048", "--test-limit", "64", "--epochs", "3", "--batch-size", "64",
                      "--lambda", "1", "--quiet"]
-        let launcher = Process()
-        launcher.executableURL = try executable()
-        launcher.arguments = ["train", "--run-dir", fresh, "--nproc", "2"] + flags
-        launcher.standardError = FileHandle.nullDevice
-        launcher.standardOutput = FileHandle.nullDevice
-        try launcher.run()
-        let started = Date()
-        while !FileManager.default.fileExists(atPath: fresh + "/checkpoint.safetensors"), Date().timeIntervalSince(started) < 300 {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let (launcher, _) = try start(["train", "--run-dir", fresh, "--nproc", "2"] + flags)
+        waitFor(fresh + "/checkpoint.safetensors")
         try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
         for file in ["config.json", "metrics.jsonl", "checkpoint.safetensors"] {
             try FileManager.default.copyItem(atPath: fresh + "/" + file, toPath: stale + "/" + file)
@@ -213,21 +185,13 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         kill(launcher.processIdentifier, SIGINT)   // rank 0's folder moves on into epoch 2
         launcher.waitUntilExit()
         let port = 20_000 + Int.random(in: 0..<20_000)
-        var ranks: [(Process, Pipe)] = []
-        for (rank, folder) in [fresh, stale].enumerated() {
-            let process = Process()
-            process.executableURL = try executable()
-            process.arguments = ["train", "--run-dir", folder, "--resume", "--world-size", "2", "--rank", "\(rank)",
-                                 "--master", "127.0.0.1:\(port)", "--device-host", "127.0.0.1", "--threads", "1", "--quiet"]
-            let pipe = Pipe()
-            process.standardError = pipe
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            ranks.append((process, pipe))
+        let ranks = try [fresh, stale].enumerated().map { rank, folder in
+            try start(["train", "--run-dir", folder, "--resume", "--world-size", "2", "--rank", "\(rank)",
+                       "--master", "127.0.0.1:\(port)", "--device-host", "127.0.0.1", "--threads", "1", "--quiet"])
         }
         for (process, pipe) in ranks {
             process.waitUntilExit()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = text(of: pipe)
             #expect(process.terminationStatus == 1, "stderr: \(text)")
             #expect(text.contains("every rank needs rank 0's checkpoint"), "stderr: \(text)")
             #expect(text.split(separator: "\n").count == 1, "stderr: \(text)")
@@ -243,27 +207,14 @@ func metricColumn(_ runDir: String, _ key: String) throws -> [Double] {
         let flags = ["--run-dir", root + "/run", "--width", "8", "--train-limit", "2048", "--test-limit", "64", "--epochs", "6",
                      "--batch-size", "64", "--world-size", "2", "--master", "127.0.0.1:\(port)", "--device-host", "127.0.0.1",
                      "--heartbeat-timeout", "5", "--threads", "1", "--quiet"]
-        var ranks: [(Process, Pipe)] = []
-        for rank in 0..<2 {
-            let process = Process()
-            process.executableURL = try executable()
-            process.arguments = ["train", "--rank", "\(rank)"] + flags
-            let pipe = Pipe()
-            process.standardError = pipe
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            ranks.append((process, pipe))
-        }
+        let ranks = try (0..<2).map { rank in try start(["train", "--rank", "\(rank)"] + flags) }
         defer { for (process, _) in ranks where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let started = Date()
-        while !FileManager.default.fileExists(atPath: root + "/run/checkpoint.safetensors"), Date().timeIntervalSince(started) < 300 {
-            Thread.sleep(forTimeInterval: 0.2)
-        }
+        waitFor(root + "/run/checkpoint.safetensors")
         let lostAt = Date()
         kill(ranks[1].0.processIdentifier, signal)
         ranks[0].0.waitUntilExit()
         let waited = Date().timeIntervalSince(lostAt)
-        let text = String(decoding: ranks[0].1.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = text(of: ranks[0].1)
         #expect(ranks[0].0.terminationStatus == 1)
         #expect(waited < 60, "rank 0 took \(waited) s to stop")
         #expect(text.contains("rank 1 of 2 was lost"), "stderr: \(text)")
@@ -340,4 +291,29 @@ private func childProcesses(of pid: pid_t) throws -> [(pid: pid_t, arguments: [S
         let raw = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
         return (child, raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
     }
+}
+
+/// `lacoot ARGUMENTS` started in the background, its stderr in the returned pipe.
+private func start(_ arguments: [String]) throws -> (process: Process, errors: Pipe) {
+    let process = Process()
+    process.executableURL = try executable()
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return (process, errors)
+}
+
+/// Waits (up to 5 minutes) until `path` exists.
+private func waitFor(_ path: String, poll: Double = 0.05) {
+    let started = Date()
+    while !FileManager.default.fileExists(atPath: path), Date().timeIntervalSince(started) < 300 {
+        Thread.sleep(forTimeInterval: poll)
+    }
+}
+
+/// Everything `pipe` received.
+private func text(of pipe: Pipe) -> String {
+    String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 }
