@@ -45,8 +45,11 @@ inline at::TensorOptions options(int dtype) { return at::TensorOptions().dtype(s
 }  // namespace ctorch
 
 // Every entry point's body runs inside one of these: a C++ exception becomes an error value.
+// The thread's error is cleared first, so that an entry that answers "none" (a null handle) or
+// NaN without failing never leaves an earlier call's error to be read as its own.
 #define CT_GUARD(failure, ...)                                  \
   try {                                                          \
+    ct_clear_error();                                            \
     ctorch::apply_threads();                                     \
     __VA_ARGS__                                                  \
   } catch (const c10::Error &e) {                                \

@@ -11,7 +11,6 @@ extension Tensor {
     /// The accumulated gradient, or nil when none has been computed.
     public var grad: Tensor? {
         get throws {
-            ct_clear_error()   // nil with no error means no gradient; a stale error must not count
             guard let h = ct_grad(handle) else {
                 if String(cString: ct_last_error()).isEmpty { return nil }
                 throw TorchError.last()

@@ -113,7 +113,6 @@ public final class Tensor: @unchecked Sendable {
 
     /// The value of a one-element tensor.
     public func item() throws -> Double {
-        ct_clear_error()   // NaN is a value too: only an error set by this call counts
         let v = ct_item(handle)
         if v.isNaN {
             let message = String(cString: ct_last_error())
