@@ -36,18 +36,9 @@ std::string alive_key(int rank) { return "lacoot/alive/" + std::to_string(rank);
 // all-reduce each, all in flight at once), then divides by `divisor`.
 void allreduce_buckets(c10d::Backend &group, std::vector<at::Tensor> &tensors, int64_t bucket_bytes,
                        double divisor) {
-  std::vector<std::vector<size_t>> buckets;
-  int64_t filled = bucket_bytes;
-  for (size_t i = 0; i < tensors.size(); i++) {
-    int64_t bytes = tensors[i].numel() * tensors[i].element_size();
-    bool same_type = !buckets.empty() && tensors[buckets.back().front()].scalar_type() == tensors[i].scalar_type();
-    if (buckets.empty() || filled + bytes > bucket_bytes || !same_type) {
-      buckets.emplace_back();
-      filled = 0;
-    }
-    buckets.back().push_back(i);
-    filled += bytes;
-  }
+  std::vector<size_t> order(tensors.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  auto buckets = buckets_by_size(tensors, order, bucket_bytes);
   std::vector<std::vector<at::Tensor>> flats;
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   for (auto &bucket : buckets) {

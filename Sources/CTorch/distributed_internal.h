@@ -31,6 +31,27 @@ struct ct_group_s {
 };
 #endif
 
+namespace ctorch {
+// The tensors' indices, taken in `order`, grouped into buckets of at most `bucket_bytes` (a
+// larger tensor alone) that never mix dtypes: what one flattened all-reduce carries.
+inline std::vector<std::vector<size_t>> buckets_by_size(const std::vector<at::Tensor> &tensors,
+                                                       const std::vector<size_t> &order, int64_t bucket_bytes) {
+  std::vector<std::vector<size_t>> buckets;
+  int64_t filled = 0;
+  for (auto i : order) {
+    int64_t bytes = tensors[i].numel() * tensors[i].element_size();
+    bool same_type = !buckets.empty() && tensors[buckets.back().front()].scalar_type() == tensors[i].scalar_type();
+    if (!same_type || filled + bytes > bucket_bytes) {
+      buckets.emplace_back();
+      filled = 0;
+    }
+    buckets.back().push_back(i);
+    filled += bytes;
+  }
+  return buckets;
+}
+}  // namespace ctorch
+
 #define CT_NO_GLOO(failure) \
   ctorch::set_error("this build has no Gloo (c10d) support: install Debian's libgloo-dev (scripts/setup) and rebuild"); \
   return failure;

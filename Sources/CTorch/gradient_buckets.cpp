@@ -83,17 +83,12 @@ ct_overlap ct_overlap_attach(ct_group g, ct_tensor *params, int n, int64_t bucke
       if (!valid(params[i]) || !params[i]->t.requires_grad()) throw std::invalid_argument("a parameter in the overlap list is null or needs no gradient");
       overlap->params.push_back(params[i]->t);
     }
+    std::vector<size_t> backward_order;   // backward meets the last layers first
+    for (int i = n - 1; i >= 0; i--) backward_order.push_back(static_cast<size_t>(i));
+    overlap->buckets = buckets_by_size(overlap->params, backward_order, bucket_bytes);
     overlap->bucket_of.assign(n, 0);
-    int64_t filled = bucket_bytes;
-    for (int i = n - 1; i >= 0; i--) {   // backward meets the last layers first
-      int64_t bytes = overlap->params[i].numel() * overlap->params[i].element_size();
-      if (overlap->buckets.empty() || filled + bytes > bucket_bytes) {
-        overlap->buckets.emplace_back();
-        filled = 0;
-      }
-      overlap->buckets.back().push_back(i);
-      overlap->bucket_of[i] = overlap->buckets.size() - 1;
-      filled += bytes;
+    for (size_t b = 0; b < overlap->buckets.size(); b++) {
+      for (auto i : overlap->buckets[b]) overlap->bucket_of[i] = b;
     }
     overlap->reset();
     auto *raw = overlap.get();
