@@ -71,8 +71,7 @@ public final class DataParallel {
             return DataParallel(group: group, globalDistance: globalDistance, syncBatchNorm: syncBatchNorm, watchdog: watchdog,
                                 staleSeconds: staleSeconds, device: device)
         } catch let error as TorchError {
-            let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw TrainingError.distributed("rank \(rank) of \(worldSize) could not join the run at \(master): \(reason)")
+            throw TrainingError.distributed("rank \(rank) of \(worldSize) could not join the run at \(master): \(firstLine(of: error))")
         }
     }
 
@@ -180,9 +179,13 @@ public final class DataParallel {
             return try body()
         } catch let error as TorchError {
             if watchdog != nil { Thread.sleep(forTimeInterval: staleSeconds + 2) }
-            let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw TrainingError.distributed("rank \(rank) of \(worldSize): a collective failed: \(reason)")
+            throw TrainingError.distributed("rank \(rank) of \(worldSize): a collective failed: \(Self.firstLine(of: error))")
         }
+    }
+
+    /// The first line of a libtorch error (c10d's messages can run on).
+    private static func firstLine(of error: TorchError) -> String {
+        "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
     }
 
     /// A `host:port` address.
