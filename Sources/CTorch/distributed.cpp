@@ -32,6 +32,17 @@ std::string alive_key(int rank) { return "lacoot/alive/" + std::to_string(rank);
   _exit(1);
 }
 
+// A TCPStore on host:port: the server (rank 0, expecting `world` ranks) or a client.
+c10::intrusive_ptr<c10d::TCPStore> tcp_store(const char *host, int port, bool is_server, int world, int64_t timeout_ms) {
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<uint16_t>(port);
+  options.isServer = is_server;
+  options.numWorkers = is_server ? std::optional<size_t>(world) : std::nullopt;
+  options.waitWorkers = false;
+  options.timeout = ms(timeout_ms);
+  return c10::make_intrusive<c10d::TCPStore>(std::string(host), options);
+}
+
 // Sums `tensors` over the ranks, flattened into buckets of at most `bucket_bytes` (one
 // all-reduce each, all in flight at once), then divides by `divisor`.
 void allreduce_buckets(c10d::Backend &group, std::vector<at::Tensor> &tensors, int64_t bucket_bytes,
@@ -84,13 +95,7 @@ ct_store ct_store_open(const char *host, int port, bool is_server, int world, in
     // c10d logs every dropped connection as a warning with a backtrace; the ranks report a
     // lost peer in one line of their own (the watchdog), so only errors are logged
     FLAGS_caffe2_log_level = std::max(FLAGS_caffe2_log_level, 2);
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(port);
-    options.isServer = is_server;
-    options.numWorkers = is_server ? std::optional<size_t>(world) : std::nullopt;
-    options.waitWorkers = false;
-    options.timeout = ms(timeout_ms);
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), options);
+    auto store = tcp_store(host, port, is_server, world, timeout_ms);
     return new ct_store_s{store, host, static_cast<int>(store->getPort())};
   })
 #else
@@ -219,13 +224,8 @@ ct_watchdog ct_watchdog_start(const char *host, int port, int rank, int world, i
 #ifdef CTORCH_HAS_GLOO
   CT_GUARD(nullptr, {
     if (host == nullptr) throw std::invalid_argument("null host");
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(port);
-    options.isServer = false;
-    options.waitWorkers = false;
-    options.timeout = ms(stale_ms);
     // its own connection: the heartbeat never waits behind the training thread's store calls
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(host), options);
+    auto store = tcp_store(host, port, false, world, stale_ms);
     auto dog = new ct_watchdog_s();
     std::string where = std::string(host) + ":" + std::to_string(port);
     dog->thread = std::thread([dog, store, rank, world, interval_ms, stale_ms, where] {
