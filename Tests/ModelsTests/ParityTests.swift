@@ -102,7 +102,8 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
             let diff = maxAbsDiff(got, expected)
             let scale = expected.map { abs($0) }.max() ?? 0
             print("ParityTests: \(name) logits max |Δ| = \(diff) (max |logit| \(scale), relative \(diff / max(scale, 1e-30)))")
-            #expect(diff < 1e-4, "\(name): max abs difference \(diff)")
+            // one fp32 forward: the error grows with the logits' size, so the bound scales with it
+            #expect(diff < 1e-4 * max(1, scale), "\(name): max abs difference \(diff)")
             #expect(diff / max(scale, 1e-30) < 1e-4, "\(name): relative difference \(diff / scale)")
         }
     }
@@ -136,8 +137,10 @@ private func exportReference(into dir: URL, fullSize: Bool = false) throws -> Bo
                     let expected = try #require(io[key]).floats()
                     let got = try withNoGrad { try model(input) }.floats()
                     let diff = maxAbsDiff(got, expected)
-                    print("ParityTests: \(name) \(key) max |Δ| = \(diff)")
-                    #expect(got.count == expected.count && diff <= 1e-4, "\(name) \(key): max |Δ| \(diff)")
+                    let scale = expected.map { abs($0) }.max() ?? 0
+                    print("ParityTests: \(name) \(key) max |Δ| = \(diff) (max |logit| \(scale))")
+                    // 12 layers of K up to 3,072 in fp32, other kernels on each side: scaled with the logits
+                    #expect(got.count == expected.count && diff <= 1e-4 * max(1, scale), "\(name) \(key): max |Δ| \(diff)")
                 }
             }
         }

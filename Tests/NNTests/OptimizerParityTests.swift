@@ -67,15 +67,16 @@ struct OptimizerParityTests {
         }
         for (name, p) in params {
             let expected = try #require(reference["final." + name]).floats(), got = try p.floats()
-            let worst = zip(expected, got).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-6, "\(kind) \(name): max |Δ| \(worst)")
+            // ≈ 8 ulp of each value: ours runs ATen's fused SGD/Adam kernels, torch.optim its per-tensor ops
+            let worst = zip(expected, got).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+            #expect(worst <= 1e-6, "\(kind) \(name): max |Δ| / max(1, |value|) \(worst)")
         }
         // the optimizer's state equals torch.optim's (momentum buffers; AdamW's two moments)
         let state = Dictionary(uniqueKeysWithValues: try optimizer.state().tensors.map { ($0.name, $0.tensor) })
         for (key, value) in reference where !key.hasPrefix("final.") {
             let ours = try #require(state[key], "\(kind): no \(key) in our state (\(state.keys.sorted()))")
-            let worst = zip(try value.floats(), try ours.floats()).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-6, "\(kind) \(key): max |Δ| \(worst)")
+            let worst = zip(try value.floats(), try ours.floats()).map { abs($0 - $1) / max(1, abs($0)) }.max() ?? 0
+            #expect(worst <= 1e-6, "\(kind) \(key): max |Δ| / max(1, |value|) \(worst)")
         }
     }
 
