@@ -30,10 +30,11 @@ struct EpochPlan: Sendable {
 
     /// The augmentation draw for the sample at `position` of this epoch's order: a function of
     /// (seed, epoch, position) only, so batching and prefetching don't change it.
-    static func draw(augmentation: Augmentation, seed: UInt64, epoch: Int, position: Int) -> Augmentation.Draw {
+    static func draw(augmentation: Augmentation, seed: UInt64, epoch: Int, position: Int, height: Int,
+                     width: Int) -> Augmentation.Draw {
         if augmentation.isIdentity { return .identity }
         var g = SeededGenerator(seed: seed, stream: 0x4155_474D, UInt64(epoch), UInt64(position)) // "AUGM"
-        return augmentation.draw(using: &g)
+        return augmentation.draw(using: &g, height: height, width: width)
     }
 
     /// Builds batch `b` of the epoch.
@@ -52,7 +53,8 @@ struct EpochPlan: Sendable {
                 for k in 0..<n {
                     let i = indices[k]
                     labels[k] = dataset.labels[i]
-                    let d = EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: positions[start + k])
+                    let d = EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: positions[start + k],
+                                           height: h, width: w)
                     EpochPlan.fill(dst + k * per, from: src + i * per, channels: c, height: h, width: w, draw: d, tables: tables)
                 }
             }
@@ -65,6 +67,11 @@ struct EpochPlan: Sendable {
     @inline(__always)
     static func fill(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<UInt8>, channels: Int, height: Int, width: Int,
                      draw: Augmentation.Draw, tables: [[Float]]) {
+        if let region = draw.region {
+            fillResized(dst, from: src, channels: channels, height: height, width: width, region: region, flip: draw.flip,
+                        tables: tables)
+            return
+        }
         for ch in 0..<channels {
             tables[ch].withUnsafeBufferPointer { lut in
                 let zero = lut[0]
@@ -90,6 +97,26 @@ struct EpochPlan: Sendable {
                             let sx = width - 1 - x + draw.offsetX
                             row[x] = (sx >= 0 && sx < width) ? lut[Int(srow[sx])] : zero
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension EpochPlan {
+    /// The resized crop's fused form: `region` resized bilinearly to the image's size (rounded
+    /// to bytes as `Augmentation.apply` does), mirrored if `flip`, then normalized.
+    static func fillResized(_ dst: UnsafeMutablePointer<Float>, from src: UnsafePointer<UInt8>, channels: Int, height: Int,
+                            width: Int, region: Augmentation.Region, flip: Bool, tables: [[Float]]) {
+        for ch in 0..<channels {
+            tables[ch].withUnsafeBufferPointer { lut in
+                let plane = src + ch * height * width, out = dst + ch * height * width
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let byte = Augmentation.bilinear(plane, width: width, region: region, outHeight: height,
+                                                         outWidth: width, y: y, x: flip ? width - 1 - x : x)
+                        out[y * width + x] = lut[Int(byte)]
                     }
                 }
             }

@@ -52,6 +52,9 @@ public final class Loader: Sequence {
         guard augmentation.cropPadding >= 0 else {
             throw DataError.invalidArgument("crop padding must be ≥ 0, got \(augmentation.cropPadding)")
         }
+        guard !(augmentation.resizedCrop && augmentation.cropPadding > 0) else {
+            throw DataError.invalidArgument("augmentation: crop and resized-crop exclude each other")
+        }
         self.dataset = dataset
         self.batchSize = batchSize
         self.shuffle = shuffle
@@ -94,7 +97,8 @@ public final class Loader: Sequence {
 
     /// The augmentation draw of the sample at `position` of epoch `epoch`.
     public func draw(epoch: Int, position: Int) -> Augmentation.Draw {
-        EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: position)
+        EpochPlan.draw(augmentation: augmentation, seed: seed, epoch: epoch, position: position, height: dataset.height,
+                       width: dataset.width)
     }
 
     func plan(epoch: Int) -> EpochPlan {

@@ -55,6 +55,8 @@ public struct Demo {
         public var distance: DistanceMode = .reference
         public var seed: UInt64 = 0
         public var dataset = "fashion-mnist"
+        /// The training augmentation (Fashion-MNIST's default: crop with padding 4, and flip).
+        public var augmentation = Augmentation.default(for: .fashionMNIST)
         public var dataDirectory: String? = nil
         public var trainLimit: Int? = nil
         public var testLimit: Int? = nil
@@ -206,6 +208,7 @@ public struct Demo {
         training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
         training.distance = options.distance
         training.seed = options.seed
+        training.augmentation = options.augmentation
         training.channelsLast = options.channelsLast
         training.precision = options.precision
         return training

@@ -111,7 +111,7 @@ public final class Trainer {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) (the global batch) is not a multiple of the \(ranks) ranks")
         }
         let loader = try Loader(dataset: train, batchSize: config.batchSize / ranks, shuffle: true, dropLast: true,
-                                augmentation: config.augment ? .standard : .none, normalization: normalization,
+                                augmentation: config.augmentation, normalization: normalization,
                                 seed: config.seed, shard: parallel?.shard ?? .whole)
         guard loader.batchCount > 0 else {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")

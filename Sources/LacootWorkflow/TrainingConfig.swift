@@ -57,8 +57,10 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// Regularized blocks (nil = all collapsible blocks).
     public var blocks: [String]? = nil
     public var labelSmoothing: Double = 0
-    /// Random crop (padding 4) and horizontal flip on training batches.
-    public var augment: Bool = true
+    /// The augmentation of training batches. The CLI's default depends on the dataset
+    /// (`Augmentation.default(for:)`: no flip on digits); the library's is the paper's crop
+    /// (padding 4) and flip. Older config files' `augment: true/false` read as that or none.
+    public var augmentation: Augmentation = .standard
     /// Keep 4-D weights and activations channels-last (NHWC): faster convolutions on oneDNN
     /// (measured: BENCHMARKS.md), so the default.
     public var channelsLast: Bool = true
@@ -105,12 +107,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         tap = try value(.tap, d.tap)
         blocks = try value(.blocks, d.blocks)
         labelSmoothing = try value(.labelSmoothing, d.labelSmoothing)
-        augment = try value(.augment, d.augment)
+        augmentation = try c.decodeIfPresent(Augmentation.self, forKey: .augmentation)
+            ?? decoder.container(keyedBy: LegacyKeys.self).decodeIfPresent(Bool.self, forKey: .augment).map { $0 ? .standard : .none }
+            ?? d.augmentation
         channelsLast = try value(.channelsLast, false)   // older files: NCHW was the default
         precision = try value(.precision, d.precision)
         seed = try value(.seed, d.seed)
         maxBatchesPerEpoch = try value(.maxBatchesPerEpoch, d.maxBatchesPerEpoch)
     }
+
+    /// Keys older versions wrote.
+    private enum LegacyKeys: String, CodingKey { case augment }
 
     /// The distance the regularizer uses.
     public var slicedWasserstein: SlicedWasserstein {
@@ -131,6 +138,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard lambda >= 0, lambda <= 1e6 else { throw bad("lambda", "must be a number in [0, 1e6], got \(lambda)") }
         guard lambdaWarmupEpochs >= 0, lambdaWarmupEpochs <= 100_000 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
         try adaptiveLambda?.validate()
+        guard (0...64).contains(augmentation.cropPadding) else {
+            throw bad("crop-padding", "must be in 0...64, got \(augmentation.cropPadding)")
+        }
+        guard !(augmentation.resizedCrop && augmentation.cropPadding > 0) else {
+            throw bad("augment", "crop and resized-crop exclude each other")
+        }
         guard (1...100_000).contains(projections) else { throw bad("projections", "must be at least 1, got \(projections)") }
         guard p >= 1 else { throw bad("p", "must be ≥ 1, got \(p)") }
         guard (0...100_000).contains(ascentSteps) else { throw bad("ascent-steps", "must be ≥ 0, got \(ascentSteps)") }
@@ -181,6 +194,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         parts.append("seed \(seed)")
         if precision != .fp32 { parts.append(precision.rawValue) }
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }
+        parts.append("augmentation \(augmentation)")
         return parts.joined(separator: ", ")
     }
 }

@@ -86,7 +86,7 @@ struct CompressCommand: ParsableCommand {
 
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution)
+        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.dataset)
         var settings = AdaptiveLambda.Settings()
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import LaCoOT
 import LacootSupport
@@ -50,6 +51,9 @@ struct DemoCommand: ParsableCommand {
     @Option(name: .long, help: "Distance: reference, optimized, sliced.") var distance: DistanceMode = .reference
     @Option(name: .customLong("data-dir"), help: "Fashion-MNIST folder (default: Debian's).") var dataDirectory: String?
     @Option(name: .long, help: "Seed.") var seed: UInt64 = 0
+    @Option(name: .long, help: "Training augmentation: none, or a list of crop, resized-crop, flip. (default: crop,flip, Fashion-MNIST's)")
+    var augment: String?
+    @Flag(name: .customLong("no-augment"), help: "The same as --augment none.") var noAugment = false
     @Option(name: .customLong("train-limit"), help: "Use only the first N training images (smoke runs; --quick: 12000).") var trainLimit: Int?
     @Option(name: .customLong("test-limit"), help: "Use only the first N test images (--quick: 2000).") var testLimit: Int?
     @Flag(name: .customLong("no-latency"), help: "Skip latency measurements (smoke runs).") var noLatency = false
@@ -59,6 +63,10 @@ struct DemoCommand: ParsableCommand {
     @OptionGroup var runtime: RuntimeOptions
 
     func validate() throws {
+        if let augment {
+            do { _ = try Augmentation(parsing: augment) } catch { throw ValidationError("--augment: \(error)") }
+            if noAugment, augment != "none" { throw ValidationError("--no-augment and --augment \(augment) contradict each other") }
+        }
         guard lambda > 0 else { throw ValidationError("--lambda must be > 0 (the demo compares it with λ = 0), got \(lambda)") }
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
@@ -99,6 +107,8 @@ struct DemoCommand: ParsableCommand {
         options.distance = distance
         options.dataDirectory = dataDirectory
         options.seed = seed
+        if noAugment { options.augmentation = .none }
+        if let augment, let parsed = try? Augmentation(parsing: augment) { options.augmentation = parsed }
         if let trainLimit { options.trainLimit = trainLimit }
         if let testLimit { options.testLimit = testLimit }
         options.measureLatency = !noLatency

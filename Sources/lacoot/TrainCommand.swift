@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The recipe's configuration with every flag given on the command line applied over it.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution)
+        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.dataset)
         if let lambda { t.lambda = lambda }
         t.lambdaWarmupEpochs = lambdaWarmup
         t.blocks = blocks.isEmpty ? nil : blocks

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import LaCoOT
 import LacootWorkflow
 import NN
@@ -37,12 +38,29 @@ struct TrainingOptions: ParsableArguments {
     @Option(name: .long, help: "Multi-step factor.") var gamma = 0.1
     @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up. (default: the recipe's)") var warmupEpochs: Int?
     @Option(name: .customLong("label-smoothing"), help: "Cross-entropy label smoothing. (default: the recipe's)") var labelSmoothing: Double?
-    @Flag(name: .customLong("no-augment"), help: "No random crop / flip.") var noAugment = false
+    @Option(name: .long, help: """
+        Training augmentation: none, or a list of crop (random crop from the zero-padded image), resized-crop \
+        (ImageNet's random resized crop) and flip (horizontal, probability ½), e.g. crop,flip. Default by \
+        dataset: mnist crop (padding 2, never a flip: a mirrored 2, 5 or 7 is no longer that digit); \
+        fashion-mnist, cifar10, cifar100 and folder crop,flip (the paper's); tiny-imagenet, flowers102, dtd, \
+        aircraft, pacs and vlcs resized-crop,flip. Written to config.json; --resume keeps it.
+        """)
+    var augment: String?
+    @Option(name: .customLong("crop-padding"), help: "Zero padding on each side for --augment crop. (default: 2 for mnist, 4 otherwise)")
+    var cropPadding: Int?
+    @Flag(name: .customLong("no-augment"), help: "The same as --augment none.") var noAugment = false
     @Option(name: .customLong("max-batches"), help: "Stop each epoch after N batches (quick runs).") var maxBatches: Int?
     @Option(name: .long, help: "Seed of initialization, split, shuffling, augmentation and directions.") var seed: UInt64 = 0
 
 
     func validate() throws {
+        try Bounds.check(cropPadding, "crop-padding", in: 1...64)
+        if noAugment, let augment, augment.trimmingCharacters(in: .whitespaces) != "none" {
+            throw ValidationError("--no-augment and --augment \(augment) contradict each other")
+        }
+        if let augment {
+            do { _ = try Augmentation(parsing: augment) } catch { throw ValidationError("--augment: \(error)") }
+        }
         try Bounds.check(clipGradNorm, "clip-grad-norm", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(headLR, "head-lr", in: 0...100, exclusiveLower: true)
         if noClip, clipGradNorm != nil { throw ValidationError("--no-clip and --clip-grad-norm contradict each other") }
@@ -63,7 +81,7 @@ struct TrainingOptions: ParsableArguments {
 
     /// The recipe's configuration (the model's default recipe unless `--recipe`) with every
     /// flag given on the command line applied over it; λ and the blocks are the caller's.
-    func config(model: ModelOptions, distance: DistanceOptions, execution: ExecutionOptions) -> TrainingConfig {
+    func config(model: ModelOptions, distance: DistanceOptions, execution: ExecutionOptions, dataset: String) -> TrainingConfig {
         var base = TrainingConfig()
         base.epochs = epochs
         base.batchSize = batchSize
@@ -89,11 +107,25 @@ struct TrainingOptions: ParsableArguments {
         t.distance = distance.distance
         t.projections = distance.projections
         t.ascentSteps = distance.ascentSteps
-        t.augment = !noAugment
+        t.augmentation = augmentation(dataset: dataset)
         t.channelsLast = execution.layout == .channelsLast
         t.precision = execution.precision
         t.maxBatchesPerEpoch = maxBatches
         t.seed = seed
         return t
+    }
+
+    /// `--augment` (with `--crop-padding`), `none` for `--no-augment`, else the dataset's default.
+    func augmentation(dataset: String) -> Augmentation {
+        let kind = DatasetKind(rawValue: dataset) ?? .imageFolder
+        let fallback = Augmentation.default(for: kind)
+        if noAugment { return .none }
+        let padding = cropPadding ?? (fallback.cropPadding > 0 ? fallback.cropPadding : Augmentation.defaultCropPadding)
+        guard let augment else {
+            var a = fallback
+            if a.cropPadding > 0 { a.cropPadding = padding }
+            return a
+        }
+        return (try? Augmentation(parsing: augment, cropPadding: padding)) ?? fallback
     }
 }
