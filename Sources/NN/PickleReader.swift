@@ -62,11 +62,17 @@ struct PickleReader {
     enum DTypeName { case float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool }
 
     private let bytes: [UInt8]
-    private var position = 0
+    /// The next byte to read: after ``read()``, just past the pickle's STOP (the legacy format
+    /// writes several pickles one after the other).
+    private(set) var position: Int
     private var stack: [PickleValue?] = []    // nil = MARK
     private var memo: [Int: PickleValue] = [:]
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// A reader of the pickle that starts at byte `position` of `bytes`.
+    init(_ bytes: [UInt8], from position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
 
     /// The pickled value. Throws ``PickleError`` naming the offset and what is wrong.
     mutating func read() throws -> PickleValue {
@@ -199,7 +205,11 @@ struct PickleReader {
     private mutating func global() throws -> PickleValue {
         let module = try line(), name = try line()
         guard Self.allowedGlobals.contains(module + "." + name) else {
-            throw PickleError("refused: the pickle names \(module).\(name); a state dict holds only tensors and plain containers")
+            let system = ["posix", "os", "nt", "subprocess", "builtins", "__builtin__", "sys", "shutil", "socket", "runpy",
+                          "importlib", "pickle", "code", "ctypes"]
+            let hint = system.contains(where: { module == $0 || module.hasPrefix($0 + ".") }) ? ""
+                : " (an object of a class, e.g. a whole model saved with torch.save(model): save model.state_dict() instead)"
+            throw PickleError("refused: the pickle names \(module).\(name); a state dict holds only tensors and plain containers\(hint)")
         }
         return .global(module, name)
     }
@@ -216,10 +226,15 @@ struct PickleReader {
         for i in stride(from: 0, to: values.count, by: 2) { dict.entries.append((values[i], values[i + 1])) }
     }
 
+    /// ('storage', type, key, location, element count), plus a sixth entry, the view metadata,
+    /// in the legacy format (None since PyTorch 0.4; a storage view before that).
     private func storage(_ id: PickleValue) throws -> StorageReference {
-        guard case .tuple(let t) = id, t.count == 5, case .string("storage") = t[0], case .global("torch", let type) = t[1],
-              case .string(let key) = t[2], case .int(let count) = t[4], count >= 0 else {
+        guard case .tuple(let t) = id, t.count == 5 || t.count == 6, case .string("storage") = t[0],
+              case .global("torch", let type) = t[1], case .string(let key) = t[2], case .int(let count) = t[4], count >= 0 else {
             throw PickleError("a persistent id that is not a storage reference at byte \(position)")
+        }
+        if t.count == 6, case .none = t[5] {} else if t.count == 6 {
+            throw PickleError("a storage view (PyTorch before 0.4) at byte \(position); load the file in PyTorch and save it again")
         }
         return StorageReference(key: key, typeName: type, elementCount: count)
     }

@@ -1,76 +1,130 @@
 import Foundation
 import Torch
 
-/// A state dict saved by PyTorch with `torch.save` (`.pth`/`.pt`, the zip format): read
-/// without Python. The archive's records come from libtorch's reader; its pickle is
-/// interpreted by ``PickleReader``, which admits tensors and plain containers only — a file
-/// that names anything else (`os.system`, a class of someone's code) is refused and nothing
-/// in it runs.
+/// A state dict the file holds: the file's top-level dict, or one entry of a checkpoint dict
+/// (`model_state_dict`, `state_dict`, `model`, `ema`, …) whose value maps names to tensors.
+public struct StateDictCandidate: Sendable, Equatable {
+    /// The checkpoint dict's entry holding it; nil for the file's top-level dict.
+    public let key: String?
+    /// Its tensor names, in the file's order.
+    public let names: [String]
+
+    /// How messages name it: `'model_state_dict'` or "the top-level dict".
+    public var label: String { key.map { "'\($0)'" } ?? "the top-level dict" }
+
+    public init(key: String?, names: [String]) {
+        self.key = key
+        self.names = names
+    }
+}
+
+/// A file written by PyTorch's `torch.save` (`.pth`/`.pt`), read without Python: the zip format
+/// (records read by libtorch's reader) or the legacy pre-1.6 format (``LegacyTorchFile``). The
+/// pickle is interpreted by ``PickleReader``, which admits tensors and plain containers only —
+/// a file that names anything else (`os.system`, a class of someone's code) is refused and
+/// nothing in it runs.
 ///
-/// A checkpoint that wraps the state dict (`{"state_dict": …}`, `{"model": …}`,
-/// `{"model_state_dict": …}`) is unwrapped; non-tensor entries are skipped.
-public enum PyTorchCheckpoint {
-    /// The tensors of the state dict in `url`, in the file's order.
-    public static func read(contentsOf url: URL) throws -> [NamedTensor] {
-        let archive = try open(url)
-        let names = try archive.recordNames()
-        guard let pickleName = names.first(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }) else {
-            throw NNError("\(url.path): no data.pkl in the archive — not a file torch.save wrote")
-        }
-        let prefix = String(pickleName.dropLast("data.pkl".count))
-        var reader = PickleReader(try archive.read(pickleName))
+/// The file's state dicts are listed as ``candidates`` — the top-level dict when it maps names
+/// to tensors, and every entry of a checkpoint dict that does (`{"epoch": 3,
+/// "model_state_dict": …, "optimizer_state_dict": …}`: one candidate); the other entries
+/// (numbers, optimizer state) are read and ignored. Tensors keep the file's dtype.
+public final class PyTorchCheckpoint {
+    /// How the file was written.
+    public enum Format: String, Sendable {
+        case zip = "torch.save"
+        case legacy = "torch.save legacy format"
+    }
+
+    public let path: String
+    public let format: Format
+    /// The state dicts in the file, the top-level dict first, then the entries in file order.
+    public let candidates: [StateDictCandidate]
+    private let references: [String: [(String, TensorReference)]]
+    private let storages: any StorageSource
+
+    /// Opens the file at `url` and lists its state dicts; throws one line naming the file for
+    /// anything that is not a readable `torch.save` file holding at least one.
+    public init(contentsOf url: URL) throws {
+        path = url.path
         let root: PickleValue
-        do { root = try reader.read() } catch let error as PickleError { throw NNError("\(url.path): \(error.description)") }
-        let entries = try stateDictEntries(root, file: url.path)
-        var storages: [String: Tensor] = [:]
+        if try LegacyTorchFile.isLegacy(url) {
+            let legacy = try LegacyTorchFile(contentsOf: url)
+            (format, root, storages) = (.legacy, legacy.root, legacy)
+        } else {
+            let zip = try ZipStorages(url)
+            (format, root, storages) = (.zip, try zip.root(), zip)
+        }
+        var found: [(key: String?, entries: [(String, TensorReference)])] = []
+        guard case .dict(let dict) = root else {
+            throw NNError("\(path): the pickle holds \(Self.describe(root)), not a dict of tensors (a state dict)")
+        }
+        let top = Self.tensorEntries(dict)
+        if !top.isEmpty { found.append((nil, top)) }
+        for (key, value) in dict.entries {
+            guard case .string(let name) = key, case .dict(let inner) = value else { continue }
+            let entries = Self.tensorEntries(inner)
+            if !entries.isEmpty { found.append((name, entries)) }
+        }
+        guard !found.isEmpty else {
+            let keys = dict.entries.prefix(12).map { Self.describe($0.key) }.joined(separator: ", ")
+            throw NNError("\(path): no state dict in the file (a dict of \(dict.entries.count) entries: \(keys)) — save model.state_dict()")
+        }
+        candidates = found.map { StateDictCandidate(key: $0.key, names: $0.entries.map(\.0)) }
+        references = Dictionary(found.map { ($0.key ?? "", $0.entries) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The tensors of the state dict `candidate` (one of ``candidates``), in the file's order,
+    /// each read exactly as `torch.load` reads it (storage offsets and strides applied).
+    public func tensors(of candidate: StateDictCandidate) throws -> [NamedTensor] {
+        guard let entries = references[candidate.key ?? ""] else {
+            throw NNError("\(path): no state dict \(candidate.label) in the file")
+        }
+        var loaded: [String: Tensor] = [:]
         var tensors: [NamedTensor] = []
         for (name, reference) in entries {
             let storage: Tensor
-            if let cached = storages[reference.storage.key] {
+            if let cached = loaded[reference.storage.key] {
                 storage = cached
             } else {
-                storage = try load(reference.storage, from: archive, record: prefix + "data/" + reference.storage.key, file: url.path)
-                storages[reference.storage.key] = storage
+                storage = try storages.storage(reference.storage, dtype: try Self.dtype(of: reference.storage, file: path))
+                loaded[reference.storage.key] = storage
             }
-            tensors.append((name, try view(reference, of: storage, name: name, file: url.path)))
+            tensors.append((name, try Self.view(reference, of: storage, name: name, file: path)))
         }
         return tensors
     }
 
-    /// The archive, or one line saying why the file is not one.
-    private static func open(_ url: URL) throws -> TorchArchive {
-        do {
-            return try TorchArchive(path: url.path)
-        } catch let error as TorchError {
-            let head = (try? FileHandle(forReadingFrom: url).read(upToCount: 2)) ?? nil
-            if head == Data([0x80, 0x02]) {
-                throw NNError("\(url.path): PyTorch's legacy (pre-1.6) format; load it in PyTorch and save it again with torch.save (the zip format), or as .safetensors")
-            }
-            // libtorch's reader explains at length; its first sentence says what failed
-            let reason = "\(error)".components(separatedBy: ". ").first ?? "\(error)"
-            throw NNError("\(url.path): not a PyTorch zip archive (\(reason))")
+    /// The tensors of the file's state dict: the only one, else the top-level dict, else the
+    /// first of `state_dict`, `model_state_dict`, `model`, `module`, `net`, `ema`, else the first.
+    public static func read(contentsOf url: URL) throws -> [NamedTensor] {
+        let file = try PyTorchCheckpoint(contentsOf: url)
+        let order: [String?] = [nil, "state_dict", "model_state_dict", "model", "module", "net", "ema"]
+        let preferred = order.lazy.compactMap { key in file.candidates.first { $0.key == key } }.first
+        return try file.tensors(of: preferred ?? file.candidates[0])
+    }
+
+    /// The string-keyed tensor entries of a dict.
+    private static func tensorEntries(_ dict: PickleDict) -> [(String, TensorReference)] {
+        dict.entries.compactMap { entry in
+            guard case .string(let name) = entry.key, case .tensor(let reference) = entry.value else { return nil }
+            return (name, reference)
         }
     }
 
-    /// The (key, tensor) pairs of the pickled state dict (unwrapping one level of checkpoint).
-    static func stateDictEntries(_ root: PickleValue, file: String) throws -> [(String, TensorReference)] {
-        guard case .dict(let dict) = root else { throw NNError("\(file): the pickle holds no dict, so no state dict") }
-        for wrapper in ["state_dict", "model_state_dict", "model"] {
-            if let inner = dict.entries.first(where: { if case .string(wrapper) = $0.key { true } else { false } }),
-               case .dict = inner.value {
-                return try stateDictEntries(inner.value, file: file)
-            }
+    /// A short description of a pickled value for messages.
+    private static func describe(_ value: PickleValue) -> String {
+        switch value {
+        case .string(let s): "'\(s.prefix(40))'"
+        case .int(let i): "\(i)"
+        case .tensor: "a single tensor"
+        case .list(let l): "a list of \(l.items.count) items"
+        case .tuple(let t): "a tuple of \(t.count) items"
+        case .dict(let d): "a dict of \(d.entries.count) entries"
+        default: "a value of another kind"
         }
-        var entries: [(String, TensorReference)] = []
-        for (key, value) in dict.entries {
-            guard case .string(let name) = key, case .tensor(let reference) = value else { continue }
-            entries.append((name, reference))
-        }
-        guard !entries.isEmpty else { throw NNError("\(file): the pickled dict holds no tensors") }
-        return entries
     }
 
-    private static func dtype(of storage: StorageReference, file: String) throws -> DType {
+    static func dtype(of storage: StorageReference, file: String) throws -> DType {
         switch PickleReader.storageTypes[storage.typeName] {
         case .float32: .float32
         case .float64: .float64
@@ -84,18 +138,6 @@ public enum PyTorchCheckpoint {
         case .bool: .bool
         case nil: throw NNError("\(file): unknown storage type torch.\(storage.typeName)")
         }
-    }
-
-    /// A storage's elements; its record must hold exactly the element count it declares.
-    private static func load(_ storage: StorageReference, from archive: TorchArchive, record: String, file: String) throws -> Tensor {
-        let type = try dtype(of: storage, file: file)
-        let size = try archive.size(of: record)
-        let (needed, overflow) = storage.elementCount.multipliedReportingOverflow(by: type.byteCount)
-        guard !overflow, needed == size else {
-            throw NNError("\(file): storage \(storage.key) declares \(storage.elementCount) \(type) elements but its record holds \(size) bytes")
-        }
-        let bytes = try archive.read(record)
-        return try bytes.withUnsafeBytes { try Tensor(bytes: $0, shape: [storage.elementCount], dtype: type) }
     }
 
     /// The tensor `reference` describes, after checking it stays inside its storage.
