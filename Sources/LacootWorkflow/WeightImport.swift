@@ -22,9 +22,19 @@ public enum WeightImport {
         /// The model's input: normalization and image size the weights expect.
         public var normalization: Normalization
         public var imageSize: Int
+        /// The checkpoint dict's entry the weights came from ("model_state_dict"); nil for the top-level dict.
+        public var key: String?
+        /// The wrapper prefix stripped from every key ("module."), when there was one.
+        public var strippedPrefix: String?
+        /// Conversions to float32, e.g. "122 float16 tensors"; nil when none was needed.
+        public var converted: [String]?
 
         public init(source: String, format: String, tensorsInFile: Int, loaded: Int, reinitialized: [String],
-                    fileClassCount: Int?, fileInputChannels: Int?, normalization: Normalization, imageSize: Int) {
+                    fileClassCount: Int?, fileInputChannels: Int?, normalization: Normalization, imageSize: Int,
+                    key: String? = nil, strippedPrefix: String? = nil, converted: [String]? = nil) {
+            self.key = key
+            self.strippedPrefix = strippedPrefix
+            self.converted = converted
             self.source = source
             self.format = format
             self.tensorsInFile = tensorsInFile
@@ -37,12 +47,53 @@ public enum WeightImport {
         }
     }
 
-    /// The tensors of `url`: safetensors by extension, otherwise torch.save's zip format.
-    public static func readTensors(_ url: URL) throws -> (tensors: [NamedTensor], format: String) {
+    /// The weights a file gave, ready to load: float32, under the model's names.
+    public struct Weights {
+        public var tensors: [NamedTensor]
+        /// "safetensors", "torch.save" or "torch.save legacy format".
+        public var format: String
+        /// The entry of the checkpoint dict they came from (nil: the top-level dict).
+        public var key: String?
+        /// The wrapper prefix stripped from every name ("" for none).
+        public var strippedPrefix: String
+        /// Tensors converted to float32, per source dtype ("122 float16 tensors").
+        public var converted: [String]
+    }
+
+    /// The state dict of `url` (safetensors by extension, otherwise `torch.save`'s zip or legacy
+    /// format) that fits a model with `modelKeys` — chosen among the file's state dicts
+    /// (`requestedKey` chooses when several fit; ``StateDictSelection``), wrapper prefixes
+    /// stripped, half, bfloat16 and double tensors converted to float32.
+    public static func read(_ url: URL, modelKeys: Set<String>, classifierPrefix: String?,
+                            requestedKey: String?) throws -> Weights {
+        let file: PyTorchCheckpoint?
+        let candidates: [StateDictCandidate]
+        var safetensors: [NamedTensor] = []
         if url.pathExtension.lowercased() == "safetensors" {
-            return (try Safetensors.read(contentsOf: url).tensors, "safetensors")
+            file = nil
+            safetensors = try Safetensors.read(contentsOf: url).tensors
+            candidates = [StateDictCandidate(key: nil, names: safetensors.map(\.name))]
+        } else {
+            file = try PyTorchCheckpoint(contentsOf: url)
+            candidates = file?.candidates ?? []
         }
-        return (try PyTorchCheckpoint.read(contentsOf: url), "torch.save")
+        let selection = try StateDictSelection.choose(candidates, modelKeys: modelKeys, optionalPrefix: classifierPrefix,
+                                                      requestedKey: requestedKey, file: url.path)
+        let raw = try file?.tensors(of: selection.candidate) ?? safetensors
+        var tensors: [NamedTensor] = []
+        var counts: [DType: Int] = [:]
+        for ((_, tensor), name) in zip(raw, selection.names) {
+            if tensor.dtype.isFloatingPoint, tensor.dtype != .float32 {
+                counts[tensor.dtype, default: 0] += 1
+                tensors.append((name, try tensor.to(.float32)))
+            } else {
+                tensors.append((name, tensor))
+            }
+        }
+        let converted = counts.sorted { $0.key.rawValue < $1.key.rawValue }
+            .map { "\($0.value) \($0.key) tensor\($0.value == 1 ? "" : "s")" }
+        return Weights(tensors: tensors, format: file?.format.rawValue ?? "safetensors", key: selection.candidate.key,
+                       strippedPrefix: selection.strippedPrefix, converted: converted)
     }
 
     /// The key prefix of a family's classifier (torchvision's names).
@@ -92,9 +143,30 @@ public enum WeightImport {
 /// Why weights could not be imported.
 public enum ImportError: Error, CustomStringConvertible, Equatable {
     case keysDiffer(model: String, missing: [String], unexpected: [String], mismatched: [String])
+    /// `--key` names no state dict of the file.
+    case noSuchKey(file: String, key: String, candidates: [String])
+    /// Several state dicts of the file fit the model.
+    case ambiguous(file: String, candidates: [String])
+    /// The file lists no state dict.
+    case noStateDict(file: String, found: String)
+
+    /// Whether the user settles it with a flag (`--key`): a usage error.
+    public var isUsage: Bool {
+        switch self {
+        case .noSuchKey, .ambiguous: true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
+        case let .noSuchKey(file, key, candidates):
+            return "--key \(key): \(file) has no state dict under that name"
+                + (candidates.isEmpty ? " (its only state dict is its top level; omit --key)" : " (it has: \(candidates.joined(separator: ", ")))")
+        case let .ambiguous(file, candidates):
+            return "\(file) holds \(candidates.count) state dicts that fit the model (\(candidates.joined(separator: ", "))); choose one with --key NAME"
+        case let .noStateDict(file, found):
+            return "\(file): no state dict (found \(found))"
         case let .keysDiffer(model, missing, unexpected, mismatched):
             func list(_ title: String, _ keys: [String]) -> String? {
                 guard !keys.isEmpty else { return nil }

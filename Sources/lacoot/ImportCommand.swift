@@ -13,22 +13,27 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Bring weights saved by PyTorch (a torch.save state_dict or .safetensors) into a run folder to fine-tune.",
         discussion: """
-        Reads the file without Python (a .pth whose pickle names anything but tensors and plain
-        containers is refused and never runs), matches its keys against the model under PyTorch's
-        names, and lists missing, unexpected and mismatched keys when they differ. With --classes N
-        different from the file's, the classifier (fc, classifier.1, head, heads.head) starts afresh
-        for N classes. torchvision's architectures are assumed: a ResNet's ImageNet stem is
-        recognized by its 7×7 kernel, MobileNetV2 always takes its ImageNet stem. Writes imported.safetensors and import.json (what was read, the normalization
-        and input size the weights expect) to --run-dir; `lacoot train --run-dir R …` then starts
-        from these weights, repeating grayscale images into 3 channels when the model needs them.
+        Reads the file without Python: a torch.save file (the zip format, or the legacy format of PyTorch before 1.6) or a .safetensors file. A pickle that names anything but tensors and plain containers (os.system, a class of someone's code) is refused and never runs.
+
+        The file may be a bare state dict or a checkpoint dict that holds one beside other entries (epoch, accuracies, optimizer state), such as the {'model_state_dict': …, 'optimizer_state_dict': …} of the official LaCoOT code or the 'state_dict', 'model', 'module', 'net' or 'ema' of other trainers: the state dict whose keys fit the model is taken. When several fit (a model and its EMA copy), --key NAME chooses and the error lists them. Key prefixes of wrappers (DataParallel and DDP's module., Lightning's model., torch.compile's _orig_mod., in any combination) are stripped when every key carries them. Half, bfloat16 and double weights are converted to float32, and the output says so.
+
+        The keys are matched against the model under PyTorch's names; missing, unexpected and mismatched keys are listed when they differ. With --classes N different from the file's, the classifier (fc, classifier.1, head, heads.head) starts afresh for N classes. torchvision's architectures are assumed: a ResNet's ImageNet stem is recognized by its 7×7 kernel (a 3×3 kernel is the CIFAR stem with max-pool, LaCoOT's ResNet-18); MobileNetV2 takes torchvision's ImageNet layout unless --cifar-stem says it is the CIFAR one (LaCoOT's CIFAR-10 MobileNetV2).
+
+        Writes imported.safetensors and import.json (what was read, the normalization and input size the weights expect) to --run-dir; `lacoot train --run-dir R …` then starts from these weights, repeating grayscale images into 3 channels when the model needs them.
 
         Example:
           lacoot import resnet18.pth --model resnet18 --classes 10 --run-dir runs/ft
+          lacoot import checkpoint_CIFAR-10_MobileNetv2_lambda_9.0_last_epoch.pt --model mobilenetv2 --cifar-stem --run-dir runs/lacoot-mnv2
           lacoot train --run-dir runs/ft --epochs 3 --lambda 1 --lr 0.01
         """
     )
 
-    @Argument(help: "The weights: a .pth/.pt written by torch.save, or a .safetensors file.") var weights: String
+    @Argument(help: "The weights: a .pth/.pt written by torch.save (a state dict, or a checkpoint dict holding one), or a .safetensors file.")
+    var weights: String
+    @Option(name: .long, help: "The entry of a checkpoint dict that holds the weights (e.g. model_state_dict, ema), when several fit the model.")
+    var key: String?
+    @Flag(name: .customLong("cifar-stem"), help: "mobilenetv2: the weights are of the CIFAR layout (stem and second stage at stride 1, LaCoOT's CIFAR-10 MobileNetV2), not torchvision's ImageNet one.")
+    var cifarStem = false
     @Option(name: .customLong("run-dir"), help: "Folder to create for the imported model.") var runDirectory: String
     @OptionGroup(title: "Model") var model: ModelOptions
     @Option(name: .long, help: "Classes of the task (default: the file's; another count re-initializes the classifier).")
@@ -46,6 +51,9 @@ struct ImportCommand: ParsableCommand {
     func validate() throws {
         try Bounds.check(classes, "classes", in: 1...100_000)
         try Bounds.check(imageSize, "image-size", in: Bounds.imageSide)
+        if cifarStem, model.model != .mobilenetv2 || model.imageNetStem {
+            throw ValidationError("--cifar-stem applies to --model mobilenetv2 without --imagenet-stem (a ResNet's stem shows in its weights)")
+        }
         guard mean.count == std.count else { throw ValidationError("--mean and --std need one value per channel each") }
         guard std.allSatisfy({ $0 > 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else {
             throw ValidationError("--std values must be > 0 and --mean values finite")
@@ -61,7 +69,8 @@ struct ImportCommand: ParsableCommand {
             throw UsageError.runExists(runDirectory: runDirectory)
         }
         let url = URL(fileURLWithPath: weights)
-        let (tensors, format) = try WeightImport.readTensors(url)
+        let read = try readWeights(url)
+        let tensors = read.tensors
         let kind = model.model.kind
         let found = WeightImport.shapes(of: tensors, kind: kind)
         let channels = found.channels ?? 3
@@ -70,7 +79,7 @@ struct ImportCommand: ParsableCommand {
         var options = model
         // torchvision's ResNets show their ImageNet stem by its 7×7 kernel; MobileNetV2's stems differ only in
         // stride, so its weights are taken as torchvision's (ImageNet stem)
-        if stemKernel == 7 || model.model == .mobilenetv2 { options.imageNetStem = true }
+        if stemKernel == 7 || (model.model == .mobilenetv2 && !cifarStem) { options.imageNetStem = true }
         let size = imageSize ?? ((options.imageNetStem || model.model == .vitB16) ? 224 : 32)
         let architecture = options.architecture(classCount: classCount, inputChannels: channels, imageSize: size)
         let network = try architecture.build(generator: Generator(seed: 0))
@@ -80,17 +89,35 @@ struct ImportCommand: ParsableCommand {
         try folder.create()
         try ModelFile.save(network, to: folder.importedModelURL,
                            normalization: InputNormalization(mean: normalization.mean, std: normalization.std))
-        let report = WeightImport.Report(source: url.path, format: format, tensorsInFile: tensors.count, loaded: loaded,
+        let report = WeightImport.Report(source: url.path, format: read.format, tensorsInFile: tensors.count, loaded: loaded,
                                          reinitialized: reinitialized, fileClassCount: found.classes,
-                                         fileInputChannels: found.channels, normalization: normalization, imageSize: size)
+                                         fileInputChannels: found.channels, normalization: normalization, imageSize: size,
+                                         key: read.key, strippedPrefix: read.strippedPrefix.isEmpty ? nil : read.strippedPrefix,
+                                         converted: read.converted.isEmpty ? nil : read.converted)
         try AtomicFile.writeJSON(report, to: folder.importReportURL)
         if runtime.json {
             try printJSON(report)
         } else {
-            print("imported \(loaded) tensors of \(url.lastPathComponent) (\(format)) into \(architecture.label)"
+            print("imported \(loaded) tensors of \(url.lastPathComponent) (\(read.format)"
+                  + (read.key.map { ", entry '\($0)'" } ?? "") + ") into \(architecture.label)"
                   + (reinitialized.isEmpty ? "" : "; \(reinitialized.joined(separator: ", ")) re-initialized for \(classCount) classes"))
+            if !read.strippedPrefix.isEmpty { print("stripped the key prefix '\(read.strippedPrefix)' from every key") }
+            if !read.converted.isEmpty { print("converted to float32: \(read.converted.joined(separator: ", "))") }
             print("input: \(channels) channel(s), \(size)×\(size), normalization \(normalization)")
             print("next: lacoot train --run-dir \(runDirectory) [data and training flags]")
+        }
+    }
+
+    /// The file's state dict that fits the model's keys (the key names do not depend on the class
+    /// count, channels or stem, so a default-sized model of the family gives them).
+    private func readWeights(_ url: URL) throws -> WeightImport.Weights {
+        let probe = try model.architecture(classCount: 10, inputChannels: 3, imageSize: imageSize ?? (model.model == .vitB16 ? 224 : 32))
+            .build(generator: Generator(seed: 0))
+        do {
+            return try WeightImport.read(url, modelKeys: Set(probe.stateDict().map(\.name)),
+                                         classifierPrefix: WeightImport.classifierPrefix(model.model.kind), requestedKey: key)
+        } catch let error as ImportError where error.isUsage {
+            throw ValidationError(error.description)
         }
     }
 

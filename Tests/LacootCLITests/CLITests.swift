@@ -10,15 +10,7 @@ func lacoot(_ arguments: [String]) throws -> (code: Int32, out: String, err: Str
 }
 
 /// `.build/<config>/lacoot`, next to the test bundle.
-func executable() throws -> URL {
-    var dir = Bundle.main.bundleURL
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("lacoot")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "lacoot executable near \(Bundle.main.bundleURL.path)"])
-}
+func executable() throws -> URL { try lacootExecutable() }
 
 /// The repository root (this file is Tests/LacootCLITests/CLITests.swift).
 let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
