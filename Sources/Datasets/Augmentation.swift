@@ -70,10 +70,8 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
         return names.isEmpty ? "none" : names.joined(separator: ",")
     }
 
-    /// `spec`, with the crop's padding when there is a crop: `crop (padding 4),flip`.
-    public var description: String {
-        cropPadding > 0 ? spec.replacingOccurrences(of: "crop", with: "crop (padding \(cropPadding))") : spec
-    }
+    /// `spec`, with the crop's padding when there is a crop: `crop,flip (padding 4)`.
+    public var description: String { cropPadding > 0 ? "\(spec) (padding \(cropPadding))" : spec }
 
     /// Whether this augmentation leaves every image unchanged.
     public var isIdentity: Bool { cropPadding == 0 && !horizontalFlip && !resizedCrop }
