@@ -121,10 +121,23 @@ ct_tensor ct_matmul(ct_tensor a, ct_tensor b) { CT_REQUIRE(a, nullptr) CT_REQUIR
 ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b) { CT_REQUIRE(x, nullptr) CT_REQUIRE(w, nullptr)
   CT_TENSOR(return wrap(at::linear(x->t, w->t, optional(b)));)
 }
+// oneDNN's channels-last backward of a strided 1x1 convolution with fewer than 8 input channels
+// per group (a ResNet's downsample at width 4) corrupts the heap or hangs on CPUs with
+// avx512_core_bf16 (AMD EPYC; PyTorch 2.13 alone does the same, docs/RELIABILITY.md). Such a
+// convolution runs in NCHW, its output handed back channels-last: the same values, another kernel.
+static bool avoids_strided_pointwise_channels_last(const at::Tensor &x, const at::Tensor &w, const int64_t *stride) {
+  return x.dim() == 4 && w.dim() == 4 && w.size(2) == 1 && w.size(3) == 1 && w.size(1) < 8 &&
+         (stride[0] > 1 || stride[1] > 1) && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+}
 ct_tensor ct_conv2d(ct_tensor x, ct_tensor w, ct_tensor b, const int64_t *stride,
                     const int64_t *padding, const int64_t *dilation, int64_t groups) { CT_REQUIRE(x, nullptr) CT_REQUIRE(w, nullptr)
-  CT_TENSOR(return wrap(at::conv2d(x->t, w->t, optional(b), dims(stride, 2), dims(padding, 2),
-                                   dims(dilation, 2), groups));)
+  CT_TENSOR(
+    if (avoids_strided_pointwise_channels_last(x->t, w->t, stride)) {
+      return wrap(at::conv2d(x->t.contiguous(), w->t.contiguous(), optional(b), dims(stride, 2), dims(padding, 2),
+                             dims(dilation, 2), groups).contiguous(at::MemoryFormat::ChannelsLast));
+    }
+    return wrap(at::conv2d(x->t, w->t, optional(b), dims(stride, 2), dims(padding, 2),
+                           dims(dilation, 2), groups));)
 }
 ct_tensor ct_batch_norm(ct_tensor x, ct_tensor w, ct_tensor b, ct_tensor running_mean,
                         ct_tensor running_var, bool training, double momentum, double eps) { CT_REQUIRE(x, nullptr)

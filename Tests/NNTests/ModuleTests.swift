@@ -235,3 +235,20 @@ final class TinyNet: Module {
         #expect(pool.outputShape == [1, 1, 4, 4])
     }
 }
+
+/// The shim's NCHW route for strided 1×1 convolutions with few input channels (an engine bug on
+/// avx512_core_bf16 CPUs) gives the channels-last layout's values and layout.
+@Suite struct StridedPointwiseConvolutionTests {
+    @Test func channelsLastStridedPointwiseConvolutionMatchesNCHW() throws {
+        let g = try Generator(seed: 4)
+        let x = try Tensor.randn([8, 4, 16, 16], generator: g)
+        let conv = try Conv2d(4, 8, kernelSize: 1, stride: 2, bias: false, generator: g)
+        let expected = try conv(x).floats()
+        try conv.setMemoryFormat(.channelsLast)
+        let y = try conv(x.contiguous(.channelsLast))
+        #expect(y.isContiguous(.channelsLast))
+        #expect(y.shape == [8, 8, 8, 8])
+        let worst = zip(try y.contiguous().floats(), expected).map { abs($0 - $1) }.max() ?? 1
+        #expect(worst < 1e-5, "max |Δ| \(worst)")
+    }
+}
