@@ -16,13 +16,15 @@ import Torch
 /// `model.load_state_dict(safetensors.torch.load_file(path))`.
 public enum CollapsedModel {
     /// Saves `model` as `<name>.safetensors` + `<name>.json` next to `manifestURL` (both
-    /// atomic). Returns the manifest's URL.
+    /// atomic). `inputShape` is one sample's [C, H, W] as the model was trained and measured
+    /// (default: the architecture's nominal size). Returns the manifest's URL.
     @discardableResult
     public static func save(_ model: any CollapsibleModel, normalization: Normalization, classNames: [String] = [],
-                            to manifestURL: URL) throws -> URL {
+                            inputShape: [Int]? = nil, to manifestURL: URL) throws -> URL {
         let weightsURL = manifestURL.deletingPathExtension().appendingPathExtension("safetensors")
         let manifest = try ModelFile.save(model, to: weightsURL, classNames: classNames,
-                                          normalization: InputNormalization(mean: normalization.mean, std: normalization.std))
+                                          normalization: InputNormalization(mean: normalization.mean, std: normalization.std),
+                                          inputShape: inputShape)
         try AtomicFile.write(try manifest.json(pretty: true), to: manifestURL)
         return manifestURL
     }

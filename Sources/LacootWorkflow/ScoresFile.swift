@@ -15,20 +15,36 @@ public struct ScoresFile: Codable, Sendable, Equatable {
         public var ascentSteps: Int
         public var tap: String
         public var seed: UInt64
-        /// The checkpoint's size and modification time (a new training changes them).
+        /// The weights file's size and modification time (a new training changes them): the
+        /// checkpoint, or the imported model.
         public var checkpointBytes: Int
         public var checkpointModified: Double
+        /// The data the scores were measured on, for imported weights (whose data each command
+        /// names); nil for a trained run (its config.json fixes the data).
+        public var data: DataConfig?
 
         /// The provenance of scores measured now on `folder`'s checkpoint.
         public init(distance: SlicedWasserstein, tap: FeatureTap, seed: UInt64, folder: RunFolder) throws {
+            try self.init(distance: distance, tap: tap, seed: seed, weights: folder.checkpointURL, data: nil)
+        }
+
+        /// The provenance of scores measured now on `run`: its weights, and its data when they
+        /// were imported.
+        public init(distance: SlicedWasserstein, tap: FeatureTap, seed: UInt64, run: TrainedRun) throws {
+            try self.init(distance: distance, tap: tap, seed: seed, weights: run.weightsURL,
+                          data: run.imported == nil ? nil : run.config.data)
+        }
+
+        init(distance: SlicedWasserstein, tap: FeatureTap, seed: UInt64, weights: URL, data: DataConfig?) throws {
             self.distance = distance.mode.rawValue
             projections = distance.projectionCount
             ascentSteps = distance.ascentSteps
             self.tap = tap.rawValue
             self.seed = seed
-            let attributes = try FileManager.default.attributesOfItem(atPath: folder.checkpointURL.path)
+            let attributes = try FileManager.default.attributesOfItem(atPath: weights.path)
             checkpointBytes = (attributes[.size] as? NSNumber)?.intValue ?? -1
             checkpointModified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+            self.data = data
         }
     }
 

@@ -8,18 +8,36 @@ import NN
 import Torch
 
 /// A run folder opened for scoring, collapsing or evaluating: its configuration, its data
-/// and its model with the checkpoint's weights.
+/// and its model with the checkpoint's weights — or, in a folder `lacoot import` made and
+/// nothing trained yet, the imported weights with the data the caller names.
 public struct TrainedRun {
     public let folder: RunFolder
+    /// The run's configuration; for imported weights, their architecture, the data prepared
+    /// for them and the default training configuration (nothing was trained).
     public let config: RunConfig
     public let model: any CollapsibleModel
     public let data: PreparedData
-    /// Epochs the checkpoint holds.
+    /// Epochs the checkpoint holds (0 for imported weights).
     public let epochs: Int
+    /// The imported model, when the folder holds imported weights and no checkpoint.
+    public var imported: ImportedModel? = nil
 
-    /// Reads `config.json`, loads the data and the checkpoint (strictly: every key and shape
-    /// must match the configured model).
-    public static func open(_ folder: RunFolder) throws -> TrainedRun {
+    /// The file the weights come from: the checkpoint, or the imported model.
+    public var weightsURL: URL { imported == nil ? folder.checkpointURL : folder.importedModelURL }
+
+    /// Opens a run folder. A trained run: reads `config.json`, loads its data and the
+    /// checkpoint (strictly: every key and shape must match the configured model); `data` must
+    /// be nil (the run's data is in its config). Imported weights (``ImportedModel``): the data
+    /// `data` names (default: Fashion-MNIST) prepared for them (``ModelInput``).
+    public static func open(_ folder: RunFolder, data: DataConfig? = nil) throws -> TrainedRun {
+        if ImportedModel.isImported(folder) {
+            let imported = try ImportedModel.open(folder)
+            var base = DataConfig()
+            base.padTo = nil
+            let (dataConfig, prepared) = try imported.prepare(data ?? base)
+            let config = RunConfig(model: imported.manifest.architecture, data: dataConfig, training: TrainingConfig())
+            return TrainedRun(folder: folder, config: config, model: imported.model, data: prepared, epochs: 0, imported: imported)
+        }
         let config = try folder.readConfig()
         guard folder.hasCheckpoint else {
             throw RunFolderError.missingFile(path: folder.checkpointURL.path, hint: "train first (lacoot train --run-dir \(folder.url.path))")

@@ -20,12 +20,13 @@ public enum ModelFile {
     public static let legacyMetadataKey = "lacoot.manifest"
 
     /// Writes the model's state dict to `url` (atomically) with its manifest — the model as it
-    /// is now, plus `classNames` and `normalization` — in the metadata, and returns the manifest.
+    /// is now, plus `classNames`, `normalization` and `inputShape` ([C, H, W] the model takes;
+    /// default: the architecture's nominal size) — in the metadata, and returns the manifest.
     @discardableResult
     public static func save(_ model: any CollapsibleModel, to url: URL, classNames: [String] = [],
-                            normalization: InputNormalization? = nil,
+                            normalization: InputNormalization? = nil, inputShape: [Int]? = nil,
                             metadata: [String: String] = [:]) throws -> ModelManifest {
-        var manifest = try ModelManifest(describing: model)
+        var manifest = try ModelManifest(describing: model, inputShape: inputShape)
         manifest.classNames = classNames
         manifest.normalization = normalization
         manifest.weights = url.lastPathComponent

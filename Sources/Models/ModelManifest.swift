@@ -42,7 +42,8 @@ public struct ModelManifest: Codable, Hashable, Sendable {
     public var architecture: ModelArchitecture
     /// Blocks replaced by the identity, in forward order.
     public var removedBlocks: [String]
-    /// One sample's shape, [C, H, W], at the architecture's nominal size.
+    /// One sample's shape, [C, H, W], as the model takes it: the size it was imported or trained
+    /// at (files written before that was recorded: the architecture's nominal size).
     public var inputShape: [Int]?
     /// Class names, in label order (empty when unknown).
     public var classNames: [String]
@@ -65,15 +66,24 @@ public struct ModelManifest: Codable, Hashable, Sendable {
     }
 
     /// The manifest of `model` as it is now: architecture, removed blocks, input shape,
-    /// parameters and MACs at the nominal size.
-    public init(describing model: any CollapsibleModel) throws {
+    /// parameters and MACs — at `inputShape` ([C, H, W]: the size the model was imported or
+    /// trained at) when given, else at the architecture's nominal size.
+    public init(describing model: any CollapsibleModel, inputShape: [Int]? = nil) throws {
         self.init(architecture: model.architecture, removedBlocks: model.collapsibleBlockNames.filter {
             model.collapsedBlocks.contains($0)
         })
-        inputShape = model.nominalInputShape
+        let shape = inputShape ?? model.nominalInputShape
+        guard shape.count == 3, shape[0] == model.architecture.inputChannels, shape[1] > 0, shape[2] > 0 else {
+            throw ModelError.invalidArchitecture("input shape \(shape) is not [\(model.architecture.inputChannels), H, W] for \(model.architecture.label)")
+        }
+        self.inputShape = shape
         parameters = model.parameterCount
-        macs = try model.cost().totalMACs
+        macs = try model.cost(height: shape[1], width: shape[2]).totalMACs
     }
+
+    /// The side of the square images the model takes: the height of `input_shape`, or the
+    /// architecture's nominal size for a manifest that records none.
+    public var inputSide: Int { inputShape.flatMap { $0.count == 3 ? $0[1] : nil } ?? architecture.nominalInputSize }
 
     /// Builds the architecture (weights from `generator`, seed 0 when nil) and collapses the
     /// recorded blocks.
