@@ -23,8 +23,10 @@ struct CollapseCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`.")
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`, or by `lacoot import` (then with the data flags).")
     var runDirectory: String
+
+    @OptionGroup(title: "Data (for weights imported into --run-dir; a trained run uses its own)") var data: DataOptions
 
     @Option(name: .long, help: "Remove the first K blocks of the removal order.")
     var remove: Int?
@@ -65,7 +67,7 @@ struct CollapseCommand: ParsableCommand {
         try runtime.apply()
         let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
         defer { withExtendedLifetime(lock) {} }
-        let run = try TrainedRun.open(RunFolder(runDirectory))
+        let run = try data.openRun(runDirectory)
         let names = run.model.collapsibleBlockNames
         if let remove, remove > names.count {
             throw UsageError.tooManyBlocks(count: remove, model: run.config.model.label, collapsible: names)
@@ -76,12 +78,12 @@ struct CollapseCommand: ParsableCommand {
         let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
         // reuse `lacoot score`'s distances when they match the model's blocks
         let tap = distance.tap ?? run.config.training.tap
-        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, folder: run.folder)
+        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, run: run)
         let distances = ScoresFile.reusable(in: run.folder, provenance: provenance, blocks: names)
         if distances != nil {
             runtime.log("using the block distances in \(run.folder.scoresURL.path)")
         } else if FileManager.default.fileExists(atPath: run.folder.scoresURL.path) {
-            runtime.log("\(run.folder.scoresURL.path) was made otherwise (distance, seed, tap or checkpoint): measuring again")
+            runtime.log("\(run.folder.scoresURL.path) was made otherwise (distance, seed, tap, weights or data): measuring again")
         }
         let full = try Collapser.copy(of: run.model)   // for the report's step-by-step curve
         let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
@@ -91,20 +93,23 @@ struct CollapseCommand: ParsableCommand {
         let outcome = try collapser.collapse(policy: policy, order: order, validation: run.data.validation,
                                              test: run.data.test, distances: distances)
         let manifestURL = try CollapsedModel.save(run.model, normalization: run.data.normalization,
-                                                  classNames: run.data.classNames, to: run.folder.collapsedManifestURL)
+                                                  classNames: run.data.classNames, inputShape: run.data.train.imageShape,
+                                                  to: run.folder.collapsedManifestURL)
 
         // the report: this collapse as a one-run curve (cumulative steps of the removed blocks)
         let stepper = Collapser(model: full, normalization: run.data.normalization, distance: distance.value, seed: seed)
         stepper.measureLatency = !noLatency
         let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
         let history = (try? run.folder.readMetrics()) ?? []
-        let result = RunResult(label: "λ=\(run.config.training.lambda), \(order.rawValue)", lambda: run.config.training.lambda,
+        let trained = run.imported == nil ? "λ=\(run.config.training.lambda)" : "imported"
+        let result = RunResult(label: "\(trained), \(order.rawValue)", lambda: run.config.training.lambda,
                                order: blocks.isEmpty ? order : .given, full: outcome.before, curve: curve,
                                distances: outcome.distances, training: history)
         let report = CollapseReport(title: "Collapse of \(run.folder.url.lastPathComponent)",
                                     createdAt: ISO8601DateFormatter().string(from: Date()),
                                     model: run.config.model.label, dataset: run.data.label,
-                                    budget: run.config.training.summary,
+                                    budget: run.imported.map { "imported from \($0.report.source), not trained here" }
+                                        ?? run.config.training.summary,
                                     distanceMode: distance.distance.rawValue, engine: Torch.Runtime.summary,
                                     runs: [result], notes: ["No finetuning, no BatchNorm recalibration."])
         try run.folder.writeReport(report)

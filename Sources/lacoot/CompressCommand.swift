@@ -86,7 +86,7 @@ struct CompressCommand: ParsableCommand {
 
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.dataset)
+        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
         var settings = AdaptiveLambda.Settings()
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda
@@ -146,7 +146,8 @@ struct CompressCommand: ParsableCommand {
         compressor.log = { runtime.log($0) }
         let outcome = try compressor.compress(data: setup.data, runFolder: setup.folder, runConfig: setup.config, resume: resume)
         let manifestURL = try CollapsedModel.save(setup.network, normalization: setup.data.normalization,
-                                                  classNames: setup.data.classNames, to: setup.folder.collapsedManifestURL)
+                                                  classNames: setup.data.classNames, inputShape: setup.data.train.imageShape,
+                                                  to: setup.folder.collapsedManifestURL)
         try writeReport(outcome, setup: setup, settings: settings)
 
         let ratio = Double(outcome.full.macs) / Double(max(outcome.compressed.macs, 1))

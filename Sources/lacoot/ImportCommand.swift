@@ -88,7 +88,8 @@ struct ImportCommand: ParsableCommand {
         let normalization = try inputNormalization(channels: channels)
         try folder.create()
         try ModelFile.save(network, to: folder.importedModelURL,
-                           normalization: InputNormalization(mean: normalization.mean, std: normalization.std))
+                           normalization: InputNormalization(mean: normalization.mean, std: normalization.std),
+                           inputShape: [channels, size, size])
         let report = WeightImport.Report(source: url.path, format: read.format, tensorsInFile: tensors.count, loaded: loaded,
                                          reinitialized: reinitialized, fileClassCount: found.classes,
                                          fileInputChannels: found.channels, normalization: normalization, imageSize: size,
@@ -104,7 +105,7 @@ struct ImportCommand: ParsableCommand {
             if !read.strippedPrefix.isEmpty { print("stripped the key prefix '\(read.strippedPrefix)' from every key") }
             if !read.converted.isEmpty { print("converted to float32: \(read.converted.joined(separator: ", "))") }
             print("input: \(channels) channel(s), \(size)×\(size), normalization \(normalization)")
-            print("next: lacoot train --run-dir \(runDirectory) [data and training flags]")
+            print("next: lacoot train|compress|evaluate|score|collapse --run-dir \(runDirectory) [data flags], or lacoot predict --run-dir \(runDirectory) IMAGE")
         }
     }
 

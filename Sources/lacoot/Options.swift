@@ -154,21 +154,22 @@ struct RuntimeOptions: ParsableArguments {
     func log(_ line: String) { if !quiet || json { printError(line) } }
 }
 
-/// Which dataset and how it is split.
+/// Which dataset and how it is split. Every flag is optional (its default filled in by
+/// ``config(seed:)``), so that ``isGiven`` tells whether the user named data at all.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")). flowers102, dtd and aircraft read their official layouts (train = the official train split, test = the official test split; validation is carved from train by --val-fraction); pacs and vlcs read <domain>/<class>/ folders.")
-    var dataset = "fashion-mnist"
+    @Option(name: .long, help: "Dataset: \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", ")). flowers102, dtd and aircraft read their official layouts (train = the official train split, test = the official test split; validation is carved from train by --val-fraction); pacs and vlcs read <domain>/<class>/ folders. (default: fashion-mnist)")
+    var dataset: String?
 
     @Option(name: .customLong("data-dir"), help: "Folder with the dataset's files (default for fashion-mnist: Debian's /usr/share/datasets/fashion-mnist).")
     var dataDirectory: String?
 
-    @Option(name: .customLong("val-fraction"), help: "Share of the training set held out for validation.")
-    var validationFraction = 0.1
+    @Option(name: .customLong("val-fraction"), help: "Share of the training set held out for validation. (default: 0.1)")
+    var validationFraction: Double?
 
-    @Option(name: .customLong("pad-to"), help: "Zero-pad smaller images to this size (28×28 → 32×32 for the CIFAR stems).")
-    var padTo = 32
+    @Option(name: .customLong("pad-to"), help: "Zero-pad smaller images to this size (28×28 → 32×32 for the CIFAR stems; a model file or imported weights: their input size). (default: 32)")
+    var padTo: Int?
 
-    @Option(name: .customLong("image-size"), help: "Resize (shorter side) and center-crop images to this size (default for flowers102, dtd, aircraft, pacs, vlcs: 224; a folder's images otherwise keep their common size).")
+    @Option(name: .customLong("image-size"), help: "Resize (shorter side) and center-crop images to this size (default for flowers102, dtd, aircraft, pacs, vlcs: 224, a model file or imported weights: their input size; a folder's images otherwise keep their common size).")
     var imageSize: Int?
 
     @Option(name: .customLong("split-index"), help: "dtd: which of its ten official splits, 1...10. (default: 1)")
@@ -188,31 +189,43 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         try Bounds.check(maxImagePixels, "max-image-pixels", in: 1...(1 << 32))
-        guard DatasetKind(rawValue: dataset) != nil else {
-            throw ValidationError("unknown --dataset \"\(dataset)\"; choose one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard DatasetKind(rawValue: datasetName) != nil else {
+            throw ValidationError("unknown --dataset \"\(datasetName)\"; choose one of \(DatasetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard validationFraction > 0, validationFraction < 1 else {
+        if let validationFraction, !(validationFraction > 0 && validationFraction < 1) {
             throw ValidationError("--val-fraction must be in (0, 1), got \(validationFraction)")
         }
         try Bounds.check(trainLimit, "train-limit", in: 10...Bounds.limit.upperBound)
         try Bounds.check(testLimit, "test-limit", in: Bounds.limit)
         try Bounds.check(padTo, "pad-to", in: Bounds.imageSide)
         try Bounds.check(imageSize, "image-size", in: Bounds.imageSide)
-        if splitIndex != nil, dataset != DatasetKind.dtd.rawValue {
+        if splitIndex != nil, datasetName != DatasetKind.dtd.rawValue {
             throw ValidationError("--split-index applies to --dataset dtd only")
         }
         try Bounds.check(splitIndex, "split-index", in: 1...10)
-        if targetDomain != nil, DatasetKind(rawValue: dataset)?.hasDomains != true {
+        if targetDomain != nil, DatasetKind(rawValue: datasetName)?.hasDomains != true {
             throw ValidationError("--target-domain applies to --dataset pacs or vlcs only")
         }
     }
 
-    func config(seed: UInt64) -> DataConfig {
+    /// `--dataset`, or the default.
+    var datasetName: String { dataset ?? DataConfig().dataset }
+
+    /// Whether any data flag was given.
+    var isGiven: Bool {
+        let values: [Any?] = [dataset, dataDirectory, validationFraction, padTo, imageSize, splitIndex, targetDomain,
+                              trainLimit, testLimit, maxImagePixels]
+        return values.contains { $0 != nil }
+    }
+
+    /// The data configuration, defaults filled in; with `forModelFile`, `padTo` and
+    /// `imageSize` stay nil unless given (``ModelInput`` sets them to the model's size).
+    func config(seed: UInt64, forModelFile: Bool = false) -> DataConfig {
         var c = DataConfig()
-        c.dataset = dataset
+        c.dataset = datasetName
         c.directory = dataDirectory
-        c.validationFraction = validationFraction
-        c.padTo = padTo
+        c.validationFraction = validationFraction ?? c.validationFraction
+        c.padTo = forModelFile ? padTo : padTo ?? c.padTo
         c.imageSize = imageSize
         c.splitIndex = splitIndex
         c.targetDomain = targetDomain

@@ -24,7 +24,8 @@ struct PredictCommand: ParsableCommand {
     )
 
     @Argument(help: "Image files (PNG or JPEG).") var images: [String] = []
-    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train` (its trained model).") var runDirectory: String?
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train` (its trained model) or by `lacoot import` (the imported model).")
+    var runDirectory: String?
     @Option(name: .long, help: "A model file: collapsed.json, or a .safetensors written by lacoot.") var model: String?
     @Option(name: .long, help: "Also classify every .png/.jpg/.jpeg file of this folder (sorted by name).") var folder: String?
     @Option(name: .long, help: "Classes to show per image.") var top = 5
@@ -58,16 +59,28 @@ struct PredictCommand: ParsableCommand {
 
     private func makePredictor() throws -> Predictor {
         if let runDirectory {
-            let run = try TrainedRun.open(RunFolder(runDirectory))
+            let folder = RunFolder(runDirectory)
+            if ImportedModel.isImported(folder) {
+                let imported = try ImportedModel.open(folder)
+                return predictor(imported.model, imported.manifest, source: imported.url.path)
+            }
+            let run = try TrainedRun.open(folder)
+            runtime.log("input: \(run.data.train.imageShape.map(String.init).joined(separator: "×")), normalization \(run.data.normalization)")
             return Predictor(model: run.model, classNames: run.data.classNames, normalization: run.data.normalization,
                              inputShape: run.data.train.imageShape)
         }
-        let (network, manifest) = try ModelFile.load(from: URL(fileURLWithPath: model!))
-        let arch = manifest.architecture
-        let shape = manifest.inputShape ?? [arch.inputChannels, arch.nominalInputSize, arch.nominalInputSize]
-        let normalization = manifest.normalization.map { Normalization(mean: $0.mean, std: $0.std) }
-            ?? .unit(channels: arch.inputChannels)
-        if manifest.normalization == nil { runtime.log("warning: \(model!) records no normalization; using pixel / 255") }
+        let path = model ?? ""
+        let (network, manifest) = try ModelFile.load(from: URL(fileURLWithPath: path))
+        return predictor(network, manifest, source: path)
+    }
+
+    /// A predictor for a model file: its input shape and normalization as its manifest records them.
+    private func predictor(_ network: any CollapsibleModel, _ manifest: ModelManifest, source: String) -> Predictor {
+        let channels = manifest.architecture.inputChannels
+        let shape = manifest.inputShape ?? [channels, manifest.inputSide, manifest.inputSide]
+        let normalization = manifest.normalization.map { Normalization(mean: $0.mean, std: $0.std) } ?? .unit(channels: channels)
+        if manifest.normalization == nil { runtime.log("warning: \(source) records no normalization; using pixel / 255") }
+        runtime.log("input: \(shape.map(String.init).joined(separator: "×")), normalization \(normalization)")
         return Predictor(model: network, classNames: manifest.classNames, normalization: normalization, inputShape: shape)
     }
 

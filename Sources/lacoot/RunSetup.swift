@@ -83,25 +83,18 @@ struct RunSetup {
         return trainer
     }
 
-    /// The run of a folder made by `lacoot import`: its architecture and weights, the data
-    /// prepared the way the weights expect (their normalization, grayscale repeated to their
-    /// channels); the model's flags are not used.
+    /// The run of a folder made by `lacoot import`: its architecture and weights, the data the
+    /// flags name prepared the way the weights expect (``ModelInput``: their channels, image
+    /// size and normalization, as import recorded them); the model's flags are not used.
     private static func startFromImport(_ folder: RunFolder, training: TrainingConfig, data: DataOptions,
                                         runtime: RuntimeOptions) throws -> (RunConfig, PreparedData, any CollapsibleModel) {
-        let (network, manifest) = try ModelFile.load(from: folder.importedModelURL)
-        let report = try JSONDecoder().decode(WeightImport.Report.self, from: Data(contentsOf: folder.importReportURL))
-        var dataConfig = data.config(seed: training.seed)
-        dataConfig.channels = manifest.architecture.inputChannels
-        dataConfig.normalization = report.normalization
-        let prepared = try PreparedData.prepare(dataConfig)
-        let arch = manifest.architecture
-        guard prepared.train.classCount == arch.classCount else {
-            throw ValidationError("the imported model has \(arch.classCount) classes, the data \(prepared.train.classCount): run lacoot import again with --classes \(prepared.train.classCount)")
+        let imported = try ImportedModel.open(folder)
+        let (dataConfig, prepared) = try usageErrorsOfTheFlags {
+            try imported.prepare(data.config(seed: training.seed, forModelFile: true))
         }
-        if let vit = arch.transformer, vit.imageSize != prepared.train.height || vit.imageSize != prepared.train.width {
-            throw ValidationError("the imported ViT takes \(vit.imageSize)×\(vit.imageSize) images, the data are \(prepared.train.height)×\(prepared.train.width)")
-        }
-        runtime.log("starting from the weights imported from \(report.source) (\(report.loaded) tensors)")
-        return (RunConfig(model: arch, data: dataConfig, training: training, threads: Runtime.threadCount), prepared, network)
+        runtime.log("starting from the weights imported from \(imported.report.source) (\(imported.report.loaded) tensors)")
+        let config = RunConfig(model: imported.manifest.architecture, data: dataConfig, training: training,
+                               threads: Runtime.threadCount)
+        return (config, prepared, imported.model)
     }
 }

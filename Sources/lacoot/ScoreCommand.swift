@@ -18,8 +18,10 @@ struct ScoreCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`.")
+    @Option(name: .customLong("run-dir"), help: "A run folder made by `lacoot train`, or by `lacoot import` (then with the data flags).")
     var runDirectory: String
+
+    @OptionGroup(title: "Data (for weights imported into --run-dir; a trained run uses its own)") var data: DataOptions
 
     @OptionGroup(title: "Distance") var distance: DistanceOptions
 
@@ -31,12 +33,12 @@ struct ScoreCommand: ParsableCommand {
         try runtime.apply()
         let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
         defer { withExtendedLifetime(lock) {} }
-        let run = try TrainedRun.open(RunFolder(runDirectory))
+        let run = try data.openRun(runDirectory)
         let tap = distance.tap ?? run.config.training.tap
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
                                                    normalization: run.data.normalization, distance: distance.value,
                                                    tap: tap, seed: seed, progress: runtime.showProgress)
-        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, folder: run.folder)
+        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, run: run)
         try ScoresFile(provenance: provenance, scores: scores).write(to: run.folder)
         if runtime.json {
             try printJSON(scores)

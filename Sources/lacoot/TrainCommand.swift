@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
 
     /// The recipe's configuration with every flag given on the command line applied over it.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.dataset)
+        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
         if let lambda { t.lambda = lambda }
         t.lambdaWarmupEpochs = lambdaWarmup
         t.blocks = blocks.isEmpty ? nil : blocks
