@@ -12,10 +12,9 @@ struct CollapseCommand: ParsableCommand {
         commandName: "collapse",
         abstract: "Collapse blocks of a trained run into the identity, with no finetuning, and report before → after.",
         discussion: """
-        Choose exactly one policy: --remove K (the first K blocks of the order), --max-drop X (remove in
-        order while validation accuracy stays within X points; test accuracy reported), or --blocks.
-        Writes collapsed.safetensors + collapsed.json (loadable in PyTorch with the listed blocks set to
-        nn.Identity) and report.json / report.md / report.html with the removal curve.
+        Choose exactly one policy: --remove K (the first K blocks of the order), --max-drop X (remove in order while validation accuracy stays within X points; test accuracy reported), or --blocks.
+
+        Writes collapsed.safetensors + collapsed.json (loadable in PyTorch with the listed blocks set to nn.Identity) and report.json / report.md / report.html with the removal curve. A folder made by `lacoot import` is collapsed on the data the data flags name.
 
         Example:
           lacoot collapse --run-dir runs/r18-l1 --max-drop 1

@@ -31,7 +31,7 @@ struct CompressCommand: ParsableCommand {
 
         Examples:
           lacoot compress --run-dir runs/r18-compress --width 16 --epochs 5
-          lacoot compress --run-dir runs/r20 --model resnet20 --epochs 5 --target-macs 0.6 --json
+          lacoot compress --run-dir runs/r20 --model resnet20 --target-macs 0.6 --json
         """
     )
 

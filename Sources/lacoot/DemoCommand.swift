@@ -12,22 +12,14 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Train with λ > 0 and with λ = 0, collapse both block by block, and write a report comparing them.",
         discussion: """
-        On Fashion-MNIST (Debian's dataset-fashion-mnist, padded to 32×32) with ResNet-18 at width 16:
-        trains one model with the regularizer and one without, on the same seed and budget; removes
-        their blocks one by one with no finetuning (LaCoOT's ranking, a random order, and the
-        reference's deepest-first order for λ = 0); writes report.html / report.md / report.json.
-        About 10 minutes on 2 cores; --quick takes about a minute.
+        On Fashion-MNIST (Debian's dataset-fashion-mnist, padded to 32×32) with ResNet-18 at width 16: trains one model with the regularizer and one without, on the same seed and budget; removes their blocks one by one with no finetuning (LaCoOT's ranking, a random order, and the reference's deepest-first order for λ = 0); writes report.html / report.md / report.json. About 10 minutes on 2 cores; --quick takes about a minute.
 
-        --model swin_t (torchvision's Swin-T) or vit (the small ViT) trains transformers from
-        scratch instead, with the transformer recipe (AdamW, warm-up + cosine, label smoothing,
-        clipping): 3 epochs on the first 6,000 training images, 1,000 test images, 18 minutes
-        for swin_t here. --taps output mlp-branch adds a λ > 0 model trained with the
-        reference code's MLP-branch tap.
+        --model swin_t (torchvision's Swin-T) or vit (the small ViT) trains transformers from scratch instead, with the transformer recipe (AdamW, warm-up + cosine, label smoothing, clipping): 3 epochs on the first 6,000 training images, 1,000 test images, 18 minutes for swin_t here. --taps output mlp-branch adds a λ > 0 model trained with the reference code's MLP-branch tap.
 
         Example:
           lacoot demo
           lacoot demo --quick --json
-          lacoot demo --lambdas 0 0.5 1 2 5 --ramped-lambdas 5 --epochs 8 --out runs/sweep
+          lacoot demo --lambdas 0 0.5 1 2 5 --ramped-lambdas 5 --out runs/sweep
           lacoot demo --model swin_t --out runs/demo-swin
         """
     )

@@ -19,12 +19,13 @@ struct ImportCommand: ParsableCommand {
 
         The keys are matched against the model under PyTorch's names; missing, unexpected and mismatched keys are listed when they differ. With --classes N different from the file's, the classifier (fc, classifier.1, head, heads.head) starts afresh for N classes. torchvision's architectures are assumed: a ResNet's ImageNet stem is recognized by its 7×7 kernel (a 3×3 kernel is the CIFAR stem with max-pool, LaCoOT's ResNet-18); MobileNetV2 takes torchvision's ImageNet layout unless --cifar-stem says it is the CIFAR one (LaCoOT's CIFAR-10 MobileNetV2).
 
-        Writes imported.safetensors and import.json (what was read, the normalization and input size the weights expect) to --run-dir; `lacoot train --run-dir R …` then starts from these weights, repeating grayscale images into 3 channels when the model needs them.
+        Writes imported.safetensors (the model file, recording the input size, normalization and class count the weights expect) and import.json (what was read) to --run-dir. The folder is then a run folder: `lacoot train` and `compress` fine-tune from these weights, `evaluate`, `score` and `collapse` work on them as they are, each with the data flags (--dataset …), and `predict --run-dir` classifies images. Every command prepares its data the way the weights expect: grayscale repeated into 3 channels when the model needs them, images zero-padded (or, for image folders and the transfer datasets, resized) to the imported input size, normalized with the imported statistics.
 
         Example:
           lacoot import resnet18.pth --model resnet18 --classes 10 --run-dir runs/ft
-          lacoot import checkpoint_CIFAR-10_MobileNetv2_lambda_9.0_last_epoch.pt --model mobilenetv2 --cifar-stem --run-dir runs/lacoot-mnv2
-          lacoot train --run-dir runs/ft --epochs 3 --lambda 1 --lr 0.01
+          lacoot import ckpt.pt --model mobilenetv2 --cifar-stem --run-dir runs/mnv2
+          lacoot evaluate --run-dir runs/ft --dataset cifar10 --data-dir cifar
+          lacoot train --run-dir runs/ft --dataset cifar10 --data-dir cifar --lambda 1
         """
     )
 

@@ -14,7 +14,8 @@ struct Lacoot: ParsableCommand {
           lacoot train --run-dir runs/a --lambda 5 --epochs 10
           lacoot score --run-dir runs/a
           lacoot collapse --run-dir runs/a --max-drop 1
-        or all of it, with a λ = 0 baseline and a report: lacoot demo
+
+        Or all of it, with a λ = 0 baseline and a report: lacoot demo. Weights trained elsewhere come in with lacoot import, and the folder it makes works with every command above.
         """,
         version: "0.1.0",
         subcommands: [DemoCommand.self, ImportCommand.self, TrainCommand.self, CompressCommand.self, ScoreCommand.self, CollapseCommand.self,

@@ -11,11 +11,9 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify PNG/JPEG images with a trained run or a collapsed model.",
         discussion: """
-        Each image is decoded with the model's channel count, brought to its input size (zero-padded
-        and centred when smaller, as training padded 28×28 to 32×32; otherwise resized on its shorter
-        side and centre-cropped, as torchvision's eval transform), normalized with the model's
-        statistics and classified in batches. --json prints
-        {"predictions":[{"file":…,"top":[{"class":…,"index":…,"probability":…}, …]}, …]}.
+        Each image is decoded with the model's channel count, brought to its input size (zero-padded and centred when smaller, as training padded 28×28 to 32×32; otherwise resized on its shorter side and centre-cropped, as torchvision's eval transform), normalized with the model's statistics and classified in batches.
+
+        --json prints {"predictions":[{"file":…,"top":[{"class":…,"index":…,"probability":…}, …]}, …]}.
 
         Example:
           lacoot predict --model runs/demo/lambda-1/collapsed.json shoe.png --top 3

@@ -10,11 +10,11 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Measure each block's input→output distance on the validation split (eval mode, no augmentation).",
         discussion: """
-        Averages over validation batches with directions from a fixed seed, writes scores.json to the
-        run folder (collapse reads it) and prints the blocks from most to least removable.
+        Averages over validation batches with directions from a fixed seed, writes scores.json to the run folder (collapse reads it) and prints the blocks from most to least removable. A folder made by `lacoot import` is scored on the validation split of the data the data flags name.
 
         Example:
           lacoot score --run-dir runs/r18-l1 --distance sliced
+          lacoot score --run-dir runs/ft --dataset cifar10 --data-dir cifar
         """
     )
 

@@ -14,9 +14,9 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a model with cross-entropy + λ · mean block MSW into a run folder.",
         discussion: """
-        Writes config.json, metrics.jsonl (one line per epoch) and checkpoint.safetensors (after every
-        epoch, atomically) to --run-dir. Ctrl-C finishes the current step, writes a checkpoint and
-        exits; --resume continues exactly where the run stopped.
+        Writes config.json, metrics.jsonl (one line per epoch) and checkpoint.safetensors (after every epoch, atomically) to --run-dir. Ctrl-C finishes the current step, writes a checkpoint and exits; --resume continues exactly where the run stopped.
+
+        A folder made by `lacoot import` starts from the imported weights, with the data prepared as they expect (their channels, input size and normalization); the model flags are not used.
 
         Example:
           lacoot train --run-dir runs/r18-l1 --width 16 --epochs 10 --lambda 1
