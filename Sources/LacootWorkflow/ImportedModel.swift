@@ -33,13 +33,17 @@ public struct ImportedModel {
             throw RunFolderError.invalidFile(path: reportURL.path, expected: "import report", detail: "\(error)")
         }
         var manifest = stored
-        manifest.inputShape = [stored.architecture.inputChannels, report.imageSize, report.imageSize]
+        if let size = report.imageSize { manifest.inputShape = [stored.architecture.inputChannels, size, size] }
         manifest.normalization = InputNormalization(mean: report.normalization.mean, std: report.normalization.std)
         return ImportedModel(model: model, manifest: manifest, report: report, url: folder.importedModelURL)
     }
 
     /// The data `base` names, prepared for the imported model (``ModelInput``).
     public func prepare(_ base: DataConfig) throws -> (config: DataConfig, data: PreparedData) {
-        try ModelInput.prepare(base, for: manifest, source: url.path)
+        try ModelInput.prepare(base, for: manifest, source: url.path, anySize: takesAnySize)
     }
+
+    /// Whether the weights were imported without a size (a convolutional network): the data
+    /// keeps its own size, as for a new run (`--pad-to`, `--image-size`).
+    public var takesAnySize: Bool { report.imageSize == nil }
 }

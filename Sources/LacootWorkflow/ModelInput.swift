@@ -17,7 +17,17 @@ import Models
 public enum ModelInput {
     /// `base` (the data the user named) made to fit `manifest`. In `base`, a nil `padTo` or
     /// `imageSize` means "not given": both become the model's side; a given one must be it.
-    public static func dataConfig(_ base: DataConfig, for manifest: ModelManifest, source: String) throws -> DataConfig {
+    /// With `anySize` (a convolutional network imported without a size) the data keeps its
+    /// own size: `padTo` defaults as for a new run, `imageSize` as given.
+    public static func dataConfig(_ base: DataConfig, for manifest: ModelManifest, source: String,
+                                  anySize: Bool = false) throws -> DataConfig {
+        if anySize {
+            var config = base
+            config.padTo = base.padTo ?? DataConfig().padTo
+            config.channels = manifest.architecture.inputChannels
+            if let n = manifest.normalization { config.normalization = Normalization(mean: n.mean, std: n.std) }
+            return config
+        }
         let side = manifest.inputSide
         for (flag, value) in [("pad-to", base.padTo), ("image-size", base.imageSize)] {
             if let value, value != side { throw ModelInputError.sizeFlag(flag: flag, given: value, side: side, source: source) }
@@ -32,22 +42,24 @@ public enum ModelInput {
 
     /// Loads the data ``dataConfig(_:for:source:)`` describes and checks that it fits the
     /// model (``check(_:against:source:)``). Returns the configuration used with the data.
-    public static func prepare(_ base: DataConfig, for manifest: ModelManifest,
-                               source: String) throws -> (config: DataConfig, data: PreparedData) {
-        let config = try dataConfig(base, for: manifest, source: source)
+    public static func prepare(_ base: DataConfig, for manifest: ModelManifest, source: String,
+                               anySize: Bool = false) throws -> (config: DataConfig, data: PreparedData) {
+        let config = try dataConfig(base, for: manifest, source: source, anySize: anySize)
         let data = try PreparedData.prepare(config)
-        try check(data, against: manifest, source: source)
+        try check(data, against: manifest, source: source, anySize: anySize)
         return (config, data)
     }
 
     /// The data must have the model's class count and, once prepared, its image size (images
     /// larger than the model's input that no resize applies to — CIFAR's 32×32 for a 16×16
     /// model — are refused rather than fed at another size than the model was told).
-    public static func check(_ data: PreparedData, against manifest: ModelManifest, source: String) throws {
+    public static func check(_ data: PreparedData, against manifest: ModelManifest, source: String,
+                             anySize: Bool = false) throws {
         let classes = manifest.architecture.classCount
         guard data.train.classCount == classes else {
             throw ModelInputError.classCount(model: classes, data: data.train.classCount, dataset: data.label, source: source)
         }
+        if anySize { return }
         let side = manifest.inputSide
         let height = data.train.height, width = data.train.width
         guard height == side, width == side else {

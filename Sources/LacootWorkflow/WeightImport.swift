@@ -19,9 +19,10 @@ public enum WeightImport {
         /// Class count and input channels the file's weights have.
         public var fileClassCount: Int?
         public var fileInputChannels: Int?
-        /// The model's input: normalization and image size the weights expect.
+        /// The model's input: normalization and image size the weights expect. A nil size (a
+        /// convolutional network imported without `--image-size`) takes the data's own size.
         public var normalization: Normalization
-        public var imageSize: Int
+        public var imageSize: Int?
         /// The checkpoint dict's entry the weights came from ("model_state_dict"); nil for the top-level dict.
         public var key: String?
         /// The wrapper prefix stripped from every key ("module."), when there was one.
@@ -30,7 +31,7 @@ public enum WeightImport {
         public var converted: [String]?
 
         public init(source: String, format: String, tensorsInFile: Int, loaded: Int, reinitialized: [String],
-                    fileClassCount: Int?, fileInputChannels: Int?, normalization: Normalization, imageSize: Int,
+                    fileClassCount: Int?, fileInputChannels: Int?, normalization: Normalization, imageSize: Int?,
                     key: String? = nil, strippedPrefix: String? = nil, converted: [String]? = nil) {
             self.key = key
             self.strippedPrefix = strippedPrefix

@@ -82,6 +82,8 @@ struct ImportCommand: ParsableCommand {
         // stride, so its weights are taken as torchvision's (ImageNet stem)
         if stemKernel == 7 || (model.model == .mobilenetv2 && !cifarStem) { options.imageNetStem = true }
         let size = imageSize ?? ((options.imageNetStem || model.model == .vitB16) ? 224 : 32)
+        // a ViT's position table fixes its input; a convolutional network takes the data's size unless told one
+        let recorded = imageSize ?? (architectureFixesSize(kind) ? size : nil)
         let architecture = options.architecture(classCount: classCount, inputChannels: channels, imageSize: size)
         let network = try architecture.build(generator: Generator(seed: 0))
         let (loaded, reinitialized) = try WeightImport.load(tensors, into: network,
@@ -90,10 +92,10 @@ struct ImportCommand: ParsableCommand {
         try folder.create()
         try ModelFile.save(network, to: folder.importedModelURL,
                            normalization: InputNormalization(mean: normalization.mean, std: normalization.std),
-                           inputShape: [channels, size, size])
+                           inputShape: recorded.map { [channels, $0, $0] })
         let report = WeightImport.Report(source: url.path, format: read.format, tensorsInFile: tensors.count, loaded: loaded,
                                          reinitialized: reinitialized, fileClassCount: found.classes,
-                                         fileInputChannels: found.channels, normalization: normalization, imageSize: size,
+                                         fileInputChannels: found.channels, normalization: normalization, imageSize: recorded,
                                          key: read.key, strippedPrefix: read.strippedPrefix.isEmpty ? nil : read.strippedPrefix,
                                          converted: read.converted.isEmpty ? nil : read.converted)
         try AtomicFile.writeJSON(report, to: folder.importReportURL)
@@ -105,7 +107,8 @@ struct ImportCommand: ParsableCommand {
                   + (reinitialized.isEmpty ? "" : "; \(reinitialized.joined(separator: ", ")) re-initialized for \(classCount) classes"))
             if !read.strippedPrefix.isEmpty { print("stripped the key prefix '\(read.strippedPrefix)' from every key") }
             if !read.converted.isEmpty { print("converted to float32: \(read.converted.joined(separator: ", "))") }
-            print("input: \(channels) channel(s), \(size)×\(size), normalization \(normalization)")
+            print("input: \(channels) channel(s), " + (recorded.map { "\($0)×\($0)" } ?? "the data's own size (--image-size fixes one)")
+                  + ", normalization \(normalization)")
             print("next: lacoot train|compress|evaluate|score|collapse --run-dir \(runDirectory) [data flags], or lacoot predict --run-dir \(runDirectory) IMAGE")
         }
     }
@@ -134,4 +137,7 @@ struct ImportCommand: ParsableCommand {
         if channels == 3 { return Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]) }
         return Normalization(mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.5, count: channels))
     }
+
+    /// Whether the architecture only takes one input size (a ViT: its position table).
+    private func architectureFixesSize(_ kind: ModelArchitecture.Kind) -> Bool { kind == .visionTransformer }
 }

@@ -142,4 +142,33 @@ import Testing
         #expect(r.code == 2)
         expectOneLine(r.err, contains: "--pad-to 32")
     }
+
+    /// Weights of a convolutional network imported without `--image-size` (here an ImageNet
+    /// stem, nominally 224) take the data at its own size, as a new run would — not zero-padded
+    /// to 224 — and import.json says so; with `--image-size` the size is fixed.
+    @Test func aConvolutionalNetworkImportedWithoutASizeTakesTheDatasOwn() throws {
+        let dir = try scratch()
+        let run = dir + "/source"
+        var r = try lacoot(["train", "--run-dir", run, "--width", "4", "--imagenet-stem", "--epochs", "1", "--max-batches", "1",
+                            "--batch-size", "16", "--train-limit", "100", "--test-limit", "20", "--lambda", "0", "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        r = try lacoot(["collapse", "--run-dir", run, "--remove", "0", "--no-latency", "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        let folder = dir + "/imported"
+        r = try lacoot(["import", run + "/collapsed.safetensors", "--model", "resnet18", "--width", "4", "--run-dir", folder,
+                        "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/import.json")))
+        #expect((report as? [String: Any])?["imageSize"] == nil, "\(report)")
+        let data = ["--train-limit", "100", "--test-limit", "20", "--repeats", "1", "--json", "--quiet"]
+        r = try lacoot(["evaluate", "--run-dir", folder] + data)
+        #expect(r.code == 0, "\(r.err)")
+        let imported = try object(r.out)
+        r = try lacoot(["evaluate", "--run-dir", run, "--model", run + "/collapsed.safetensors", "--repeats", "1", "--json", "--quiet"])
+        #expect(r.code == 0, "\(r.err)")
+        let trained = try object(r.out)
+        // the same MACs as the source run at 32×32 (at 224 they would be ≈ 49× more)
+        #expect(imported["macs"] as? Int == trained["macs"] as? Int, "imported \(imported) vs trained \(trained)")
+        #expect(imported["accuracy"] as? Double == trained["accuracy"] as? Double)
+    }
 }
