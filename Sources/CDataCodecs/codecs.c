@@ -159,6 +159,9 @@ int cdc_decode_png(const uint8_t *in, size_t inlen, int channels, size_t max_pix
     return CDC_ERR_CORRUPT;
   }
   image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+  /* A 16-bit file without gAMA/sRGB holds sRGB-encoded values, as every viewer and PIL read
+   * it (v / 257); libpng would otherwise take them as linear and gamma-encode them. */
+  image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   if ((size_t)image.width * (size_t)image.height > max_pixels) {
     *width = (int)(image.width > INT32_MAX ? INT32_MAX : image.width);
     *height = (int)(image.height > INT32_MAX ? INT32_MAX : image.height);
@@ -249,6 +252,25 @@ static void cdc_jpeg_emit_message(j_common_ptr cinfo, int level) {
   }
 }
 
+/* CMYK pixels (4 bytes each) to RGB or gray in place, as PIL's convert("RGB") / ("L") does:
+ * an Adobe marker means the values are stored inverted (Photoshop's and libjpeg's writers). */
+static void cdc_cmyk_to_rgb_or_gray(uint8_t *px, size_t count, int channels, int adobe_inverted) {
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *in = px + 4 * i;
+    unsigned ink[4], rgb[3];
+    for (int c = 0; c < 4; c++) ink[c] = adobe_inverted ? 255u - in[c] : in[c];
+    unsigned nk = 255u - ink[3];
+    for (int c = 0; c < 3; c++) {
+      unsigned t = ink[c] * nk + 128u;
+      unsigned m = ((t >> 8) + t) >> 8;  /* ink * nk / 255, rounded */
+      rgb[c] = nk > m ? nk - m : 0u;
+    }
+    uint8_t *o = px + (size_t)channels * i;  /* never ahead of the pixel being read */
+    if (channels == 3) { o[0] = (uint8_t)rgb[0]; o[1] = (uint8_t)rgb[1]; o[2] = (uint8_t)rgb[2]; }
+    else o[0] = (uint8_t)((rgb[0] * 19595u + rgb[1] * 38470u + rgb[2] * 7471u + 0x8000u) >> 16);
+  }
+}
+
 int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, size_t max_pixels, uint8_t **out,
                     int *width, int *height, char *err, size_t errlen) {
   *out = NULL;
@@ -282,16 +304,12 @@ int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, size_t max_pi
     jpeg_destroy_decompress(&cinfo);
     return CDC_ERR_TOO_LARGE;
   }
-  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-    set_err(err, errlen, "CMYK JPEG images are not supported");
-    jpeg_destroy_decompress(&cinfo);
-    return CDC_ERR_UNSUPPORTED;
-  }
-  cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : (channels == 1 ? JCS_GRAYSCALE : JCS_RGB);
   jpeg_start_decompress(&cinfo);
   size_t stride = (size_t)cinfo.output_width * (size_t)cinfo.output_components;
   size_t size = stride * (size_t)cinfo.output_height;
-  if (cinfo.output_components != channels || size == 0) {
+  if (cinfo.output_components != (cmyk ? 4 : channels) || size == 0) {
     set_err(err, errlen, "unexpected JPEG output format");
     jpeg_destroy_decompress(&cinfo);
     return CDC_ERR_UNSUPPORTED;
@@ -311,6 +329,8 @@ int cdc_decode_jpeg(const uint8_t *in, size_t inlen, int channels, size_t max_pi
     free(buf);
     return CDC_ERR_TRUNCATED;
   }
+  if (cmyk) cdc_cmyk_to_rgb_or_gray(buf, (size_t)cinfo.output_width * cinfo.output_height, channels,
+                                    cinfo.saw_Adobe_marker);
   jpeg_finish_decompress(&cinfo);
   *width = (int)cinfo.output_width;
   *height = (int)cinfo.output_height;

@@ -28,7 +28,10 @@ public struct DecodedImage: Sendable, Equatable {
 }
 
 /// PNG and JPEG decoding and encoding through libpng and libjpeg-turbo, with errors returned
-/// as `DataError` (no C library can abort the process from here).
+/// as `DataError` (no C library can abort the process from here). Every PNG colour type and
+/// depth (palette, gray + alpha, 16 bits: scaled v / 257, as PIL reads them; alpha composited
+/// onto black) and baseline, progressive and CMYK JPEGs (converted as PIL's `convert("RGB")`)
+/// decode to 1 or 3 channels of 8 bits.
 public enum ImageCodec {
     /// The most pixels an image may have — as its header promises, or once resized — before
     /// anything is allocated for it (default 8192 × 8192; `--max-image-pixels`).
@@ -54,6 +57,7 @@ public enum ImageCodec {
         guard channels == 1 || channels == 3 else {
             throw DataError.invalidArgument("images can be decoded to 1 or 3 channels, not \(channels)")
         }
+        guard !bytes.isEmpty else { throw DataError.undecodableImage(file: file, reason: "the file is empty (0 bytes)") }
         guard let format = format(of: bytes) else {
             let head = bytes.prefix(4).map { String($0, radix: 16).leftPadded(2) }.joined(separator: " ")
             throw DataError.undecodableImage(file: file, reason: "neither PNG nor JPEG (starts with \(head.isEmpty ? "nothing" : head))")
