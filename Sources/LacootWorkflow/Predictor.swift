@@ -33,27 +33,61 @@ public struct Predictor {
         self.inputShape = inputShape
     }
 
-    /// The `top` most likely classes of each file, in the files' order.
+    /// A file that could not be classified (missing, unreadable, not an image, too large):
+    /// the file and the one-line reason, which names it.
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        public var file: String
+        public var description: String
+    }
+
+    /// The `top` most likely classes of each file, in the files' order; the first file that
+    /// cannot be classified throws.
     public func predict(files: [String], top: Int = 5, batchSize: Int = 64) throws -> [Prediction] {
+        var predictions: [Prediction] = []
+        try predict(files: files, top: top, batchSize: batchSize) { outcome in predictions.append(try outcome.get()) }
+        return predictions
+    }
+
+    /// Classifies the files batch by batch and hands each one's outcome to `each`, in the
+    /// files' order, as soon as its batch is done: a file that cannot be decoded is a
+    /// ``Failure`` and the others are still classified. At most one batch of decoded images is
+    /// held at a time, so memory is bounded by `batchSize`, not by the number of files.
+    public func predict(files: [String], top: Int = 5, batchSize: Int = 64,
+                        each: (Result<Prediction, Failure>) throws -> Void) throws {
         let k = min(max(top, 1), model.architecture.classCount)
         model.eval()
-        var predictions: [Prediction] = []
-        for start in stride(from: 0, to: files.count, by: batchSize) {
-            let batch = Array(files[start..<min(files.count, start + batchSize)])
-            let images = try Tensor.stack(batch.map(input(for:)))
-            let probabilities = try withNoGrad { try Functional.softmax(model(images), dim: 1) }
-            let (values, indices) = try probabilities.topk(k, dim: 1)
-            let p = try values.floats(), idx = try indices.values(as: Int64.self)
-            for (row, file) in batch.enumerated() {
-                let entries = (0..<k).map { j -> Prediction.Entry in
-                    let index = Int(idx[row * k + j])
-                    let name = index < classNames.count ? classNames[index] : String(index)
-                    return Prediction.Entry(class: name, index: index, probability: Double(p[row * k + j]))
+        for start in stride(from: 0, to: files.count, by: max(batchSize, 1)) {
+            let batch = files[start..<min(files.count, start + max(batchSize, 1))]
+            var inputs: [Tensor] = [], failures: [Int: Failure] = [:]
+            for (i, file) in batch.enumerated() {
+                do { inputs.append(try input(for: file)) } catch {
+                    failures[i] = Failure(file: file, description: "\(error)")
                 }
-                predictions.append(Prediction(file: file, top: entries))
+            }
+            var rows: [[Prediction.Entry]] = []
+            if !inputs.isEmpty { rows = try classify(try Tensor.stack(inputs), top: k) }
+            inputs.removeAll()
+            var row = 0
+            for (i, file) in batch.enumerated() {
+                if let failure = failures[i] { try each(.failure(failure)); continue }
+                try each(.success(Prediction(file: file, top: rows[row])))
+                row += 1
             }
         }
-        return predictions
+    }
+
+    /// The `k` most likely classes of each image of a batch [N, C, H, W].
+    private func classify(_ images: Tensor, top k: Int) throws -> [[Prediction.Entry]] {
+        let probabilities = try withNoGrad { try Functional.softmax(model(images), dim: 1) }
+        let (values, indices) = try probabilities.topk(k, dim: 1)
+        let p = try values.floats(), idx = try indices.values(as: Int64.self)
+        return (0..<(p.count / k)).map { row in
+            (0..<k).map { j -> Prediction.Entry in
+                let index = Int(idx[row * k + j])
+                let name = index < classNames.count ? classNames[index] : String(index)
+                return Prediction.Entry(class: name, index: index, probability: Double(p[row * k + j]))
+            }
+        }
     }
 
     /// One file as the model's normalized input [C, H, W].

@@ -11,9 +11,9 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Classify PNG/JPEG images with a trained run or a collapsed model.",
         discussion: """
-        Each image is decoded with the model's channel count, brought to its input size (zero-padded and centred when smaller, as training padded 28×28 to 32×32; otherwise resized on its shorter side and centre-cropped, as torchvision's eval transform), normalized with the model's statistics and classified in batches.
+        Each image is decoded with the model's channel count, brought to its input size (zero-padded and centred when smaller, as training padded 28×28 to 32×32; otherwise resized on its shorter side and centre-cropped, as torchvision's eval transform), normalized with the model's statistics and classified in batches; results are printed batch by batch, and only one batch of images is held in memory. A file that cannot be read or decoded is named on stderr, the others are still classified, and the exit status is 1.
 
-        --json prints {"predictions":[{"file":…,"top":[{"class":…,"index":…,"probability":…}, …]}, …]}.
+        --json prints {"predictions":[{"file":…,"top":[{"class":…,"index":…,"probability":…}, …]}, …]}, and "errors":[{"file":…,"error":…}] when a file failed.
 
         Example:
           lacoot predict --model runs/demo/lambda-1/collapsed.json shoe.png --top 3
@@ -37,22 +37,38 @@ struct PredictCommand: ParsableCommand {
         try Bounds.check(batchSize, "batch-size", in: Bounds.batchSize)
     }
 
-    struct Output: Encodable { let predictions: [Predictor.Prediction] }
+    /// One file that could not be classified, in `--json`'s `errors`.
+    struct Failed: Encodable { let file: String; let error: String }
 
+    /// Classifies batch by batch, printing each batch's results as they come (`--json`: one
+    /// object streamed); a file that cannot be read or decoded is named on stderr and the others
+    /// are still classified, then the exit status is 1.
     func run() throws {
         try runtime.apply()
         let predictor = try makePredictor()
         var files = images
         if let folder { files += try imagesInFolder(folder) }
-        let predictions = try predictor.predict(files: files, top: top, batchSize: batchSize)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var failed: [Failed] = [], printed = 0
+        if runtime.json { print("{\"predictions\":[", terminator: "") }
+        try predictor.predict(files: files, top: top, batchSize: batchSize) { outcome in
+            switch outcome {
+            case let .failure(failure):
+                printError("error: \(failure)")
+                failed.append(Failed(file: failure.file, error: failure.description))
+            case let .success(p) where runtime.json:
+                print((printed > 0 ? "," : "") + String(decoding: try encoder.encode(p), as: UTF8.self), terminator: "")
+                printed += 1
+            case let .success(p):
+                let classes = p.top.map { String(format: "%@ %.1f %%", $0.class, $0.probability * 100) }.joined(separator: ", ")
+                print("\(p.file): \(classes)")
+            }
+        }
         if runtime.json {
-            try printJSON(Output(predictions: predictions))
-            return
+            print("]" + (failed.isEmpty ? "" : ",\"errors\":" + String(decoding: try encoder.encode(failed), as: UTF8.self)) + "}")
         }
-        for p in predictions {
-            let classes = p.top.map { String(format: "%@ %.1f %%", $0.class, $0.probability * 100) }.joined(separator: ", ")
-            print("\(p.file): \(classes)")
-        }
+        if !failed.isEmpty { throw ExitCode(1) }
     }
 
     private func makePredictor() throws -> Predictor {
