@@ -62,19 +62,27 @@ public struct TrainedRun {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// config.json must describe the model and data the checkpoint was trained with (the
-    /// checkpoint keeps the configuration it was trained under): a hand-edited dataset, model or
-    /// normalization is named instead of silently scoring the weights on other data. A
+    /// The top-level fields in which two encodings differ, as "part key: a in config.json vs b in the checkpoint".
+    private static func fieldDifferences<T: Encodable>(_ part: String, _ config: T, _ trained: T) throws -> [String] {
+        let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+        let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trained)) as? [String: Any] ?? [:]
+        return try Set(mine.keys).union(theirs.keys).sorted().compactMap { key in
+            let a = try canonical(mine[key]), b = try canonical(theirs[key])
+            return a == b ? nil : "\(part) \(key): \(a) in config.json vs \(b) in the checkpoint"
+        }
+    }
+
+    /// config.json must describe the model, data and training the checkpoint was trained with
+    /// (the checkpoint keeps the configuration it was trained under): a hand-edited dataset,
+    /// model or normalization, or another run's checkpoint copied in, is named instead of
+    /// silently scoring those weights as this run's. A
     /// checkpoint without a readable configuration (written elsewhere) is not compared.
     static func checkAgainstCheckpoint(_ config: RunConfig, _ stored: String, folder: RunFolder) throws {
         guard let trained = try? JSONDecoder().decode(RunConfig.self, from: Data(stored.utf8)) else { return }
         var differences = config.model.differences(from: trained.model).map { "model \($0)" }
-        let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config.data)) as? [String: Any] ?? [:]
-        let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trained.data)) as? [String: Any] ?? [:]
-        for key in Set(mine.keys).union(theirs.keys).sorted() {
-            let a = try canonical(mine[key]), b = try canonical(theirs[key])
-            if a != b { differences.append("data \(key): \(a) in config.json vs \(b) in the checkpoint") }
-        }
+        differences += try fieldDifferences("data", config.data, trained.data)
+        // another run's checkpoint copied in (or its λ, seed, epochs… edited in config.json)
+        differences += try fieldDifferences("training", config.training, trained.training)
         guard differences.isEmpty else {
             throw RunFolderError.configChanged(config: folder.configURL.path, checkpoint: folder.checkpointURL.path,
                                                differences: differences)
