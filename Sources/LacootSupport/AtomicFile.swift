@@ -178,6 +178,29 @@ public enum AtomicFile {
         }
     }
 
+    /// Checks up front that ``write(to:_:)`` will be able to write `url`: creates and removes a
+    /// temporary file in its folder, so a command that would write only after minutes of work
+    /// (a read-only or immutable run folder, a read-only mount) stops at once, having written
+    /// nothing. Permission bits alone do not stop root; this asks the file system itself.
+    /// - Throws: `AtomicFileError` naming `url` and its folder.
+    public static func checkWritable(_ url: URL) throws {
+        let folderURL = url.standardizedFileURL.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folderURL.path, isDirectory: &isDirectory) else {
+            throw AtomicFileError.missingFolder(path: url.standardizedFileURL.path, folder: folderURL.path)
+        }
+        guard isDirectory.boolValue else { throw AtomicFileError.parentNotAFolder(path: url.standardizedFileURL.path, parent: folderURL.path) }
+        let probe = folderURL.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            let reason = code == EACCES || code == EPERM || code == EROFS ? "no permission (\(errorText(code)))" : errorText(code)
+            throw AtomicFileError.cannotCreateTemporaryFile(path: url.standardizedFileURL.path, folder: folderURL.path, reason: reason)
+        }
+        _ = close(fd)
+        _ = unlink(probe)
+    }
+
     /// Writes `data` to `url` atomically.
     /// - Throws: `AtomicFileError` naming the path.
     public static func write(_ data: Data, to url: URL) throws {

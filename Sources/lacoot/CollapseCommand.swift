@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LaCoOT
 import LacootReport
+import LacootSupport
 import LacootWorkflow
 import Models
 import Torch
@@ -66,6 +67,8 @@ struct CollapseCommand: ParsableCommand {
         try runtime.apply()
         let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
         defer { withExtendedLifetime(lock) {} }
+        // a folder it cannot write stops the command now, not after the measurements
+        if lock != nil { try AtomicFile.checkWritable(RunFolder(runDirectory).collapsedModelURL) }
         let run = try data.openRun(runDirectory)
         let names = run.model.collapsibleBlockNames
         if let remove, remove > names.count {

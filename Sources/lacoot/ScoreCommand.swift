@@ -33,6 +33,7 @@ struct ScoreCommand: ParsableCommand {
         try runtime.apply()
         let lock = try RunLock.acquire(RunFolder(runDirectory), create: false)
         defer { withExtendedLifetime(lock) {} }
+        if lock != nil { try AtomicFile.checkWritable(RunFolder(runDirectory).scoresURL) }   // before the measurement
         let run = try data.openRun(runDirectory)
         let tap = distance.tap ?? run.config.training.tap
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
