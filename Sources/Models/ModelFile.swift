@@ -66,7 +66,7 @@ public enum ModelFile {
             guard let weights = manifest.weights else {
                 throw ModelError.invalidManifest(path: url.path, detail: "no \"weights\" file named")
             }
-            weightsURL = url.deletingLastPathComponent().appendingPathComponent(weights)
+            weightsURL = try weightsFile(weights, namedBy: url)
             guard FileManager.default.fileExists(atPath: weightsURL.path) else {
                 throw ModelError.missingFile(path: weightsURL.path, namedBy: url.path)
             }
@@ -77,5 +77,18 @@ public enum ModelFile {
         guard report.isClean else { throw ModelError.weightsMismatch(path: weightsURL.path, detail: report.description) }
         model.eval()
         return (model, manifest)
+    }
+
+    /// The weights file a JSON manifest names, which must lie in the manifest's own folder (or
+    /// below it): a relative path with no `..` — never an absolute path, so a manifest someone
+    /// hands over cannot make lacoot read a file elsewhere.
+    static func weightsFile(_ weights: String, namedBy manifest: URL) throws -> URL {
+        let parts = weights.split(separator: "/", omittingEmptySubsequences: false)
+        guard !weights.isEmpty, !weights.hasPrefix("/"), !weights.hasPrefix("~"),
+              !parts.contains(where: { $0 == ".." || $0.isEmpty }), !weights.contains("\0") else {
+            throw ModelError.invalidManifest(path: manifest.path, detail: "\"weights\": \"\(weights)\" is not a file in the "
+                + "manifest's folder (a relative name without \"..\", e.g. \"collapsed.safetensors\", is expected)")
+        }
+        return manifest.deletingLastPathComponent().appendingPathComponent(weights)
     }
 }
