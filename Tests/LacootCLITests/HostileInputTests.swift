@@ -29,7 +29,8 @@ import Testing
         try Data().write(to: URL(fileURLWithPath: images + "/c empty.png"))
         try Data("this is not a picture\n".utf8).write(to: URL(fileURLWithPath: images + "/d text.jpg"))
         try HostileFixtures.bluePNG.write(to: URL(fileURLWithPath: images + "/e good.png"))
-        var r = try lacoot(["predict", "--run-dir", dir + "/run", "--folder", images, images + "/missing.png", "--batch-size", "2"])
+        var r = try lacoot(["predict", "--run-dir", dir + "/run", "--folder", images, images + "/missing.png", "--batch-size", "2",
+                            "--quiet"])   // stderr: the errors alone, not the input line
         #expect(r.code == 1, "\(r.err)")
         let lines = r.out.split(separator: "\n")
         #expect(lines.count == 3 && ["a good ü.png", "b good.jpg", "e good.png"].allSatisfy { name in lines.contains { $0.contains(name + ": ") } },

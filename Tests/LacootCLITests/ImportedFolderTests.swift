@@ -156,7 +156,7 @@ import Testing
         try #require(r.code == 0, "\(r.err)")
         let folder = dir + "/imported"
         r = try lacoot(["import", run + "/collapsed.safetensors", "--model", "resnet18", "--width", "4", "--run-dir", folder,
-                        "--quiet"])
+                        "--quiet"] + normalizationFlags(run + "/collapsed.json"))
         try #require(r.code == 0, "\(r.err)")
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/import.json")))
         #expect((report as? [String: Any])?["imageSize"] == nil, "\(report)")
