@@ -30,9 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from torchvision_cpu import torchvision
+from transfer_pretrain import idx as read_idx, tensors   # the same IDX reader and input transform as the source model's
 
-MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 TRAIN_COUNT = 1400
 
 
@@ -40,14 +39,6 @@ def write_idx(path: str, array: np.ndarray) -> None:
     header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
     with gzip.open(path, "wb") as f:
         f.write(header + array.astype(np.uint8).tobytes())
-
-
-def read_idx(path: str) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def make(csv_gz: str, out: str) -> None:
@@ -60,11 +51,6 @@ def make(csv_gz: str, out: str) -> None:
         write_idx(os.path.join(out, f"{prefix}-images-idx3-ubyte.gz"), images[part])
         write_idx(os.path.join(out, f"{prefix}-labels-idx1-ubyte.gz"), labels[part])
     print(json.dumps({"folder": out, "train": TRAIN_COUNT, "test": int(len(labels) - TRAIN_COUNT)}))
-
-
-def tensors(images: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(images.copy()).float().div(255).unsqueeze(1).repeat(1, 3, 1, 1)
-    return (F.pad(x, (2, 2, 2, 2)) - MEAN) / STD
 
 
 def finetune(pretrained: str, out: str, epochs: int, lr: float, seed: int) -> None:
