@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch", "TestSupport"]),
         .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootSupport"]),
         .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "Models", "NN", "Datasets", "Torch"],
                     resources: [.copy("Fixtures")]),

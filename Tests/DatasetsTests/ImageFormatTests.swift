@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Datasets
+import TestSupport
 
 /// Images as they come (docs/RELIABILITY.md, round two): every PNG colour type and depth and
 /// every JPEG kind decodes to what PIL's `convert("RGB")` gives; a file that is not an image is
@@ -8,25 +9,8 @@ import Testing
 /// in the test; without a Python with PIL the test reports itself skipped.
 @Suite struct ImageFormatTests {
     /// A Python that imports PIL: the engine's venv, the reference venv or Debian's.
-    static let pillow: URL? = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let candidates = [root.appendingPathComponent(".venv-torch/bin/python"), root.appendingPathComponent(".venv-ref/bin/python"),
-                          URL(fileURLWithPath: "/usr/bin/python3")]
-        return candidates.first { (try? run($0, ["-c", "import PIL"]))?.status == 0 }
-    }()
-
-    static func run(_ python: URL, _ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
-    }
+    static let pillow: URL? = [ReferencePython.engine, ReferencePython.reference, URL(fileURLWithPath: "/usr/bin/python3")]
+        .first { (try? ReferencePython.run($0, ["-c", "import PIL"]))?.status == 0 }
 
     /// Writes the fixtures into `dir`; prints each decodable one's size and RGB bytes as PIL reads them.
     static let script = #"""
@@ -79,9 +63,9 @@ print(json.dumps({k: {"size": list(Image.open(f"{out}/{k}").size), "rgb": v} for
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let made = try Self.run(try #require(Self.pillow), ["-c", Self.script, dir.path])
-        try #require(made.status == 0, "the fixture script failed")
-        let expected = try JSONDecoder().decode([String: Expected].self, from: made.output)
+        let made = try ReferencePython.run(try #require(Self.pillow), ["-c", Self.script, dir.path])
+        try #require(made.status == 0, "the fixture script failed: \(made.errors)")
+        let expected = try JSONDecoder().decode([String: Expected].self, from: Data(made.output.utf8))
         #expect(expected.count == 8)
         for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
             let path = dir.appendingPathComponent(name).path

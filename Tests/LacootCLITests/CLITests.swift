@@ -16,6 +16,23 @@ func executable() throws -> URL { try lacootExecutable() }
 let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// `lacoot ARGUMENTS` started in the background, its stderr in the returned pipe.
+func start(_ arguments: [String]) throws -> (process: Process, errors: Pipe) {
+    let process = Process()
+    process.executableURL = try executable()
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return (process, errors)
+}
+
+/// Everything `pipe` received.
+func text(of pipe: Pipe) -> String {
+    String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+}
+
 func scratch() throws -> String {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

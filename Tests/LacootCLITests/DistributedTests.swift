@@ -303,27 +303,10 @@ private func childProcesses(of pid: pid_t) throws -> [(pid: pid_t, arguments: [S
     }
 }
 
-/// `lacoot ARGUMENTS` started in the background, its stderr in the returned pipe.
-private func start(_ arguments: [String]) throws -> (process: Process, errors: Pipe) {
-    let process = Process()
-    process.executableURL = try executable()
-    process.arguments = arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    return (process, errors)
-}
-
 /// Waits (up to 5 minutes) until `path` exists.
 private func waitFor(_ path: String, poll: Double = 0.05) {
     let started = Date()
     while !FileManager.default.fileExists(atPath: path), Date().timeIntervalSince(started) < 300 {
         Thread.sleep(forTimeInterval: poll)
     }
-}
-
-/// Everything `pipe` received.
-private func text(of pipe: Pipe) -> String {
-    String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
 }

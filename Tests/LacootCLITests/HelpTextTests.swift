@@ -8,19 +8,7 @@ private let helpWidth = 80
 /// `lacoot ARGS --help` rendered at ``helpWidth`` columns (COLUMNS set explicitly, so the test
 /// does not depend on the terminal that runs the suite).
 private func help(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = try executable()
-    process.arguments = arguments + ["--help"]
-    var environment = ProcessInfo.processInfo.environment
-    environment["COLUMNS"] = String(helpWidth)
-    process.environment = environment
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
+    try lacoot(arguments + ["--help"], within: 60, environment: ["COLUMNS": String(helpWidth)]).out
 }
 
 /// Lines of `text` where a paragraph was broken by hand and wrapped again by the parser: a

@@ -190,13 +190,7 @@ import Testing
         let after = ["--bn-images", "64", "--max-drop", "100", "--no-latency", "--quiet"]
         let args = ["compress", "--run-dir", dir, "--width", "4", "--epochs", "3", "--batch-size", "32", "--train-limit", "480",
                     "--test-limit", "64", "--projections", "4"] + after
-        let first = Process()
-        first.executableURL = try executable()
-        first.arguments = args
-        let errors = Pipe()
-        first.standardError = errors
-        first.standardOutput = FileHandle.nullDevice
-        try first.run()
+        let (first, errors) = try start(args)
         var deadline = Date().addingTimeInterval(120)
         while (try? String(contentsOfFile: dir + "/.lock", encoding: .utf8))?.isEmpty ?? true, Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
@@ -209,7 +203,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.05)
         }
         kill(first.processIdentifier, SIGTERM)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = text(of: errors)
         first.waitUntilExit()
         #expect(first.terminationReason == .exit && first.terminationStatus == 1, "\(stderr)")
         #expect(stderr.contains("interrupted at epoch") && stderr.contains("--resume"), "\(stderr)")

@@ -4,12 +4,16 @@ import Glibc
 #endif
 import Testing
 
-/// Runs the built `lacoot` executable; kills it after `seconds` (`timedOut`: a hang fails the
-/// test instead of stalling the suite).
-func lacoot(_ arguments: [String], within seconds: Double) throws -> (code: Int32, out: String, err: String, timedOut: Bool) {
+/// Runs the built `lacoot` executable (with `environment` over this process's); kills it after
+/// `seconds` (`timedOut`: a hang fails the test instead of stalling the suite).
+func lacoot(_ arguments: [String], within seconds: Double,
+            environment: [String: String] = [:]) throws -> (code: Int32, out: String, err: String, timedOut: Bool) {
     let process = Process()
     process.executableURL = try executable()
     process.arguments = arguments
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
