@@ -165,20 +165,21 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
     /// same mapping with normalization).
     public static func apply(_ draw: Draw, to image: [UInt8], channels: Int, height: Int, width: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: image.count)
-        for c in 0..<channels {
-            for y in 0..<height {
-                for x in 0..<width {
-                    let sx0 = draw.flip ? width - 1 - x : x
-                    if let region = draw.region {
-                        out[(c * height + y) * width + x] = image.withUnsafeBufferPointer { p in
-                            bilinear(p.baseAddress! + c * height * width, width: width, region: region,
-                                     outHeight: height, outWidth: width, y: y, x: sx0)
+        image.withUnsafeBufferPointer { pixels in
+            guard let base = pixels.baseAddress else { return }
+            for c in 0..<channels {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let sx0 = draw.flip ? width - 1 - x : x
+                        if let region = draw.region {
+                            out[(c * height + y) * width + x] = bilinear(base + c * height * width, width: width, region: region,
+                                                                         outHeight: height, outWidth: width, y: y, x: sx0)
+                            continue
                         }
-                        continue
+                        let sy = y + draw.offsetY, sx = sx0 + draw.offsetX
+                        guard sy >= 0, sy < height, sx >= 0, sx < width else { continue }
+                        out[(c * height + y) * width + x] = base[(c * height + sy) * width + sx]
                     }
-                    let sy = y + draw.offsetY, sx = sx0 + draw.offsetX
-                    guard sy >= 0, sy < height, sx >= 0, sx < width else { continue }
-                    out[(c * height + y) * width + x] = image[(c * height + sy) * width + sx]
                 }
             }
         }

@@ -21,20 +21,17 @@ public enum ModelInput {
     /// own size: `padTo` defaults as for a new run, `imageSize` as given.
     public static func dataConfig(_ base: DataConfig, for manifest: ModelManifest, source: String,
                                   anySize: Bool = false) throws -> DataConfig {
-        if anySize {
-            var config = base
-            config.padTo = base.padTo ?? DataConfig().padTo
-            config.channels = manifest.architecture.inputChannels
-            if let n = manifest.normalization { config.normalization = Normalization(mean: n.mean, std: n.std) }
-            return config
-        }
-        let side = manifest.inputSide
-        for (flag, value) in [("pad-to", base.padTo), ("image-size", base.imageSize)] {
-            if let value, value != side { throw ModelInputError.sizeFlag(flag: flag, given: value, side: side, source: source) }
-        }
         var config = base
-        config.padTo = side
-        config.imageSize = side
+        if anySize {
+            config.padTo = base.padTo ?? DataConfig().padTo
+        } else {
+            let side = manifest.inputSide
+            for (flag, value) in [("pad-to", base.padTo), ("image-size", base.imageSize)] {
+                if let value, value != side { throw ModelInputError.sizeFlag(flag: flag, given: value, side: side, source: source) }
+            }
+            config.padTo = side
+            config.imageSize = side
+        }
         config.channels = manifest.architecture.inputChannels
         if let n = manifest.normalization { config.normalization = Normalization(mean: n.mean, std: n.std) }
         return config
