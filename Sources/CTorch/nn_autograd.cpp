@@ -122,8 +122,8 @@ ct_tensor ct_linear(ct_tensor x, ct_tensor w, ct_tensor b) { CT_REQUIRE(x, nullp
   CT_TENSOR(return wrap(at::linear(x->t, w->t, optional(b)));)
 }
 // oneDNN's channels-last backward of a strided 1x1 convolution with fewer than 8 input channels
-// per group (a ResNet's downsample at width 4) corrupts the heap or hangs on CPUs with
-// avx512_core_bf16 (AMD EPYC; PyTorch 2.13 alone does the same, docs/RELIABILITY.md). Such a
+// per group (a ResNet's downsample at width 4) corrupts the heap or hangs on an AVX2-only AMD
+// EPYC (its brgemm kernel; PyTorch 2.13 alone does the same, docs/RELIABILITY.md). Such a
 // convolution runs in NCHW, its output handed back channels-last: the same values, another kernel.
 static bool avoids_strided_pointwise_channels_last(const at::Tensor &x, const at::Tensor &w, const int64_t *stride) {
   return x.dim() == 4 && w.dim() == 4 && w.size(2) == 1 && w.size(3) == 1 && w.size(1) < 8 &&

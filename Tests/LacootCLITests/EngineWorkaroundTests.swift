@@ -4,8 +4,8 @@ import Testing
 /// Work-arounds for engine bugs that show on some CPUs only.
 @Suite struct EngineWorkaroundTests {
     /// oneDNN's channels-last backward of a strided 1×1 convolution with fewer than 8 input
-    /// channels (the downsample of a width-4 ResNet-18) corrupts the heap on CPUs with
-    /// avx512_core_bf16 (AMD EPYC; PyTorch 2.13 alone crashes the same way, with one thread
+    /// channels (the downsample of a width-4 ResNet-18) corrupts the heap on an AVX2-only AMD
+    /// EPYC (oneDNN's brgemm kernel; PyTorch 2.13 alone crashes the same way, with one thread
     /// every time). The shim runs such a convolution in NCHW; without that, this run dies with
     /// SIGSEGV/SIGABRT on those machines. Widths 2 and 4, one thread and two.
     @Test func tinyWidthsTrainChannelsLastOnEveryCPU() throws {

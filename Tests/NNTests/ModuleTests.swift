@@ -237,7 +237,7 @@ final class TinyNet: Module {
 }
 
 /// The shim's NCHW route for strided 1×1 convolutions with few input channels (an engine bug on
-/// avx512_core_bf16 CPUs) gives the channels-last layout's values and layout.
+/// an AVX2-only AMD EPYC) gives the channels-last layout's values and layout.
 @Suite struct StridedPointwiseConvolutionTests {
     @Test func channelsLastStridedPointwiseConvolutionMatchesNCHW() throws {
         let g = try Generator(seed: 4)
