@@ -50,6 +50,10 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         /// Share of the training steps at `initialLambda` before the adaptation starts and the
         /// blocks to remove are chosen.
         public var selectionFraction: Double = 0.2
+        /// The identity path (``IdentityPath``): after the selection, the residual branch of every
+        /// block chosen for removal is scaled down from 1 to 0 by `reachFraction` of the steps.
+        /// For blocks that start far from the identity (pretrained weights). nil = off.
+        public var identityPath: IdentityPath?
 
         public init() {}
 
@@ -111,6 +115,15 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         guard let start = startDistances[block], start > settings.epsilon else { return settings.epsilon }
         let progress = min(1, Double(steps - selectionStep) / Double(reachStep - selectionStep))
         return start * pow(settings.epsilon / start, progress)
+    }
+
+    /// The factor on block `block`'s residual branch at the current step: 1 without an identity
+    /// path, before the selection and for released blocks; on the path's curve from 1 at the
+    /// selection to 0 at `reachStep` for the blocks chosen for removal, 0 after.
+    public func residualScale(of block: String) -> Double {
+        guard let path = settings.identityPath, selectionDone, (weights[block] ?? 0) > 0 else { return 1 }
+        let progress = Double(steps - selectionStep) / Double(reachStep - selectionStep)
+        return path.scale(atProgress: progress)
     }
 
     /// The blocks still regularized, in forward order.

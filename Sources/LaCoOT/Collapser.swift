@@ -200,12 +200,13 @@ public final class Collapser {
 }
 
 extension Collapser {
-    /// A fresh model with the same architecture, collapsed blocks, weights and memory layout
-    /// (collapse one copy per removal order, keep the original).
+    /// A fresh model with the same architecture, collapsed blocks, weights, residual scales and
+    /// memory layout (collapse one copy per removal order, keep the original).
     public static func copy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
         let copy = try model.manifest.build()
         let report = try copy.load(stateDict: model.stateDict(), strict: true)
         guard report.isClean else { throw CollapseError.copyMismatch(report: report.description) }
+        for (block, scale) in model.residualScales { try copy.setResidualScale(scale, of: block) }
         if model.memoryFormat != .contiguous { try copy.setMemoryFormat(model.memoryFormat) }
         try copy.to(model.device)
         return copy

@@ -128,6 +128,7 @@ public final class Trainer {
         if resume, let runFolder, runFolder.hasCheckpoint {
             progress = try restore(from: runFolder, runConfig: runConfig, run: run, stepsPerEpoch: stepsPerEpoch)
         }
+        try applyResidualScales()
         var history = progress.history
         if let parallel {
             try parallel.prepare(model)
@@ -153,7 +154,17 @@ public final class Trainer {
             log(Self.describe(metrics, epochs: config.epochs))
             try onEpoch?(metrics)
         }
+        try applyResidualScales()
         return history
+    }
+
+    /// Sets each block's residual scale to where the adaptive λ's identity path is at the
+    /// current step (nothing without an identity path).
+    func applyResidualScales() throws {
+        guard let adaptive, adaptive.settings.identityPath != nil else { return }
+        for block in adaptive.blocks where !(model.module(at: block) is Identity) {
+            try model.setResidualScale(adaptive.residualScale(of: block), of: block)
+        }
     }
 
     /// What ``fit(train:validation:runFolder:runConfig:resume:)`` shares with its parts.
@@ -372,6 +383,7 @@ public final class Trainer {
         let labels = try batchLabels.to(device)
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let lambda = adaptive?.meanLambda ?? regularizer.lambda.value(atEpoch: fractionalEpoch)
+        try applyResidualScales()
         if let parallel { try parallel.broadcastBuffers(model) }
         var events: [BlockEvent] = []
         // bf16: the forward pass under autocast; the loss and the distance in float32.

@@ -20,7 +20,7 @@ func convBNReLU6(_ input: Int, _ output: Int, kernel: Int, stride: Int, groups: 
 /// MobileNetV2's inverted residual: [1×1 expand–BN–ReLU6], 3×3 depthwise–BN–ReLU6,
 /// 1×1 project–BN, all in the child `conv`; plus the input when stride is 1 and the channels
 /// are unchanged.
-public final class InvertedResidual: Module {
+public final class InvertedResidual: Module, ResidualScaled {
     public let inChannels: Int
     public let outChannels: Int
     public let stride: Int
@@ -29,6 +29,7 @@ public final class InvertedResidual: Module {
     public let usesResidual: Bool
     /// The block's layers (torchvision's key "conv").
     public let conv: Child<Module>
+    public var residualScale = 1.0
 
     init(_ inChannels: Int, _ outChannels: Int, stride: Int, expandRatio: Int, generator: Generator) throws {
         self.inChannels = inChannels
@@ -49,7 +50,7 @@ public final class InvertedResidual: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         let out = try conv(x)
-        return usesResidual ? try x + out : out
+        return usesResidual ? try x + out.scaled(by: residualScale) : out
     }
 }
 

@@ -3,7 +3,7 @@ import Torch
 
 /// torchvision's BasicBlock: conv3×3–BN–ReLU–conv3×3–BN, plus the identity or a shortcut, then
 /// ReLU. Children, in torchvision's order: conv1, bn1, relu, conv2, bn2[, downsample].
-public final class BasicBlock: Module {
+public final class BasicBlock: Module, ResidualScaled {
     public static let expansion = 1
     public let inPlanes: Int
     public let planes: Int
@@ -16,6 +16,7 @@ public final class BasicBlock: Module {
     public let bn2: Child<Module>
     /// The projection or zero-padding shortcut of a block that changes shape.
     public let downsample: Child<Module>?
+    public var residualScale = 1.0
 
     /// `shortcut` is built by the caller before the block (torchvision's order of random draws).
     init(inPlanes: Int, planes: Int, stride: Int, shortcut: Module?, generator: Generator) throws {
@@ -35,7 +36,7 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let out = try bn2(conv2(relu(bn1(conv1(x)))))
+        let out = try bn2(conv2(relu(bn1(conv1(x))))).scaled(by: residualScale)
         let identity = if let downsample { try downsample(x) } else { x }
         return try relu(out + identity)
     }
@@ -51,7 +52,7 @@ public final class BasicBlock: Module {
 /// torchvision's Bottleneck (ResNet v1.5, stride on the 3×3): conv1×1–BN–ReLU–conv3×3–BN–ReLU–
 /// conv1×1–BN, plus the identity or a shortcut, then ReLU. Children, in torchvision's order:
 /// conv1, bn1, conv2, bn2, conv3, bn3, relu[, downsample].
-public final class Bottleneck: Module {
+public final class Bottleneck: Module, ResidualScaled {
     public static let expansion = 4
     public let inPlanes: Int
     public let planes: Int
@@ -65,6 +66,7 @@ public final class Bottleneck: Module {
     public let bn3: Child<Module>
     public let relu: Child<Module>
     public let downsample: Child<Module>?
+    public var residualScale = 1.0
 
     init(inPlanes: Int, planes: Int, stride: Int, shortcut: Module?, generator: Generator) throws {
         self.inPlanes = inPlanes
@@ -88,7 +90,7 @@ public final class Bottleneck: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         var out = try relu(bn1(conv1(x)))
         out = try relu(bn2(conv2(out)))
-        out = try bn3(conv3(out))
+        out = try bn3(conv3(out)).scaled(by: residualScale)
         let identity = if let downsample { try downsample(x) } else { x }
         return try relu(out + identity)
     }

@@ -5,12 +5,13 @@ import Torch
 /// x + stochastic_depth(attn(norm1(x))), then + stochastic_depth(mlp(norm2(·))) — the same
 /// StochasticDepth module draws once per branch. Children `norm1`, `attn`, `stochastic_depth`,
 /// `norm2`, `mlp` (MLP ratio × C hidden).
-public final class SwinBlock: Module, BranchedBlock {
+public final class SwinBlock: Module, BranchedBlock, ResidualScaled {
     public let norm1: Child<LayerNorm>
     public let attn: Child<ShiftedWindowAttention>
     public let stochasticDepth: Child<StochasticDepth>
     public let norm2: Child<LayerNorm>
     public let mlp: Child<MLPBlock>
+    public var residualScale = 1.0
 
     init(dim: Int, heads: Int, window: Int, shift: Int, mlpRatio: Double, stochasticDepth p: Double, generator g: Generator,
          dropouts: DropoutMaker) throws {
@@ -33,9 +34,9 @@ public final class SwinBlock: Module, BranchedBlock {
     public override func forward(_ input: Tensor) throws -> Tensor { try forwardWithBranch(input).output }
 
     func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
-        let x = try input + stochasticDepth(attn(norm1(input)))
+        let x = try input + stochasticDepth(attn(norm1(input))).scaled(by: residualScale)
         let branch = try mlp(norm2(x))
-        return (try x + stochasticDepth(branch), branch)
+        return (try x + stochasticDepth(branch).scaled(by: residualScale), branch)
     }
 }
 

@@ -25,12 +25,13 @@ final class DropoutMaker {
 /// torchvision's ViT `EncoderBlock`: x + dropout(self_attention(ln_1(x))), then
 /// + mlp(ln_2(·)). Children `ln_1`, `self_attention`, `dropout`, `ln_2`, `mlp` (LayerNorm
 /// eps 1e-6), so the keys are `encoder.layers.encoder_layer_N.self_attention.in_proj_weight` etc.
-public final class EncoderBlock: Module, BranchedBlock {
+public final class EncoderBlock: Module, BranchedBlock, ResidualScaled {
     public let ln1: Child<LayerNorm>
     public let selfAttention: Child<MultiheadAttention>
     public let dropout: Child<Dropout>
     public let ln2: Child<LayerNorm>
     public let mlp: Child<MLPBlock>
+    public var residualScale = 1.0
 
     init(_ t: ModelArchitecture.Transformer, dropout p: Double, generator g: Generator, dropouts: DropoutMaker) throws {
         ln1 = Child("ln_1", try LayerNorm([t.hiddenDim], eps: 1e-6))
@@ -52,9 +53,9 @@ public final class EncoderBlock: Module, BranchedBlock {
     public override func forward(_ input: Tensor) throws -> Tensor { try forwardWithBranch(input).output }
 
     func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor) {
-        let x = try dropout(selfAttention(ln1(input))) + input
+        let x = try dropout(selfAttention(ln1(input))).scaled(by: residualScale) + input
         let branch = try mlp(ln2(x))
-        return (try x + branch, branch)
+        return (try x + branch.scaled(by: residualScale), branch)
     }
 }
 

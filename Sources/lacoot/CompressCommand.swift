@@ -67,6 +67,9 @@ struct CompressCommand: ParsableCommand {
     @Flag(name: .customLong("no-zero-init"), help: "Initialize the blocks' residual branches as usual instead of at zero (the last BatchNorm's weight; a new model only, not imported weights).")
     var noZeroInit = false
 
+    @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights, off for a new model (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
+    var identityPath: IdentityPathChoice = .auto
+
     @OptionGroup(title: "Data") var data: DataOptions
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Distance") var distance: DistanceOptions
@@ -93,10 +96,27 @@ struct CompressCommand: ParsableCommand {
         settings.maximumLambda = maxLambda
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
+        settings.identityPath = identityPath.path(startsFromImport: FileManager.default.fileExists(
+            atPath: RunFolder(runDirectory).importedModelURL.path))
         t.adaptiveLambda = settings
         t.zeroInitResidual = !noZeroInit
         t.lambda = initialLambda
         return t
+    }
+
+    /// `--identity-path`'s values.
+    enum IdentityPathChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, linear, cosine, off
+
+        /// The path for a run; `auto` follows where the weights come from.
+        func path(startsFromImport: Bool) -> IdentityPath? {
+            switch self {
+            case .auto: startsFromImport ? IdentityPath(shape: .linear) : nil
+            case .linear: IdentityPath(shape: .linear)
+            case .cosine: IdentityPath(shape: .cosine)
+            case .off: nil
+            }
+        }
     }
 
     /// The `--json` output.

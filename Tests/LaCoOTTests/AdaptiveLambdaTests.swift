@@ -186,3 +186,37 @@ import Torch
         #expect(zip(before, after).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
     }
 }
+
+@Suite struct IdentityPathTests {
+    @Test func shapesGoFromOneToZero() {
+        let linear = IdentityPath(shape: .linear), cosine = IdentityPath(shape: .cosine)
+        #expect(linear.scale(atProgress: -1) == 1 && linear.scale(atProgress: 0.25) == 0.75 && linear.scale(atProgress: 2) == 0)
+        #expect(cosine.scale(atProgress: 0) == 1 && abs(cosine.scale(atProgress: 0.5) - 0.5) < 1e-12)
+        #expect(abs(cosine.scale(atProgress: 0.25) - (1 + cos(Double.pi / 4)) / 2) < 1e-12 && cosine.scale(atProgress: 1) == 0)
+    }
+
+    @Test func theChosenBlocksFadeBetweenTheSelectionAndTheReachStep() {
+        var s = AdaptiveLambda.Settings()
+        s.selectionFraction = 0.2
+        s.reachFraction = 0.6
+        s.targetMACs = 0.5
+        s.identityPath = IdentityPath(shape: .linear)
+        var adaptive = AdaptiveLambda(blocks: ["a", "b"], settings: s, totalSteps: 100)
+        let distances = [BlockDistance(block: "a", distance: 0.1), BlockDistance(block: "b", distance: 0.9)]
+        for _ in 0..<20 { adaptive.observe(distances) }
+        #expect(adaptive.residualScale(of: "a") == 1 && adaptive.residualScale(of: "b") == 1)   // before the selection
+        // equal MACs: "a" is cheaper to remove per MAC and removing it alone reaches 50 %
+        #expect(adaptive.select(blockMACs: ["a": 50, "b": 50], fullMACs: 100) == ["b"])
+        #expect(adaptive.residualScale(of: "a") == 1)
+        for _ in 0..<20 { adaptive.observe(distances) }       // halfway from step 20 to 60
+        #expect(abs(adaptive.residualScale(of: "a") - 0.5) < 1e-12)
+        #expect(adaptive.residualScale(of: "b") == 1)          // released: trained freely, never faded
+        for _ in 0..<20 { adaptive.observe(distances) }
+        #expect(adaptive.residualScale(of: "a") == 0)
+        for _ in 0..<40 { adaptive.observe(distances) }
+        #expect(adaptive.residualScale(of: "a") == 0)
+        s.identityPath = nil
+        let off = AdaptiveLambda(blocks: ["a"], settings: s, totalSteps: 100)
+        #expect(off.residualScale(of: "a") == 1)
+    }
+}

@@ -97,3 +97,39 @@ import Torch
         #expect(try weights(of: resumed.model) == weights(of: straight.model))
     }
 }
+
+@Suite(.serialized) struct IdentityPathCompressorTests {
+    /// Blocks that start far from the identity (usual initialization, as imported weights do):
+    /// with the identity path the chosen blocks end at scale 0, so removing them changes nothing.
+    @Test func theChosenBlocksEndAsIdentitiesAndTheirRemovalCostsNothing() throws {
+        var config = tinyConfig(epochs: 2)
+        var settings = AdaptiveLambda.Settings()
+        settings.identityPath = IdentityPath()
+        config.adaptiveLambda = settings
+        let trainer = try Trainer(model: try tinyModel(seed: 1), config: config, normalization: tinyNormalization)
+        trainer.showProgress = false
+        trainer.log = { _ in }
+        let data = PreparedData(train: try tinyData(count: 48), validation: try tinyData(count: 16, seed: 1),
+                                test: try tinyData(count: 16, seed: 2), normalization: tinyNormalization)
+        _ = try trainer.fit(train: data.train, validation: data.validation)
+        let adaptive = try #require(trainer.adaptive)
+        #expect(!adaptive.selected.isEmpty)
+        for block in trainer.model.collapsibleBlockNames {
+            #expect(trainer.model.residualScales[block] == (adaptive.selected.contains(block) ? 0 : 1), "\(block)")
+        }
+        let before = try Collapser.copy(of: trainer.model)
+        let compressor = Compressor(trainer: trainer)
+        compressor.maxDrop = 0
+        compressor.reestimateBatchNorm = false
+        let outcome = try compressor.collapse(data: data)
+        #expect(Set(outcome.removed) == Set(adaptive.selected))   // none costs anything, even at a budget of 0
+        #expect(outcome.compressed.accuracy == outcome.full.accuracy)
+        // the logits themselves: the collapsed model computes what the trained one did
+        before.eval(); trainer.model.eval()
+        #expect(before.residualScales == trainer.model.residualScales.merging(
+            adaptive.selected.map { ($0, 0.0) }) { current, _ in current })   // the copy keeps the scales
+        let x = try Tensor.randn([8, 1, 32, 32], generator: Generator(seed: 3))
+        let gap = try (before(x) - trainer.model(x)).abs().amax().item()
+        #expect(gap <= 1e-5)
+    }
+}
