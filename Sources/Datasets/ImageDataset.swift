@@ -118,6 +118,22 @@ public struct ImageDataset: Sendable {
                             trainIndices: trainIndices, validationIndices: validationIndices)
     }
 
+    /// Whether the images are stored grouped by class (labels never decrease, more than one class),
+    /// as image folders are: their first N images are then one or two classes, not a sample.
+    public var isSortedByClass: Bool {
+        Set(labels).count > 1 && zip(labels, labels.dropFirst()).allSatisfy { $0 <= $1 }
+    }
+
+    /// The first `limit` images — or, when the images are grouped by class (``isSortedByClass``),
+    /// `limit` images drawn at random with `seed` (kept in their order), so every class is
+    /// represented as in the whole set.
+    public func limited(to limit: Int, seed: UInt64 = 0) throws -> ImageDataset {
+        guard limit < count else { return self }
+        guard isSortedByClass else { return try subset(Array(0..<limit)) }
+        var generator = SeededGenerator(seed: seed, stream: 0x4C49_4D49_54) // "LIMIT"
+        return try subset(Array(generator.permutation(count)[..<limit]).sorted())
+    }
+
     /// The dataset with every image zero-padded (centred) to `height × width`, e.g. 28×28 → 32×32.
     public func padded(toHeight newHeight: Int, width newWidth: Int) throws -> ImageDataset {
         guard newHeight >= height, newWidth >= width else {

@@ -57,12 +57,8 @@ public struct PreparedData: Sendable {
             full = try full.padded(toHeight: size, width: size)
             test = try test.padded(toHeight: size, width: size)
         }
-        if let limit = config.trainLimit, limit < full.count {
-            full = try full.subset(Array(0..<max(limit, 2)))
-        }
-        if let limit = config.testLimit, limit < test.count {
-            test = try test.subset(Array(0..<max(limit, 1)))
-        }
+        if let limit = config.trainLimit { full = try full.limited(to: max(limit, 2), seed: config.splitSeed) }
+        if let limit = config.testLimit { test = try test.limited(to: max(limit, 1), seed: config.splitSeed) }
         if let channels = config.channels, channels != full.channels {
             full = try full.repeatingChannels(to: channels)
             test = try test.repeatingChannels(to: channels)

@@ -51,8 +51,21 @@ public struct TrainedRun {
                                                  model: "the model in \(folder.configURL.path) (\(config.model.label))",
                                                  report: report.description)
         }
+        try applyIdentityPath(of: checkpoint, to: model)
         let data = try PreparedData.prepare(config.data)
         return TrainedRun(folder: folder, config: config, model: model, data: data, epochs: checkpoint.epoch)
+    }
+
+    /// A `compress` run with an identity path trained its chosen blocks at a residual scale below
+    /// 1 (0 once the path ended): the model is what it computed only with those scales, which
+    /// the checkpoint's adaptive-λ state gives.
+    static func applyIdentityPath(of checkpoint: TrainingCheckpoint, to model: any CollapsibleModel) throws {
+        guard let text = checkpoint.metadata["adaptive_lambda"],
+              let state = try? JSONDecoder().decode(AdaptiveLambda.self, from: Data(text.utf8)),
+              state.settings.identityPath != nil else { return }
+        for block in state.blocks where model.activeBlockNames.contains(block) {
+            try model.setResidualScale(state.residualScale(of: block), of: block)
+        }
     }
 
     /// A JSON value as text with sorted keys ("none" when absent), so equal values compare equal.

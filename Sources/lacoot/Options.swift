@@ -178,10 +178,10 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("target-domain"), help: "pacs, vlcs: hold this domain out as the test set and train on the others (default: all domains pooled, a seeded 80/10/10 split).")
     var targetDomain: String?
 
-    @Option(name: .customLong("train-limit"), help: "Use only the first N training images (quick runs).")
+    @Option(name: .customLong("train-limit"), help: "Use only the first N training images (quick runs); where the files are grouped by class (image folders), N drawn at random (seeded), so every class is in them.")
     var trainLimit: Int?
 
-    @Option(name: .customLong("test-limit"), help: "Use only the first N test images.")
+    @Option(name: .customLong("test-limit"), help: "Use only the first N test images (drawn at random where grouped by class, as --train-limit).")
     var testLimit: Int?
 
     @Option(name: .customLong("max-image-pixels"), help: "Refuse an image whose header promises, or whose resize makes, more pixels than this (decompression bombs). (default: 67108864, 8192²)")

@@ -194,3 +194,28 @@ import Torch
         #expect(counts.allSatisfy { $0 > 900 && $0 < 1100 })
     }
 }
+
+@Suite struct LimitTests {
+    func dataset(labels: [Int64]) throws -> ImageDataset {
+        try ImageDataset(name: "t", pixels: labels.map { UInt8($0) }, labels: labels, channels: 1, height: 1, width: 1,
+                         classCount: 3)
+    }
+
+    @Test func aLimitOnImagesGroupedByClassKeepsEveryClass() throws {
+        let sorted = try dataset(labels: Array(repeating: 0, count: 100) + Array(repeating: 1, count: 100) + Array(repeating: 2, count: 100))
+        #expect(sorted.isSortedByClass)
+        let limited = try sorted.limited(to: 30, seed: 0)
+        #expect(limited.count == 30)
+        #expect(Set(limited.labels) == [0, 1, 2])                     // the first 30 would be class 0 alone
+        #expect(limited.labels == limited.labels.sorted())           // kept in their order
+        #expect(try sorted.limited(to: 30, seed: 0).labels == limited.labels)   // seeded
+        #expect(try sorted.limited(to: 300).count == 300)
+    }
+
+    @Test func aLimitOnMixedImagesTakesTheFirstOnes() throws {
+        let labels: [Int64] = (0..<90).map { Int64($0 % 3) }
+        let mixed = try dataset(labels: labels)
+        #expect(!mixed.isSortedByClass)
+        #expect(try mixed.limited(to: 10).labels == Array(labels.prefix(10)))
+    }
+}
