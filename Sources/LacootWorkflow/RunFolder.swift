@@ -76,6 +76,8 @@ public struct RunFolder: Sendable {
     public var reportJSONURL: URL { url.appendingPathComponent("report.json") }
     public var reportMarkdownURL: URL { url.appendingPathComponent("report.md") }
     public var reportHTMLURL: URL { url.appendingPathComponent("report.html") }
+    /// The model frozen at the block selection, which a `compress` run with distillation learns from.
+    public var teacherURL: URL { url.appendingPathComponent("teacher.safetensors") }
     public var collapsedModelURL: URL { url.appendingPathComponent("collapsed.safetensors") }
     public var collapsedManifestURL: URL { url.appendingPathComponent("collapsed.json") }
     /// Weights brought in by `lacoot import` (a model file: weights + manifest), where

@@ -48,6 +48,9 @@ public final class Trainer {
     /// for the run's length, or restores it from the checkpoint); ``step(images:labels:fractionalEpoch:)``
     /// uses and updates it.
     public var adaptive: AdaptiveLambda?
+    /// The frozen model whose logits ``TrainingConfig/distillation`` distils from: set it before
+    /// `fit`, or the trainer takes a copy of the model at the adaptive λ's block selection.
+    public var teacher: (any CollapsibleModel)?
     /// Data-parallel training: this process is one rank of the group (set before `fit`).
     public var parallel: DataParallel?
     /// MACs of each collapsible block and of the whole model at the training image size (for
@@ -158,6 +161,14 @@ public final class Trainer {
         return history
     }
 
+    /// A copy of `model` in evaluation mode that no gradient reaches (the distillation's teacher).
+    static func frozenCopy(of model: any CollapsibleModel) throws -> any CollapsibleModel {
+        let copy = try Collapser.copy(of: model)
+        copy.eval()
+        for (_, tensor) in copy.namedParameters() { try tensor.requiresGrad(false) }
+        return copy
+    }
+
     /// Sets each block's residual scale to where the adaptive λ's identity path is at the
     /// current step (nothing without an identity path).
     func applyResidualScales() throws {
@@ -226,6 +237,16 @@ public final class Trainer {
                                                        reason: "has no valid adaptive_lambda state for this run (the per-block λ cannot be restored)")
             }
             adaptive = saved
+            if config.distillation != nil, saved.selectionDone, teacher == nil {
+                guard FileManager.default.fileExists(atPath: runFolder.teacherURL.path) else {
+                    throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
+                                                           reason: "is past the block selection but \(runFolder.teacherURL.path), the distillation's teacher, is missing")
+                }
+                let loaded = try ModelFile.load(from: runFolder.teacherURL).model
+                try loaded.to(device)
+                if config.channelsLast { try loaded.setMemoryFormat(.channelsLast) }
+                teacher = try Self.frozenCopy(of: loaded)
+            }
         }
         for (name, generator) in model.namedGenerators() {
             if let g = checkpoint.generators["model." + name] { try generator.setState(g) }
@@ -253,9 +274,10 @@ public final class Trainer {
             guard let saved = try? JSONDecoder().decode(PartialEpoch.self, from: Data(text.utf8)) else {
                 throw bad("partial_epoch", "is not valid JSON")
             }
-            guard checkpoint.epoch < epochs, (0..<stepsPerEpoch).contains(saved.steps), saved.samples >= 0, saved.correct >= 0 else {
+            // all of an epoch's steps: stopped on its last step, before its validation and metrics
+            guard checkpoint.epoch < epochs, (0...stepsPerEpoch).contains(saved.steps), saved.samples >= 0, saved.correct >= 0 else {
                 throw bad("partial_epoch", "\(saved.steps) steps into epoch \(checkpoint.epoch + 1) of \(epochs), "
-                          + "but an epoch has \(stepsPerEpoch) steps (expected 0..<\(stepsPerEpoch))")
+                          + "but an epoch has \(stepsPerEpoch) steps (expected 0...\(stepsPerEpoch))")
             }
             resumed.partial = saved
             resumed.skipSteps = saved.steps
@@ -289,6 +311,9 @@ public final class Trainer {
                                                 generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
                                                 metadata: metadata)
         checkpoint.regularizer = try regularizer.warmStartState()
+        if let teacher, config.distillation != nil, !FileManager.default.fileExists(atPath: runFolder.teacherURL.path) {
+            try ModelFile.save(teacher, to: runFolder.teacherURL)
+        }
         try checkpoint.save(to: runFolder.checkpointURL)
         logger.debug("checkpoint written", metadata: ["file": "\(runFolder.checkpointURL.path)", "epochs": "\(epochsDone)",
                                                      "steps": "\(partial?.steps ?? 0)"])
@@ -391,7 +416,11 @@ public final class Trainer {
             lambda > 0 ? try model.forward(images) { events.append($0) } : try model(images)
         }
         let logits = output.dtype == .float32 ? output : try output.to(.float32)
-        let ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
+        var ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
+        if let distillation = config.distillation, let teacher {
+            let taught = try withNoGrad { try withPrecision(config.precision, device: device) { try teacher(images) } }
+            ce = try ce + distillation.loss(student: logits, teacher: taught.dtype == .float32 ? taught : taught.to(.float32))
+        }
         if let parallel { events = try parallel.globalEvents(events) }
         let penalty = try adaptive.map { try regularizer.penalty(events, weights: $0.weights) }
             ?? regularizer.penalty(events, epoch: fractionalEpoch)
@@ -431,6 +460,7 @@ public final class Trainer {
                 let names = model.collapsibleBlockNames
                 blockCosts = (Dictionary(uniqueKeysWithValues: names.map { ($0, cost.macs(under: $0)) }), cost.totalMACs)
             }
+            if config.distillation != nil, teacher == nil { teacher = try Self.frozenCopy(of: model) }
             let released = state.select(blockMACs: blockCosts!.blocks, fullMACs: blockCosts!.full)
             log("adaptive λ: regularizing " + state.selected.joined(separator: ", ")
                 + (released.isEmpty ? "" : "; released (trained freely): " + released.joined(separator: ", ")))

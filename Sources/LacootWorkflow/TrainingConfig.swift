@@ -47,6 +47,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// at weight 0 (the block is the identity at the first step; ``ResidualInit``). Not applied
     /// to imported weights.
     public var zeroInitResidual: Bool = false
+    /// Distillation from the model frozen at the adaptive λ's block selection (``Distillation``;
+    /// `compress` only); nil = none.
+    public var distillation: Distillation? = nil
     public var distance: DistanceMode = .reference
     public var projections: Int = 50
     public var p: Double = 2
@@ -100,6 +103,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         lambdaWarmupEpochs = try value(.lambdaWarmupEpochs, d.lambdaWarmupEpochs)
         adaptiveLambda = try value(.adaptiveLambda, d.adaptiveLambda)
         zeroInitResidual = try value(.zeroInitResidual, d.zeroInitResidual)
+        distillation = try value(.distillation, d.distillation)
         distance = try value(.distance, d.distance)
         projections = try value(.projections, d.projections)
         p = try value(.p, d.p)
@@ -138,6 +142,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard lambda >= 0, lambda <= 1e6 else { throw bad("lambda", "must be a number in [0, 1e6], got \(lambda)") }
         guard lambdaWarmupEpochs >= 0, lambdaWarmupEpochs <= 100_000 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
         try adaptiveLambda?.validate()
+        try distillation?.validate()
         guard (0...64).contains(augmentation.cropPadding) else {
             throw bad("crop-padding", "must be in 0...64, got \(augmentation.cropPadding)")
         }
@@ -191,6 +196,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         if tap != .output { parts.append("tap \(tap.rawValue)") }
         if zeroInitResidual { parts.append("zero-init residual branches") }
+        if let path = adaptiveLambda?.identityPath { parts.append("\(path.shape.rawValue) identity path") }
+        if let d = distillation { parts.append("distillation \(d.weight) (T \(d.temperature))") }
         parts.append("seed \(seed)")
         if precision != .fp32 { parts.append(precision.rawValue) }
         if let maxBatchesPerEpoch { parts.append("≤ \(maxBatchesPerEpoch) batches/epoch") }

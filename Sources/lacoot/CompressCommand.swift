@@ -70,6 +70,12 @@ struct CompressCommand: ParsableCommand {
     @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights, off for a new model (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
     var identityPath: IdentityPathChoice = .auto
 
+    @Option(name: .long, help: ArgumentHelp("Weight of a distillation term: from the block selection on, the model also learns the logits of itself frozen at that moment (T² · KL at --distill-temperature). 0 = off.", valueName: "weight"))
+    var distill = 0.0
+
+    @Option(name: .customLong("distill-temperature"), help: "The distillation's softmax temperature.")
+    var distillTemperature = Distillation().temperature
+
     @OptionGroup(title: "Data") var data: DataOptions
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Distance") var distance: DistanceOptions
@@ -84,6 +90,8 @@ struct CompressCommand: ParsableCommand {
         try Bounds.check(maxLambda, "max-lambda", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(initialLambda, "initial-lambda", in: 0...maxLambda, exclusiveLower: true)
         try Bounds.check(bnImages, "bn-images", in: 1...Bounds.limit.upperBound)
+        try Bounds.check(distill, "distill", in: 0...1e3)
+        try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
         try distance.checkTap(for: model)
     }
 
@@ -99,6 +107,7 @@ struct CompressCommand: ParsableCommand {
         settings.identityPath = identityPath.path(startsFromImport: FileManager.default.fileExists(
             atPath: RunFolder(runDirectory).importedModelURL.path))
         t.adaptiveLambda = settings
+        t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
         t.zeroInitResidual = !noZeroInit
         t.lambda = initialLambda
         return t
