@@ -97,11 +97,26 @@ import Testing
             var r = try lacoot(["import", source + "/collapsed.safetensors", "--model", "resnet18", "--width", "4",
                                 "--run-dir", folder, "--mean", "0.25", "--std", "0.5", "--quiet"])
             try #require(r.code == 0, "\(r.err)")
-            let extra = command == "train" ? ["--lambda", "1"] : ["--bn-images", "64", "--max-drop", "100", "--no-latency"]
+            let extra = command == "train" ? ["--lambda", "1"] : ["--bn-images", "64", "--max-drop", "0", "--no-latency", "--distill", "1"]
             r = try lacoot([command, "--run-dir", folder, "--epochs", "1", "--max-batches", "2", "--batch-size", "32",
                             "--train-limit", "200", "--test-limit", "50", "--projections", "4", "--quiet", "--json"] + extra)
             #expect(r.code == 0, "\(command): \(r.err)")
+            if command == "compress" {
+                // imported weights take the identity path: the chosen blocks end at scale 0, so removing
+                // them costs nothing (even at --max-drop 0) and changes no accuracy before the re-estimation
+                let out = try object(r.out)
+                let full = try #require(out["full"] as? [String: Any]), plain = try #require(out["compressed_without_bn_reestimation"] as? [String: Any])
+                #expect((out["rejected"] as? [String]) == [], "\(r.out)")
+                #expect((out["target_met"] as? Bool) == true, "\(r.out)")
+                #expect(full["accuracy"] as? Double == plain["accuracy"] as? Double, "\(r.out)")
+                #expect(FileManager.default.fileExists(atPath: folder + "/teacher.safetensors"))
+            }
             let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
+            if command == "compress" {
+                for field in ["\"identityPath\"", "\"linear\"", "\"distillation\""] {
+                    #expect(config.contains(field), "\(field) missing from \(config)")
+                }
+            }
             for field in ["\"padTo\" : 32", "\"channels\" : 1", "0.25", "\"width\" : 4"] {
                 #expect(config.contains(field), "\(command): \(field) missing from \(config)")
             }
