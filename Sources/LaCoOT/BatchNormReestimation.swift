@@ -41,7 +41,7 @@ public enum BatchNormReestimation {
     }
 
     /// Re-estimates the statistics on the first `maxImages` images of `images` (no
-    /// augmentation). A model without BatchNorm is left as it is. Returns the images used.
+    /// augmentation; a seeded random `maxImages` when the images are grouped by class). A model without BatchNorm is left as it is. Returns the images used.
     @discardableResult
     public static func run(on model: any CollapsibleModel, images: ImageDataset, normalization: Normalization,
                            maxImages: Int = 4_096, batchSize: Int = 128) throws -> Int {
@@ -49,7 +49,8 @@ public enum BatchNormReestimation {
         guard !layers.isEmpty else { return 0 }
         let count = min(maxImages, images.count)
         guard count > 0 else { throw CollapseError.emptyDataset(dataset: images.name, task: "re-estimate BatchNorm statistics") }
-        let subset = count == images.count ? images : try images.subset(Array(0..<count))
+        // images grouped by class (folders): a random subset, not the first classes alone
+        let subset = try images.limited(to: count)
         let loader = try Loader.evaluation(dataset: subset, batchSize: batchSize, normalization: normalization)
         let wasTraining = model.isTraining
         let momenta = layers.map(\.momentum)

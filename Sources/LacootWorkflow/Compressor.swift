@@ -24,7 +24,8 @@ public final class Compressor {
     /// Remove a block only while validation accuracy stays within this many points of the full
     /// model's.
     public var maxDrop: Double = 1
-    /// Re-estimate the BatchNorm statistics after each removal (on training images).
+    /// Re-estimate the BatchNorm statistics after each removal (on training images), kept where
+    /// they do at least as well on the acceptance images as the statistics before.
     public var reestimateBatchNorm = true
     /// Training images the re-estimation averages over.
     public var reestimationImages = 4_096
@@ -97,8 +98,14 @@ public final class Compressor {
         for block in order {
             let saved = try BatchNormReestimation.snapshot(of: model)   // the statistics before this try
             let previous = try model.replace(block, with: Identity())
-            try reestimate(model, data)
-            let accuracy = try accuracy(on: pool, data)
+            var accuracy = try accuracy(on: pool, data)
+            if reestimateBatchNorm {
+                // re-estimated statistics are kept only where they do better on the acceptance images
+                let before = try BatchNormReestimation.snapshot(of: model)
+                try reestimate(model, data)
+                let reestimated = try self.accuracy(on: pool, data)
+                if reestimated >= accuracy { accuracy = reestimated } else { try BatchNormReestimation.restore(before, in: model) }
+            }
             let kept = reference - accuracy <= maxDrop
             log(String(format: "remove %@: %.2f %% on %d held-out and training images (full %.2f %%) → %@", block, accuracy,
                        pool.count, reference, kept ? "removed" : "kept, costs more than \(maxDrop) points"))
@@ -135,11 +142,13 @@ public final class Compressor {
         try Evaluation.accuracy(of: trainer.model, on: images, normalization: data.normalization)
     }
 
-    /// The validation split, topped up with training images to ``acceptanceImages``.
+    /// The validation split, topped up with training images to ``acceptanceImages`` (the first
+    /// ones, or drawn at random where the images are grouped by class).
     func acceptancePool(_ data: PreparedData) throws -> ImageDataset {
         let missing = min(acceptanceImages - data.validation.count, data.train.count)
         guard missing > 0 else { return data.validation }
-        return try data.validation.appending(try data.train.subset(Array(0..<missing)), name: "validation + training images")
+        // images grouped by class (folders): a random subset of the training images, not the first classes
+        return try data.validation.appending(try data.train.limited(to: missing), name: "validation + training images")
     }
 
     private func reestimate(_ model: any CollapsibleModel, _ data: PreparedData) throws {

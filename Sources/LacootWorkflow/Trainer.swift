@@ -254,8 +254,10 @@ public final class Trainer {
         resumed.history = Array(try runFolder.readMetrics().prefix(resumed.startEpoch))
         logger.info("checkpoint resumed", metadata: ["file": "\(runFolder.checkpointURL.path)",
                                                     "epochs": "\(resumed.startEpoch)", "steps": "\(resumed.skipSteps)"])
-        log("resuming from \(runFolder.checkpointURL.path): epoch \(resumed.startEpoch + 1)"
-            + (resumed.skipSteps > 0 ? ", step \(resumed.skipSteps + 1)" : ""))
+        log(resumed.startEpoch == config.epochs
+            ? "\(runFolder.checkpointURL.path): all \(config.epochs) epochs are done, nothing to train"
+            : "resuming from \(runFolder.checkpointURL.path): epoch \(resumed.startEpoch + 1)"
+              + (resumed.skipSteps > 0 ? ", step \(resumed.skipSteps + 1)" : ""))
         return resumed
     }
 

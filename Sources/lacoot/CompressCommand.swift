@@ -104,11 +104,11 @@ struct CompressCommand: ParsableCommand {
         settings.maximumLambda = maxLambda
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
-        settings.identityPath = identityPath.path(startsFromImport: FileManager.default.fileExists(
-            atPath: RunFolder(runDirectory).importedModelURL.path))
+        let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
+        settings.identityPath = identityPath.path(startsFromImport: startsFromImport)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.zeroInitResidual = !noZeroInit
+        t.zeroInitResidual = !noZeroInit && !startsFromImport
         t.lambda = initialLambda
         return t
     }
