@@ -67,7 +67,7 @@ struct CompressCommand: ParsableCommand {
     @Flag(name: .customLong("no-zero-init"), help: "Initialize the blocks' residual branches as usual instead of at zero (the last BatchNorm's weight; a new model only, not imported weights).")
     var noZeroInit = false
 
-    @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights, off for a new model (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
+    @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights and transformers, off for a new convolutional network (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
     var identityPath: IdentityPathChoice = .auto
 
     @Option(name: .long, help: ArgumentHelp("Weight of a distillation term: from the block selection on, the model also learns the logits of itself frozen at that moment (T² · KL at --distill-temperature). 0 = off.", valueName: "weight"))
@@ -105,7 +105,9 @@ struct CompressCommand: ParsableCommand {
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
         let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
-        settings.identityPath = identityPath.path(startsFromImport: startsFromImport)
+        // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
+        let transformer = [.visionTransformer, .swinTransformer].contains(model.model.kind)
+        settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
         t.zeroInitResidual = !noZeroInit && !startsFromImport
@@ -117,10 +119,11 @@ struct CompressCommand: ParsableCommand {
     enum IdentityPathChoice: String, ExpressibleByArgument, CaseIterable {
         case auto, linear, cosine, off
 
-        /// The path for a run; `auto` follows where the weights come from.
-        func path(startsFromImport: Bool) -> IdentityPath? {
+        /// The path for a run; `auto` takes the linear path when the blocks do not start as
+        /// identities (imported weights, transformers).
+        func path(startsFarFromTheIdentity: Bool) -> IdentityPath? {
             switch self {
-            case .auto: startsFromImport ? IdentityPath(shape: .linear) : nil
+            case .auto: startsFarFromTheIdentity ? IdentityPath(shape: .linear) : nil
             case .linear: IdentityPath(shape: .linear)
             case .cosine: IdentityPath(shape: .cosine)
             case .off: nil
