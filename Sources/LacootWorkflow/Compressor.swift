@@ -19,6 +19,22 @@ import Torch
 /// let outcome = try Compressor(trainer: trainer).compress(data: data)
 /// print(outcome.compressed.accuracy, outcome.removed)
 /// ```
+///
+/// Pretrained weights (blocks far from the identity): add the identity path, and optionally
+/// distillation — from the model frozen at the selection, or from a teacher of your own:
+///
+/// ```swift
+/// config.adaptiveLambda?.identityPath = IdentityPath()       // chosen blocks fade to scale 0
+/// config.distillation = Distillation(weight: 1, temperature: 2)
+/// trainer.teacher = fineTuned                                 // optional; default: the model at the selection
+/// ```
+///
+/// In a loop of your own, the same parts: before each step set every block's scale,
+/// `try model.setResidualScale(adaptive.residualScale(of: block), of: block)`; add
+/// `regularizer.penalty(events, weights: adaptive.weights).loss` (and `distillation.loss(student:teacher:)`)
+/// to the loss; after it `adaptive.observe(penalty.distances)` and, when `adaptive.selectionDue`,
+/// `adaptive.select(blockMACs:fullMACs:)`; at the end the chosen blocks are at scale 0 and
+/// `try model.collapse(adaptive.selected)` removes them without changing a logit.
 public final class Compressor {
     public let trainer: Trainer
     /// Remove a block only while validation accuracy stays within this many points of the full

@@ -12,17 +12,30 @@ struct CompressCommand: ParsableCommand {
         commandName: "compress",
         abstract: "Train toward a removal target (per-block λ adapted during training), then remove blocks within an accuracy budget.",
         discussion: """
-        No λ to choose. The blocks start as identities (the last BatchNorm of each residual branch at \
-        weight 0; --no-zero-init keeps the usual initialization). For the first 20 % of the steps every \
-        block trains at --initial-lambda; then the blocks cheapest to remove (lowest distance per MAC) are \
-        kept until removing them leaves at most --target-macs of the MACs, the others are released and train \
-        freely, and each kept block's λ follows a dual ascent: raised while its distance lags a path down to \
-        --epsilon (reached at 80 % of the steps), relaxed while ahead, never above --max-lambda.
+        No λ to choose. A new convolutional network starts with its blocks as identities (the last \
+        BatchNorm of each residual branch at weight 0; --no-zero-init keeps the usual initialization). For \
+        the first 20 % of the steps every block trains at --initial-lambda; then the blocks cheapest to \
+        remove (lowest distance per MAC) are kept until removing them leaves at most --target-macs of the \
+        MACs, the others are released and train freely, and each kept block's λ follows a dual ascent: \
+        raised while its distance lags a path down to --epsilon (reached at 80 % of the steps), relaxed \
+        while ahead, never above --max-lambda.
+
+        Blocks that do not start as identities — weights from `lacoot import` (a pretrained network \
+        adapted to a new task) and transformers — take the identity path (--identity-path): from the \
+        selection on, each chosen block's residual branch is multiplied by a scale that falls from 1 to 0 \
+        by 80 % of the steps, so the rest of the network learns to do without it and the block ends \
+        exactly as the identity. --distill adds a distillation term toward the model as it was at the \
+        selection.
 
         After training the chosen blocks are removed in order of validation distance, each only while \
         accuracy stays within --max-drop points (on the validation split, topped up with training images \
         to 4096 when smaller), and the BatchNorm statistics are re-estimated on --bn-images training \
-        images: a statistics pass, no gradient step, not finetuning. Both accuracies are reported.
+        images where that does at least as well: a statistics pass, no gradient step, not finetuning. \
+        Both accuracies are reported.
+
+        Import first to compress a pretrained network: `lacoot import W.pth --model resnet18 --classes 5 \
+        --new-head --run-dir R`, then `lacoot compress --run-dir R --dataset folder --data-dir D --epochs 3 \
+        --lr 0.01 --head-lr 0.1`.
 
         Writes what `train` and `collapse` write to --run-dir: config.json, metrics.jsonl (with each \
         block's λ), checkpoint.safetensors (the trained model, before removal), collapsed.safetensors + \
