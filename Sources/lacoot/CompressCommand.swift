@@ -123,7 +123,7 @@ struct CompressCommand: ParsableCommand {
         settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.zeroInitResidual = !noZeroInit && !startsFromImport
+        t.zeroInitResidual = !noZeroInit && !startsFromImport && !transformer
         t.lambda = initialLambda
         return t
     }
