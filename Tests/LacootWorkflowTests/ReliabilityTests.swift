@@ -58,7 +58,8 @@ import Torch
         }
         #expect(reason(checkpoint(epoch: 99))?.contains("invalid epoch") == true)
         #expect(reason(checkpoint(epoch: -1))?.contains("invalid epoch") == true)
-        #expect(reason(checkpoint(epoch: 1, partialSteps: 10))?.contains("invalid partial_epoch") == true)
+        #expect(reason(checkpoint(epoch: 1, partialSteps: 11))?.contains("invalid partial_epoch") == true)
+        #expect(reason(checkpoint(epoch: 1, partialSteps: 10)) == nil)   // stopped on the epoch's last step
         #expect(reason(checkpoint(epoch: 3, partialSteps: 0))?.contains("invalid partial_epoch") == true)
         #expect(reason(checkpoint(epoch: 3)) == nil)
         #expect(reason(checkpoint(epoch: 1, partialSteps: 9)) == nil)
