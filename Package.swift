@@ -43,7 +43,7 @@ let package = Package(
         .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
         .library(name: "LacootWorkflow", targets: ["LacootWorkflow"]),
-        .executable(name: "lacoot", targets: ["lacoot"]),
+        .executable(name: "lacoot", targets: ["LacootCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -72,7 +72,9 @@ let package = Package(
             "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "lacoot", dependencies: [
+        // The command line; its product (the binary) is `lacoot`. Not a folder named `lacoot`: on a
+        // case-insensitive file system (macOS's default) it would be the folder of `LaCoOT`.
+        .executableTarget(name: "LacootCLI", dependencies: [
             "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -95,7 +97,7 @@ let package = Package(
         .testTarget(name: "LacootWorkflowTests", dependencies: [
             "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch", "TestSupport",
         ]),
-        .testTarget(name: "LacootCLITests", dependencies: ["lacoot", "TestSupport"]),
+        .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: cxxStandard
