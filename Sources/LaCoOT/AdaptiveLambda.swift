@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import LacootReport
 
 /// Per-block regularization weights driven by a removal target instead of a hand-set λ.
@@ -124,6 +125,15 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         guard let path = settings.identityPath, selectionDone, (weights[block] ?? 0) > 0 else { return 1 }
         let progress = Double(steps - selectionStep) / Double(reachStep - selectionStep)
         return path.scale(atProgress: progress)
+    }
+
+    /// Sets every active block's residual scale in `model` to ``residualScale(of:)`` (nothing
+    /// without an identity path).
+    public func applyResidualScales(to model: any CollapsibleModel) throws {
+        guard settings.identityPath != nil else { return }
+        for block in blocks where model.activeBlockNames.contains(block) {
+            try model.setResidualScale(residualScale(of: block), of: block)
+        }
     }
 
     /// The blocks still regularized, in forward order.

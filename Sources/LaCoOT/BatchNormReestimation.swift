@@ -41,7 +41,8 @@ public enum BatchNormReestimation {
     }
 
     /// Re-estimates the statistics on the first `maxImages` images of `images` (no
-    /// augmentation; a seeded random `maxImages` when the images are grouped by class). A model without BatchNorm is left as it is. Returns the images used.
+    /// augmentation; a seeded random `maxImages` when the images are grouped by class). A model
+    /// without BatchNorm is left as it is. Returns the images used.
     @discardableResult
     public static func run(on model: any CollapsibleModel, images: ImageDataset, normalization: Normalization,
                            maxImages: Int = 4_096, batchSize: Int = 128) throws -> Int {

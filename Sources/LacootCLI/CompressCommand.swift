@@ -119,7 +119,7 @@ struct CompressCommand: ParsableCommand {
         settings.targetMACs = targetMACs
         let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
         // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
-        let transformer = [.visionTransformer, .swinTransformer].contains(model.model.kind)
+        let transformer = model.model.kind.hasMLPBranches
         settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil

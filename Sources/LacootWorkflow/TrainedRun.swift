@@ -60,12 +60,7 @@ public struct TrainedRun {
     /// 1 (0 once the path ended): the model is what it computed only with those scales, which
     /// the checkpoint's adaptive-λ state gives.
     static func applyIdentityPath(of checkpoint: TrainingCheckpoint, to model: any CollapsibleModel) throws {
-        guard let text = checkpoint.metadata["adaptive_lambda"],
-              let state = try? JSONDecoder().decode(AdaptiveLambda.self, from: Data(text.utf8)),
-              state.settings.identityPath != nil else { return }
-        for block in state.blocks where model.activeBlockNames.contains(block) {
-            try model.setResidualScale(state.residualScale(of: block), of: block)
-        }
+        try Trainer.adaptiveState(in: checkpoint)?.applyResidualScales(to: model)
     }
 
     /// A JSON value as text with sorted keys ("none" when absent), so equal values compare equal.

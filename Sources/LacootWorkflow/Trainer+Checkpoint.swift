@@ -6,6 +6,11 @@ import Torch
 
 /// The trainer's checkpoints: what a run folder's checkpoint holds and how a run resumes from it.
 extension Trainer {
+    /// The per-block λ state a checkpoint holds (nil: none, or unreadable).
+    static func adaptiveState(in checkpoint: TrainingCheckpoint) -> AdaptiveLambda? {
+        checkpoint.metadata["adaptive_lambda"].flatMap { try? JSONDecoder().decode(AdaptiveLambda.self, from: Data($0.utf8)) }
+    }
+
     /// Loads the run folder's checkpoint into the model, optimizer, schedule and generators.
     /// - Throws: ``TrainingError/checkpointMismatch(checkpoint:reason:)`` when it belongs to another run.
     func restore(from runFolder: RunFolder, runConfig: RunConfig?, run: RunState, stepsPerEpoch: Int) throws -> Resumed {
@@ -41,8 +46,7 @@ extension Trainer {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid regularizer state: \(error)")
         }
         if adaptive != nil {
-            guard let text = checkpoint.metadata["adaptive_lambda"],
-                  let saved = try? JSONDecoder().decode(AdaptiveLambda.self, from: Data(text.utf8)),
+            guard let saved = Self.adaptiveState(in: checkpoint),
                   saved.settings == config.adaptiveLambda, saved.blocks == regularizer.blocks,
                   saved.steps == resumed.startEpoch * stepsPerEpoch + resumed.skipSteps else {
                 throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,

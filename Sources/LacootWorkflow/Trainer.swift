@@ -172,10 +172,7 @@ public final class Trainer {
     /// Sets each block's residual scale to where the adaptive λ's identity path is at the
     /// current step (nothing without an identity path).
     func applyResidualScales() throws {
-        guard let adaptive, adaptive.settings.identityPath != nil else { return }
-        for block in adaptive.blocks where !(model.module(at: block) is Identity) {
-            try model.setResidualScale(adaptive.residualScale(of: block), of: block)
-        }
+        try adaptive?.applyResidualScales(to: model)
     }
 
     /// What ``fit(train:validation:runFolder:runConfig:resume:)`` shares with its parts.

@@ -48,7 +48,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// to imported weights.
     public var zeroInitResidual: Bool = false
     /// Distillation from the model frozen at the adaptive λ's block selection (``Distillation``;
-    /// `compress` only); nil = none.
+    /// `compress` only); nil = none. Its term is counted in the step's logged cross-entropy.
     public var distillation: Distillation? = nil
     public var distance: DistanceMode = .reference
     public var projections: Int = 50
