@@ -163,7 +163,7 @@ func runStage(_ stage: Sequential, _ input: Tensor, blocks: [ObservedBlock?],
         let block = slot.module
         if block is Identity { continue }
         guard let observe, let tag else {
-            h = try block.forward(h)
+            h = try block(h)
             continue
         }
         if let branched = block as? BranchedBlock {
@@ -171,7 +171,7 @@ func runStage(_ stage: Sequential, _ input: Tensor, blocks: [ObservedBlock?],
             try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out, branch: branch))
             h = out
         } else {
-            let out = try block.forward(h)
+            let out = try block(h)
             try observe(BlockEvent(name: tag.name, index: tag.index, input: h, output: out))
             h = out
         }

@@ -159,7 +159,7 @@ public final class SwinTransformer: Module, CollapsibleModel {
             if let tags = stageBlocks[i], let stage = slot.module as? Sequential {
                 h = try runStage(stage, h, blocks: tags, observe: observe)
             } else {
-                h = try slot.module.forward(h)
+                h = try slot.module(h)
             }
         }
         return try head(flatten(avgpool(permute(norm(h)))))

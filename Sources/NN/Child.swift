@@ -63,6 +63,6 @@ public final class Child<M: Module>: AnyChild {
     /// Runs the module in the slot.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard isRegistered else { throw ModuleError.unregisteredChild(key: key, type: anyModule.typeName) }
-        return try anyModule.forward(x)
+        return try anyModule(x)
     }
 }

@@ -163,7 +163,7 @@ public final class Sequential: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         var h = x
-        for item in items { h = try item.module.forward(h) }
+        for item in items { h = try item.module(h) }
         return h
     }
 }

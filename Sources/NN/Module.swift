@@ -168,7 +168,12 @@ open class Module {
         throw ModuleError.forwardNotImplemented(type: typeName)
     }
 
-    public final func callAsFunction(_ x: Tensor) throws -> Tensor { try forward(x) }
+    public final func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard let capture = GraphCapture.current else { return try forward(x) }
+        capture.enter(ObjectIdentifier(self))
+        defer { capture.exit() }
+        return try forward(x)
+    }
 
     // MARK: traversal
 

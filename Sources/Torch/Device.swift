@@ -87,6 +87,7 @@ extension Tensor {
     /// leaf that requires grad (a parameter moved with its module).
     public func to(_ device: Device, nonBlocking: Bool = false) throws -> Tensor {
         if device == self.device { return self }
-        return try owned(ct_to_device(handle, device.typeCode, device.index, nonBlocking))
+        return traced(try owned(ct_to_device(handle, device.typeCode, device.index, nonBlocking)),
+                      .sameValues("to(device:)"), [self])
     }
 }

@@ -62,16 +62,18 @@ extension Tensor {
 
     /// Fills in place with uniform values on [from, to).
     public func uniform_(from: Double, to: Double, generator: Generator?) throws {
+        tracedInPlace("uniform_", self, [])
         try check(ct_uniform_(handle, from, to, generator?.handle))
     }
 
     /// Fills in place with normal values.
     public func normal_(mean: Double = 0, std: Double = 1, generator: Generator?) throws {
+        tracedInPlace("normal_", self, [])
         try check(ct_normal_(handle, mean, std, generator?.handle))
     }
 
     /// 1 with probability given by each element, else 0.
     public func bernoulli(generator: Generator?) throws -> Tensor {
-        try owned(ct_bernoulli(handle, generator?.handle))
+        traced(try owned(ct_bernoulli(handle, generator?.handle)), .other("bernoulli"), [self])
     }
 }
