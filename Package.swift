@@ -43,11 +43,13 @@ let package = Package(
         .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
         .library(name: "LacootWorkflow", targets: ["LacootWorkflow"]),
+        .library(name: "LacootExport", targets: ["LacootExport"]),
         .executable(name: "lacoot", targets: ["LacootCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         .target(name: "CTorch", cxxSettings: shimCxx, linkerSettings: shimLinker),
@@ -72,10 +74,15 @@ let package = Package(
             "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // ONNX export from a graph capture of the model's forward pass. The ONNX message types in
+        // Generated/ are protoc-gen-swift's output for onnx.proto (scripts/generate-onnx-proto).
+        .target(name: "LacootExport", dependencies: [
+            "Models", "NN", "Torch", "LacootSupport", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
         // The command line; its product (the binary) is `lacoot`. Not a folder named `lacoot`: on a
         // case-insensitive file system (macOS's default) it would be the folder of `LaCoOT`.
         .executableTarget(name: "LacootCLI", dependencies: [
-            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -98,6 +105,9 @@ let package = Package(
             "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch", "TestSupport",
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
+        .testTarget(name: "LacootExportTests", dependencies: [
+            "LacootExport", "LacootWorkflow", "Models", "NN", "Torch", "Datasets", "TestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: cxxStandard

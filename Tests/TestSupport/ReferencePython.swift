@@ -24,6 +24,12 @@ public enum ReferencePython {
         return (try? run(engine, ["-c", script]).status) == 0
     }()
 
+    /// Whether the reference venv imports `onnx` and `onnxruntime` (PyPI, through scripts/setup-python).
+    public static let hasONNXRuntime: Bool = {
+        guard hasReference else { return false }
+        return (try? run(reference, ["-c", "import onnx, onnxruntime"]).status) == 0
+    }()
+
     /// What a Python process printed and how it ended.
     public struct Result {
         public let status: Int32
