@@ -19,7 +19,7 @@ struct Lacoot: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [DemoCommand.self, ImportCommand.self, TrainCommand.self, CompressCommand.self, ScoreCommand.self, CollapseCommand.self,
-                      EvaluateCommand.self, PredictCommand.self, InfoCommand.self]
+                      EvaluateCommand.self, PredictCommand.self, ExportCommand.self, InfoCommand.self]
     )
 }
 

@@ -72,30 +72,8 @@ struct PredictCommand: ParsableCommand {
     }
 
     private func makePredictor() throws -> Predictor {
-        if let runDirectory {
-            let folder = RunFolder(runDirectory)
-            if ImportedModel.isImported(folder) {
-                let imported = try ImportedModel.open(folder)
-                return predictor(imported.model, imported.manifest, source: imported.url.path)
-            }
-            let run = try TrainedRun.open(folder)
-            runtime.log("input: \(run.data.train.imageShape.map(String.init).joined(separator: "×")), normalization \(run.data.normalization)")
-            return Predictor(model: run.model, classNames: run.data.classNames, normalization: run.data.normalization,
-                             inputShape: run.data.train.imageShape)
-        }
-        let path = model ?? ""
-        let (network, manifest) = try ModelFile.load(from: URL(fileURLWithPath: path))
-        return predictor(network, manifest, source: path)
-    }
-
-    /// A predictor for a model file: its input shape and normalization as its manifest records them.
-    private func predictor(_ network: any CollapsibleModel, _ manifest: ModelManifest, source: String) -> Predictor {
-        let channels = manifest.architecture.inputChannels
-        let shape = manifest.inputShape ?? [channels, manifest.inputSide, manifest.inputSide]
-        let normalization = manifest.normalization.map { Normalization(mean: $0.mean, std: $0.std) } ?? .unit(channels: channels)
-        if manifest.normalization == nil { runtime.log("warning: \(source) records no normalization; using pixel / 255") }
-        runtime.log("input: \(shape.map(String.init).joined(separator: "×")), normalization \(normalization)")
-        return Predictor(model: network, classNames: manifest.classNames, normalization: normalization, inputShape: shape)
+        if let runDirectory { return try ModelSource.open(runDirectory: runDirectory, log: runtime.log) }
+        return try ModelSource.open(modelFile: model ?? "", log: runtime.log)
     }
 
     private func imagesInFolder(_ path: String) throws -> [String] {

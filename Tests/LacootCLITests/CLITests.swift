@@ -47,7 +47,7 @@ func expectOneLine(_ err: String, contains text: String, sourceLocation: SourceL
 
 @Suite(.serialized) struct CLITests {
     @Test func helpHasExamples() throws {
-        for command in ["train", "compress", "score", "collapse", "evaluate", "demo", "info"] {
+        for command in ["train", "compress", "score", "collapse", "evaluate", "demo", "export", "info"] {
             let r = try lacoot([command, "--help"])
             #expect(r.code == 0, "\(command): \(r.err)")
             #expect(r.out.contains("Example"), "\(command) --help has no example")
