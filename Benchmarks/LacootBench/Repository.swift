@@ -22,6 +22,10 @@ enum Repo {
     }()
 
     static var workerScript: URL { root.appendingPathComponent("Benchmarks/reference/worker.py") }
+    /// The ONNX Runtime worker (`scripts/bench export`).
+    static var ortWorkerScript: URL { root.appendingPathComponent("Benchmarks/reference/ort_worker.py") }
+    /// `.venv-ref/bin/python`: Debian's Python with onnx and onnxruntime from PyPI (scripts/setup-python).
+    static var referencePython: URL { root.appendingPathComponent(".venv-ref/bin/python") }
 
     /// The reference interpreter: `LACOOT_PYTHON`, else `.venv-torch/bin/python` (the PyTorch
     /// whose libtorch lacoot builds against, with POT; scripts/setup installs it).

@@ -117,6 +117,21 @@ func copyOf(_ model: any CollapsibleModel) throws -> any CollapsibleModel {
         }
     }
 
+    @Test(.enabled(if: ReferencePython.hasONNXRuntime, "needs onnx and onnxruntime in .venv-ref (scripts/setup-python)"))
+    func float16ExportsRunCloseToFloat32() throws {
+        for (model, sample, _) in try exportCases() {
+            model.eval()
+            let onnx = try ONNXExporter.export(model, sampleShape: sample, options: ONNXExportOptions(precision: .fp16))
+            let x = try Tensor.randn([3] + sample, generator: Generator(seed: 6))
+            let expected = try withNoGrad { try model(x) }
+            let report = try checkInONNXRuntime(onnx, input: x, expected: expected)
+            let diff = try #require(report["max_abs_diff"] as? Double)
+            let scale = try expected.abs().amax().item()
+            #expect(diff <= 2e-2 * max(1, scale), "\(model.architecture.label) fp16: \(diff) for logits up to \(scale)")
+            #expect(diff > 0, "\(model.architecture.label): fp16 gave exactly fp32's logits — was it fp16?")
+        }
+    }
+
     @Test func batchNormIsFoldedAndRemovedBlocksAreAbsent() throws {
         let (model, sample, block) = try exportCases()[0]
         let collapsed = try copyOf(model)

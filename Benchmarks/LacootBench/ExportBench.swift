@@ -1,0 +1,132 @@
+import Foundation
+import LacootExport
+import LacootWorkflow
+import Models
+import NN
+import Torch
+
+/// Issue 24: the demo's network (ResNet-18, CIFAR stem, width 64, 1×32×32 inputs, 10 classes)
+/// exported to ONNX, full and with the four `layerX.1` blocks removed; ONNX Runtime's latency
+/// at batch 1 and 128 (2 threads) against lacoot's own, interleaved, and their logits compared.
+enum ExportBench {
+    static let removed = ["layer1.1", "layer2.1", "layer3.1", "layer4.1"]
+    static let sample = [1, 32, 32]
+
+    static func model(collapsed: Bool) throws -> any CollapsibleModel {
+        let m = try Demo.architecture(.resnet18, width: 64, classCount: 10, inputChannels: 1).build(generator: Generator(seed: 0))
+        if collapsed { try m.collapse(removed) }
+        m.eval()
+        return m
+    }
+
+    /// The CPU's model name (/proc/cpuinfo), for the figures.
+    static var cpuName: String {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    }
+
+    // size: one benchmark read top to bottom — export, parity, interleaved latencies, then the tables it reports
+    static func run(_ options: BenchOptions) throws {
+        var report = Report(name: "export", options: options)
+        try Runtime.setThreadCount(options.threads)
+        let ort = try PythonWorker(python: Repo.referencePython, threads: options.threads, script: Repo.ortWorkerScript)
+        defer { ort.close() }
+        let ortVersion = try ort.info()["onnxruntime"] as? String ?? "?"
+        print("export: libtorch \(Runtime.version) from Swift and ONNX Runtime \(ortVersion), \(options.threads) threads each; \(cpuName); load \(loadAverage())")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-bench-export-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let models = [false: try model(collapsed: false), true: try model(collapsed: true)]
+        var paths: [Bool: String] = [:], macs: [Bool: Int] = [:], nodes: [Bool: Int] = [:]
+        var maxDiff = 0.0
+        for collapsed in [false, true] {
+            let m = models[collapsed]!
+            let onnx = try ONNXExporter.export(m, sampleShape: sample)
+            let url = folder.appendingPathComponent(collapsed ? "collapsed.onnx" : "full.onnx")
+            try onnx.write(to: url)
+            paths[collapsed] = url.path
+            macs[collapsed] = onnx.macs
+            nodes[collapsed] = onnx.nodeCount
+            // parity at batch 128
+            let x = try Tensor.randn([128] + sample, generator: Generator(seed: 3))
+            let input = folder.appendingPathComponent("input.f32"), output = folder.appendingPathComponent("output.f32")
+            try Data(x.contiguous().bytes()).write(to: input)
+            _ = try ort.request(["cmd": "run", "model": url.path, "input": input.path, "shape": x.shape, "output": output.path])
+            let theirs = try Data(contentsOf: output).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let ours = try withNoGrad { try m(x) }.floats()
+            maxDiff = max(maxDiff, zip(ours, theirs).map { Double(abs($0 - $1)) }.max() ?? .nan)
+        }
+        let macsRatio = Double(macs[false]!) / Double(macs[true]!)
+
+        let rounds = options.rounds ?? (options.quick ? 2 : 5)
+        var latency: [String: Double] = [:]
+        for (b, perRound) in [(1, options.quick ? 10 : 30), (128, options.quick ? 2 : 4)] {
+            print("latency at batch \(b): \(rounds) rounds × \(perRound) runs per side …")
+            var sides: [Side] = []
+            for collapsed in [false, true] {
+                let tag = "b\(b)\(collapsed ? "-c" : "")"
+                let m = models[collapsed]!
+                let x = try Tensor.randn([b] + sample, generator: Generator(seed: 1))
+                sides.append(Side(name: "lacoot-\(tag)") { reps, warmup in
+                    try timeReps(reps: reps, warmup: warmup) { try withNoGrad { _ = try m(x) } }
+                })
+                sides.append(Side(name: "ort-\(tag)") { reps, warmup in
+                    try ort.seconds(["cmd": "latency", "model": paths[collapsed]!, "batch": b, "shape": sample,
+                                     "reps": reps, "warmup": warmup])
+                })
+            }
+            let measured = try interleaved(rounds: rounds, perRound: perRound, warmup: 2, sides: sides)
+            latency.merge(measured.mapValues(median)) { a, _ in a }
+        }
+
+        func ms(_ key: String) -> String { fmt((latency[key] ?? .nan) * 1e3, 2) + " ms" }
+        func ratio(_ a: String, _ b: String) -> Double { (latency[a] ?? .nan) / (latency[b] ?? .nan) }
+        var t = Table(["eval latency (median)", "ONNX Runtime", "lacoot", "ORT speed vs lacoot",
+                       "ORT collapsed speed-up", "lacoot collapsed speed-up"])
+        for b in [1, 128] {
+            for collapsed in [false, true] {
+                let tag = "b\(b)\(collapsed ? "-c" : "")"
+                t.add(["batch \(b), " + (collapsed ? "4 blocks removed" : "full"), ms("ort-\(tag)"), ms("lacoot-\(tag)"),
+                       fmt(ratio("lacoot-\(tag)", "ort-\(tag)"), 3),
+                       collapsed ? fmt(ratio("ort-b\(b)", "ort-\(tag)"), 3) : "",
+                       collapsed ? fmt(ratio("lacoot-b\(b)", "lacoot-\(tag)"), 3) : ""])
+            }
+        }
+        report.add("ResNet-18 (CIFAR stem, width 64, 1×32×32), \(options.threads) threads, \(cpuName)", t)
+        var m = Table(["model", "MACs (one image)", "ONNX nodes"])
+        m.add(["full", fmt(Double(macs[false]!) / 1e6, 2) + " M", String(nodes[false]!)])
+        m.add(["without " + removed.joined(separator: ", "), fmt(Double(macs[true]!) / 1e6, 2) + " M", String(nodes[true]!)])
+        report.add("MACs (ratio \(fmt(macsRatio, 3))); max |ONNX Runtime − lacoot| over 128 images × 10 logits, both models: \(String(format: "%.2e", maxDiff))", m)
+        let speedupB1 = ratio("ort-b1", "ort-b1-c"), speedupB128 = ratio("ort-b128", "ort-b128-c")
+        report.notes.append("target: the collapsed speed-up in ONNX Runtime ≥ 0.9 × the MACs ratio = \(fmt(0.9 * macsRatio, 3)): "
+                            + "batch 1 \(fmt(speedupB1, 3)) (\(speedupB1 >= 0.9 * macsRatio ? "met" : "missed")), "
+                            + "batch 128 \(fmt(speedupB128, 3)) (\(speedupB128 >= 0.9 * macsRatio ? "met" : "missed"))")
+        report.meaning = [
+            "Both sides run the same weights: the ONNX files are lacoot's export of these very models (BatchNorm folded into the convolutions; removed blocks absent from the graph). ONNX Runtime runs with all graph optimizations and as many intra-op threads as lacoot; \"ORT speed vs lacoot\" is lacoot's latency over ONNX Runtime's (above 1: ONNX Runtime is faster).",
+        ]
+        try report.finish(json: [
+            ("bench", .string("export")),
+            ("ort_collapsed_speedup_b1", .number(speedupB1, digits: 3)),
+            ("ort_collapsed_speedup_b128", .number(speedupB128, digits: 3)),
+            ("macs_ratio", .number(macsRatio, digits: 3)),
+            ("ort_vs_lacoot_b1", .number(ratio("lacoot-b1", "ort-b1"), digits: 3)),
+            ("ort_vs_lacoot_b128", .number(ratio("lacoot-b128", "ort-b128"), digits: 3)),
+            ("max_abs_diff", .scientific(maxDiff, digits: 3)),
+            ("cpu", .string(cpuName)),
+        ])
+    }
+}
+
+extension ExportBench: Benchmark {
+    static let name = "export"
+    static let summary = "ONNX export: ONNX Runtime latency of the full and collapsed ResNet-18 vs lacoot"
+    static let abstract = "The demo's ResNet-18 exported to ONNX, full and collapsed: ONNX Runtime latency (batch 1 and 128) against lacoot's, and their logits."
+    static let details = """
+        JSON keys: ort_collapsed_speedup_b1, ort_collapsed_speedup_b128 (ONNX Runtime's full over \
+        collapsed latency), macs_ratio, ort_vs_lacoot_b1, ort_vs_lacoot_b128 (lacoot's latency over \
+        ONNX Runtime's, full model), max_abs_diff (ONNX Runtime against lacoot, both models), cpu. \
+        --rounds counts interleaved rounds (default 5).
+        """
+}
