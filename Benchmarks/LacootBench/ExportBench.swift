@@ -19,6 +19,34 @@ enum ExportBench {
         return m
     }
 
+    /// Every family at torchvision's size, with the block removed for its collapsed variant.
+    static var largeModels: [(ModelArchitecture, String)] {
+        [
+            (ModelArchitecture(kind: .visionTransformer, classCount: 1000, inputChannels: 3, stem: .imageNet, transformer: .vitB16),
+             "encoder.layers.encoder_layer_11"),
+            (ModelArchitecture(kind: .swinTransformer, classCount: 1000, inputChannels: 3, stem: .imageNet, swin: .swinT), "features.5.3"),
+            (ModelArchitecture(kind: .resNet50, classCount: 1000, inputChannels: 3, stem: .imageNet, width: 64), "layer3.4"),
+            (ModelArchitecture(kind: .mobileNetV2, classCount: 1000, inputChannels: 3, stem: .imageNet), "features.13"),
+        ]
+    }
+
+    /// Max |ONNX Runtime − lacoot| on `batch` random images, the largest logit, and the node count.
+    static func parity(_ m: any CollapsibleModel, sample: [Int], batch: Int, ort: PythonWorker, folder: URL) throws
+        -> (diff: Double, scale: Double, nodes: Int) {
+        let onnx = try ONNXExporter.export(m, sampleShape: sample)
+        let url = folder.appendingPathComponent("parity-\(UUID().uuidString).onnx")   // the worker caches sessions by path
+        defer { try? FileManager.default.removeItem(at: url) }
+        try onnx.write(to: url)
+        let x = try Tensor.randn([batch] + sample, generator: Generator(seed: 3))
+        let input = folder.appendingPathComponent("input.f32"), output = folder.appendingPathComponent("output.f32")
+        try Data(x.contiguous().bytes()).write(to: input)
+        _ = try ort.request(["cmd": "run", "model": url.path, "input": input.path, "shape": x.shape, "output": output.path])
+        let theirs = try Data(contentsOf: output).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let ours = try withNoGrad { try m(x) }.floats()
+        let diff = zip(ours, theirs).map { Double(abs($0 - $1)) }.max() ?? .nan
+        return (diff, Double(ours.map(abs).max() ?? 0), onnx.nodeCount)
+    }
+
     /// The CPU's model name (/proc/cpuinfo), for the figures.
     static var cpuName: String {
         let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -49,16 +77,31 @@ enum ExportBench {
             paths[collapsed] = url.path
             macs[collapsed] = onnx.macs
             nodes[collapsed] = onnx.nodeCount
-            // parity at batch 128
-            let x = try Tensor.randn([128] + sample, generator: Generator(seed: 3))
-            let input = folder.appendingPathComponent("input.f32"), output = folder.appendingPathComponent("output.f32")
-            try Data(x.contiguous().bytes()).write(to: input)
-            _ = try ort.request(["cmd": "run", "model": url.path, "input": input.path, "shape": x.shape, "output": output.path])
-            let theirs = try Data(contentsOf: output).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-            let ours = try withNoGrad { try m(x) }.floats()
-            maxDiff = max(maxDiff, zip(ours, theirs).map { Double(abs($0 - $1)) }.max() ?? .nan)
+            maxDiff = max(maxDiff, try parity(m, sample: sample, batch: 128, ort: ort, folder: folder).diff)
         }
         let macsRatio = Double(macs[false]!) / Double(macs[true]!)
+
+        // torchvision's sizes: every family at 224×224 (ViT-B/16, Swin-T, ResNet-50, MobileNetV2), full and collapsed
+        var sizes = Table(["model at 224×224, 1000 classes", "removed", "ONNX nodes", "max |ORT − lacoot|", "max |logit|"])
+        if !options.quick {
+            for (architecture, block) in largeModels {
+                for collapsed in [false, true] {
+                    let m = try architecture.build(generator: Generator(seed: 2))
+                    try withNoGrad {   // zero-initialized heads would give all-zero logits
+                        for tensor in m.parameterTensors() where try tensor.abs().amax().item() == 0 {
+                            try tensor.normal_(std: 0.02, generator: Generator(seed: 4))
+                        }
+                    }
+                    if collapsed { try m.collapse(block) }
+                    m.eval()
+                    let (diff, scale, nodeCount) = try parity(m, sample: [3, 224, 224], batch: 2, ort: ort, folder: folder)
+                    maxDiff = max(maxDiff, diff)
+                    sizes.add([architecture.label, collapsed ? block : "", String(nodeCount), String(format: "%.2e", diff),
+                               fmt(scale, 2)])
+                }
+            }
+            report.add("Parity at torchvision's sizes (random weights, batch 2, dynamic-batch export)", sizes)
+        }
 
         let rounds = options.rounds ?? (options.quick ? 2 : 5)
         var latency: [String: Double] = [:]
