@@ -18,7 +18,7 @@ struct ExportCommand: ParsableCommand {
 
         Examples:
           lacoot export --run-dir runs/demo/lambda-1 -o model.onnx
-          lacoot export --model runs/a/collapsed.json --batch 1 --opset 18 -o model-b1.onnx
+          lacoot export --model runs/a/collapsed.json --batch 1 -o b1.onnx
         """
     )
 
