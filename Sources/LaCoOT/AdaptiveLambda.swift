@@ -55,6 +55,8 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         /// block chosen for removal is scaled down from 1 to 0 by `reachFraction` of the steps.
         /// For blocks that start far from the identity (pretrained weights). nil = off.
         public var identityPath: IdentityPath?
+        /// How the blocks to remove are ranked at the selection; nil = ``BlockSelection/distance``.
+        public var selection: BlockSelection?
 
         public init() {}
 
@@ -163,18 +165,19 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
     }
 
     /// Starts the adaptation (each block's path starts at its running distance) and chooses
-    /// the blocks to remove: lowest running distance per MAC saved first, until the MACs left
-    /// reach `targetMACs × fullMACs`; the rest are released. When even removing every block
-    /// misses the target, every block stays. Returns the released blocks.
+    /// the blocks to remove: lowest running distance per MAC saved first (or, given
+    /// `removalCosts`, lowest cost per MAC saved: see ``BlockSelection/ablation``), until the
+    /// MACs left reach `targetMACs × fullMACs`; the rest are released. When even removing every
+    /// block misses the target, every block stays. Returns the released blocks.
     @discardableResult
-    public mutating func select(blockMACs: [String: Int], fullMACs: Int) -> [String] {
+    public mutating func select(blockMACs: [String: Int], fullMACs: Int, removalCosts: [String: Double]? = nil) -> [String] {
         selectionDone = true
         startDistances = runningDistances
         guard let target = settings.targetMACs else { return [] }
         let budget = target * Double(fullMACs)
         let order = selected
         let candidates = order.indices.sorted { i, j in
-            let a = cheapness(order[i], blockMACs), b = cheapness(order[j], blockMACs)
+            let a = cheapness(order[i], blockMACs, removalCosts), b = cheapness(order[j], blockMACs, removalCosts)
             return a != b ? a < b : i < j   // ties keep forward order
         }.map { order[$0] }
         var left = Double(fullMACs)
@@ -192,9 +195,10 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         return freed
     }
 
-    /// Running distance per MAC saved (lower = cheaper to remove); blocks never measured last.
-    private func cheapness(_ block: String, _ macs: [String: Int]) -> Double {
-        guard let d = runningDistances[block] else { return .infinity }
+    /// Running distance (or removal cost) per MAC saved (lower = cheaper to remove); blocks
+    /// never measured last.
+    private func cheapness(_ block: String, _ macs: [String: Int], _ removalCosts: [String: Double]?) -> Double {
+        guard let d = removalCosts.map({ $0[block] }) ?? runningDistances[block] else { return .infinity }
         return d / Double(max(macs[block] ?? 1, 1))
     }
 }

@@ -83,6 +83,9 @@ struct CompressCommand: ParsableCommand {
     @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights and transformers, off for a new convolutional network (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
     var identityPath: IdentityPathChoice = .auto
 
+    @Option(name: .long, help: ArgumentHelp("How the blocks to remove are ranked when they are chosen (after 20 % of the steps): by their LaCoOT distance, or by the cross-entropy increase on a training batch with the block bypassed (ablation), per MAC saved. auto: distance (being measured against ablation on pretrained networks and transformers).", valueName: "auto|distance|ablation"))
+    var selection: SelectionChoice = .auto
+
     @Option(name: .long, help: ArgumentHelp("Weight of a distillation term: from the block selection on, the model also learns the logits of itself frozen at that moment (T² · KL at --distill-temperature). 0 = off.", valueName: "weight"))
     var distill = 0.0
 
@@ -121,6 +124,7 @@ struct CompressCommand: ParsableCommand {
         // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
         let transformer = model.model.kind.hasMLPBranches
         settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
+        settings.selection = selection.criterion(startsFarFromTheIdentity: startsFromImport || transformer)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
         t.zeroInitResidual = !noZeroInit && !startsFromImport && !transformer
@@ -140,6 +144,20 @@ struct CompressCommand: ParsableCommand {
             case .linear: IdentityPath(shape: .linear)
             case .cosine: IdentityPath(shape: .cosine)
             case .off: nil
+            }
+        }
+    }
+
+    /// `--selection`'s values.
+    enum SelectionChoice: String, ExpressibleByArgument, CaseIterable {
+        case auto, distance, ablation
+
+        /// `auto`: the distance for now (`startsFarFromTheIdentity` is where ablation is measured).
+        func criterion(startsFarFromTheIdentity: Bool) -> BlockSelection {
+            switch self {
+            case .auto: .distance
+            case .distance: .distance
+            case .ablation: .ablation
             }
         }
     }

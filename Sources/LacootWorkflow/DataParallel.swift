@@ -163,6 +163,14 @@ public final class DataParallel {
         return (sums[0] / n, sums[1] / n, Int(sums[2].rounded()), sums[3] > 0, means)
     }
 
+    /// The mean over the ranks of each value (the same list on every rank).
+    func mean(of values: [Double]) throws -> [Double] {
+        guard !values.isEmpty else { return [] }
+        let packed = try Tensor(values, shape: [values.count]).to(device)
+        try collective { try group.allReduce([packed]) }
+        return try packed.doubles().map { $0 / Double(worldSize) }
+    }
+
     /// Ends the run cleanly on every rank: a barrier, the heartbeat stopped, a second barrier
     /// (so that rank 0's store outlives every heartbeat).
     public func finish() throws {

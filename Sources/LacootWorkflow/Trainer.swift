@@ -311,14 +311,15 @@ public final class Trainer {
             try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
         }
         try optimizer.step()
-        if adaptive != nil { try adapt(to: distances, imageShape: images.shape) }
+        if adaptive != nil { try adapt(to: distances, images: images, labels: labels) }
         return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda,
                           stopRequested: stop)
     }
 
     /// Feeds one step's distances to the adaptive weights and runs the block selection when due.
-    private func adapt(to distances: [BlockDistance], imageShape: [Int]) throws {
+    private func adapt(to distances: [BlockDistance], images: Tensor, labels: Tensor) throws {
         guard var state = adaptive else { return }
+        let imageShape = images.shape
         state.observe(distances)
         if state.selectionDue {
             if blockCosts == nil {
@@ -327,7 +328,13 @@ public final class Trainer {
                 blockCosts = (Dictionary(uniqueKeysWithValues: names.map { ($0, cost.macs(under: $0)) }), cost.totalMACs)
             }
             if config.distillation != nil, teacher == nil { teacher = try Self.frozenCopy(of: model) }
-            let released = state.select(blockMACs: blockCosts!.blocks, fullMACs: blockCosts!.full)
+            let costs = state.settings.selection == .ablation
+                ? try removalCosts(of: state.selected, images: images, labels: labels) : nil
+            if let costs {
+                log("removal costs (cross-entropy increase with the block bypassed): "
+                    + state.selected.map { String(format: "%@ %+.3f", $0, costs[$0] ?? .nan) }.joined(separator: ", "))
+            }
+            let released = state.select(blockMACs: blockCosts!.blocks, fullMACs: blockCosts!.full, removalCosts: costs)
             log("adaptive λ: regularizing " + state.selected.joined(separator: ", ")
                 + (released.isEmpty ? "" : "; released (trained freely): " + released.joined(separator: ", ")))
         }

@@ -197,6 +197,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         if tap != .output { parts.append("tap \(tap.rawValue)") }
         if zeroInitResidual { parts.append("zero-init residual branches") }
         if let path = adaptiveLambda?.identityPath { parts.append("\(path.shape.rawValue) identity path") }
+        if adaptiveLambda?.selection == .ablation { parts.append("selection by ablation") }
         if let d = distillation { parts.append("distillation \(d.weight) (T \(d.temperature))") }
         parts.append("seed \(seed)")
         if precision != .fp32 { parts.append(precision.rawValue) }

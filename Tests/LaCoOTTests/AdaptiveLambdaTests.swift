@@ -93,6 +93,20 @@ import Torch
         #expect(all.selected == blocks)
     }
 
+    @Test func removalCostsReplaceTheDistancesInTheRanking() throws {
+        let blocks = ["b1", "b2", "b3", "b4"]
+        var adaptive = AdaptiveLambda(blocks: blocks, settings: settings(target: 0.6), totalSteps: 10)
+        for _ in 0..<2 {   // by distance per MAC, b3, b1 and b2 would be removed (as in the test above)
+            adaptive.observe([BlockDistance(block: "b1", distance: 0.1), BlockDistance(block: "b2", distance: 0.4),
+                              BlockDistance(block: "b3", distance: 0.05), BlockDistance(block: "b4", distance: 0.9)])
+        }
+        // cost per MAC: b1 2/10, b2 0.5/20, b3 1/10, b4 -0.3/30 (bypassing it even helps) → b4 (→ 70), b2 (→ 50)
+        let released = adaptive.select(blockMACs: ["b1": 10, "b2": 20, "b3": 10, "b4": 30], fullMACs: 100,
+                                       removalCosts: ["b1": 2, "b2": 0.5, "b3": 1, "b4": -0.3])
+        #expect(adaptive.selected == ["b2", "b4"])
+        #expect(released == ["b1", "b3"])
+    }
+
     @Test func settingsAreValidatedWithTheFlagNamed() throws {
         var s = AdaptiveLambda.Settings()
         try s.validate()

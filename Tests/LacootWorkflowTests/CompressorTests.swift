@@ -132,4 +132,22 @@ import Torch
         let gap = try (before(x) - trainer.model(x)).abs().amax().item()
         #expect(gap <= 1e-5)
     }
+
+    /// Ablation costs: a block whose branch outputs zero costs exactly nothing to bypass, the
+    /// others do; the model's mode and residual scales come back as they were.
+    @Test func removalCostsMeasureTheBypassedBlockAndRestoreTheModel() throws {
+        let model = try tinyModel(seed: 2)
+        let trainer = try Trainer(model: model, config: tinyConfig(), normalization: tinyNormalization)
+        let last = try #require(model.module(at: "layer2.1.bn2") as? BatchNorm2d)
+        try withNoGrad { try last.weight!.zero_(); try last.bias!.zero_() }
+        let data = try tinyData(count: 16)
+        let images = try Tensor.randn([16, 1, 32, 32], generator: Generator(seed: 3))
+        let labels = try Tensor(data.labels, shape: [16])
+        model.train()
+        let costs = try #require(try trainer.removalCosts(of: model.collapsibleBlockNames, images: images, labels: labels))
+        #expect(costs["layer2.1"] == 0, "\(costs)")
+        #expect(costs.filter { $0.key != "layer2.1" }.values.allSatisfy { $0 != 0 }, "\(costs)")
+        #expect(model.isTraining)
+        #expect(model.residualScales.values.allSatisfy { $0 == 1 })
+    }
 }
