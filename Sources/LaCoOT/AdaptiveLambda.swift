@@ -76,7 +76,7 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
                 throw bad("target-macs", "must be in (0, 1], got \(targetMACs)")
             }
             guard selectionFraction >= 0, selectionFraction < reachFraction, reachFraction <= 1 else {
-                throw bad("selection-fraction", "needs 0 ≤ selection < reach ≤ 1, got \(selectionFraction) and \(reachFraction)")
+                throw bad("reach-at", "needs 0 ≤ --selection-at < --reach-at ≤ 1, got \(selectionFraction) and \(reachFraction)")
             }
         }
     }

@@ -69,6 +69,12 @@ struct CompressCommand: ParsableCommand {
     @Option(name: .customLong("max-lambda"), help: "The largest λ a block may reach.")
     var maxLambda = AdaptiveLambda.Settings().maximumLambda
 
+    @Option(name: .customLong("selection-at"), help: "Share of the training steps after which the blocks to remove are chosen.")
+    var selectionAt = AdaptiveLambda.Settings().selectionFraction
+
+    @Option(name: .customLong("reach-at"), help: "Share of the training steps by which the chosen blocks must be removable (within --epsilon; on the identity path, their residual scale at 0); the rest of the steps train the network without them.")
+    var reachAt = AdaptiveLambda.Settings().reachFraction
+
     @Flag(name: .customLong("no-bn-reestimation"), help: "Keep the BatchNorm statistics of the full model after removing blocks.")
     var noBNReestimation = false
 
@@ -106,6 +112,11 @@ struct CompressCommand: ParsableCommand {
         try Bounds.check(maxLambda, "max-lambda", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(initialLambda, "initial-lambda", in: 0...maxLambda, exclusiveLower: true)
         try Bounds.check(bnImages, "bn-images", in: 1...Bounds.limit.upperBound)
+        try Bounds.check(selectionAt, "selection-at", in: 0...1)
+        try Bounds.check(reachAt, "reach-at", in: 0...1, exclusiveLower: true)
+        guard selectionAt < reachAt else {
+            throw ValidationError("--selection-at \(selectionAt) must come before --reach-at \(reachAt)")
+        }
         try Bounds.check(distill, "distill", in: 0...1e3)
         try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
         try distance.checkTap(for: model)
@@ -120,6 +131,8 @@ struct CompressCommand: ParsableCommand {
         settings.maximumLambda = maxLambda
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
+        settings.selectionFraction = selectionAt
+        settings.reachFraction = reachAt
         let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
         // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
         let transformer = model.model.kind.hasMLPBranches

@@ -64,10 +64,14 @@ import Testing
     @Test func compressFlagsAreRangeChecked() throws {
         let dir = try scratch()
         for (flag, value) in [("--target-macs", "0"), ("--target-macs", "1.5"), ("--epsilon", "-1"), ("--max-drop", "nan"),
-                              ("--initial-lambda", "50"), ("--bn-images", "0")] {
+                              ("--initial-lambda", "50"), ("--bn-images", "0"), ("--reach-at", "0"),
+                              ("--selection-at", "1.5"), ("--selection", "random")] {
             let r = try lacoot(["compress", "--run-dir", dir + "/x", flag, value])
             #expect(r.code == 2, "\(flag) \(value)")
             expectOneLine(r.err, contains: flag)
         }
+        let r = try lacoot(["compress", "--run-dir", dir + "/x", "--selection-at", "0.6", "--reach-at", "0.5"])
+        #expect(r.code == 2)
+        expectOneLine(r.err, contains: "--selection-at 0.6 must come before --reach-at 0.5")
     }
 }
