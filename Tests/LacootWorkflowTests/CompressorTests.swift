@@ -101,19 +101,26 @@ import Torch
 @Suite(.serialized) struct IdentityPathCompressorTests {
     /// Blocks that start far from the identity (usual initialization, as imported weights do):
     /// with the identity path the chosen blocks end at scale 0, so removing them changes nothing.
-    @Test func theChosenBlocksEndAsIdentitiesAndTheirRemovalCostsNothing() throws {
+    /// Either selection: by distance, or by ablation (whose costs the log lists, block by block).
+    @Test(arguments: [BlockSelection.distance, .ablation])
+    func theChosenBlocksEndAsIdentitiesAndTheirRemovalCostsNothing(selection: BlockSelection) throws {
         var config = tinyConfig(epochs: 2)
         var settings = AdaptiveLambda.Settings()
         settings.identityPath = IdentityPath()
+        settings.selection = selection
         config.adaptiveLambda = settings
         let trainer = try Trainer(model: try tinyModel(seed: 1), config: config, normalization: tinyNormalization)
         trainer.showProgress = false
-        trainer.log = { _ in }
+        var lines: [String] = []
+        trainer.log = { lines.append($0) }
         let data = PreparedData(train: try tinyData(count: 48), validation: try tinyData(count: 16, seed: 1),
                                 test: try tinyData(count: 16, seed: 2), normalization: tinyNormalization)
         _ = try trainer.fit(train: data.train, validation: data.validation)
         let adaptive = try #require(trainer.adaptive)
         #expect(!adaptive.selected.isEmpty)
+        let costs = lines.first { $0.hasPrefix("removal costs") }
+        #expect((costs != nil) == (selection == .ablation), "\(lines)")
+        if let costs { #expect(trainer.model.collapsibleBlockNames.allSatisfy { costs.contains($0 + " ") }, "\(costs)") }
         for block in trainer.model.collapsibleBlockNames {
             #expect(trainer.model.residualScales[block] == (adaptive.selected.contains(block) ? 0 : 1), "\(block)")
         }
