@@ -334,6 +334,55 @@ def cmd_rss(_req: dict) -> dict:
     return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def cmd_write_pngs(req: dict) -> dict:
+    """Writes the first `count` images of a gzipped IDX file as grayscale PNGs into `folder`."""
+    import gzip
+    from PIL import Image
+    with gzip.open(req["idx"], "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    images = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    count = _int(req, "count")
+    os.makedirs(req["folder"], exist_ok=True)
+    files = []
+    for i in range(min(count, len(images))):
+        path = os.path.join(req["folder"], f"{i:05d}.png")
+        Image.fromarray(images[i]).save(path)
+        files.append(path)
+    return {"files": files}
+
+
+def cmd_predict(req: dict) -> dict:
+    """`lacoot predict`'s work the torchvision way: a Dataset opening each file with PIL,
+    Pad + ToTensor + Normalize, a DataLoader (batch `batch`, no worker processes), the CIFAR
+    ResNet-18 at `width`, softmax and top-5. One rep = every file once."""
+    from PIL import Image
+    from torchvision_cpu import torchvision  # noqa: F401
+    from torchvision import transforms
+    files = req["files"]
+    batch = _int(req, "batch", 64)
+    side = _int(req, "side", 32)
+    torch.manual_seed(0)
+    model = lacoot_ref.resnet18_cifar(num_classes=10, in_channels=1, width=_int(req, "width", 64)).eval()
+    prepare = transforms.Compose([transforms.CenterCrop(side), transforms.ToTensor(),
+                                  transforms.Normalize(req["mean"], req["std"])])
+
+    class Files(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(files)
+
+        def __getitem__(self, i):
+            return prepare(Image.open(files[i]).convert("L"))
+
+    def fn():
+        loader = torch.utils.data.DataLoader(Files(), batch_size=batch, num_workers=0)
+        with torch.no_grad():
+            for x in loader:
+                torch.softmax(model(x), dim=1).topk(5, dim=1)
+    return {"seconds": time_reps(fn, _int(req, "reps"), _int(req, "warmup", 1))}
+
+
 COMMANDS = {
     "info": cmd_info,
     "engine": cmd_engine,
@@ -344,6 +393,8 @@ COMMANDS = {
     "transformer_step": cmd_transformer_step,
     "transformer_latency": cmd_transformer_latency,
     "rss": cmd_rss,
+    "write_pngs": cmd_write_pngs,
+    "predict": cmd_predict,
 }
 
 
