@@ -113,7 +113,7 @@ import Testing
             }
             let config = try String(contentsOfFile: folder + "/config.json", encoding: .utf8)
             if command == "compress" {
-                for field in ["\"identityPath\"", "\"linear\"", "\"distillation\""] {
+                for field in ["\"identityPath\"", "\"linear\"", "\"distillation\"", "\"selection\" : \"ablation\""] {
                     #expect(config.contains(field), "\(field) missing from \(config)")
                 }
             }
