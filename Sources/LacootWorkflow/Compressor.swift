@@ -25,6 +25,7 @@ import Torch
 ///
 /// ```swift
 /// config.adaptiveLambda?.identityPath = IdentityPath()       // chosen blocks fade to scale 0
+/// config.adaptiveLambda?.selection = .ablation               // chosen by the cost of bypassing each
 /// config.distillation = Distillation(weight: 1, temperature: 2)
 /// trainer.teacher = fineTuned                                 // optional; default: the model at the selection
 /// ```
@@ -33,7 +34,8 @@ import Torch
 /// `try model.setResidualScale(adaptive.residualScale(of: block), of: block)`; add
 /// `regularizer.penalty(events, weights: adaptive.weights).loss` (and `distillation.loss(student:teacher:)`)
 /// to the loss; after it `adaptive.observe(penalty.distances)` and, when `adaptive.selectionDue`,
-/// `adaptive.select(blockMACs:fullMACs:)`; at the end the chosen blocks are at scale 0 and
+/// `adaptive.select(blockMACs:fullMACs:removalCosts:)` (the costs: `trainer.removalCosts` measures
+/// them; nil ranks by distance); at the end the chosen blocks are at scale 0 and
 /// `try model.collapse(adaptive.selected)` removes them without changing a logit.
 public final class Compressor {
     public let trainer: Trainer

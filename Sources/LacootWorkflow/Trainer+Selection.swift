@@ -9,7 +9,7 @@ extension Trainer {
     /// gradients; every block's scale and the model's mode are restored. Data-parallel ranks
     /// average their costs, so that all of them select the same blocks. Nil when a block has
     /// no residual scale (the selection then falls back to the distances).
-    func removalCosts(of blocks: [String], images: Tensor, labels: Tensor) throws -> [String: Double]? {
+    public func removalCosts(of blocks: [String], images: Tensor, labels: Tensor) throws -> [String: Double]? {
         let scales = model.residualScales
         guard blocks.allSatisfy({ scales[$0] != nil }) else { return nil }
         let wasTraining = model.isTraining
