@@ -83,9 +83,7 @@ public final class Trainer {
         try Self.freeze(config.frozen, in: model)
         if let head = config.headLearningRate {
             let prefix = WeightImport.classifierPrefix(model.architecture.kind), factor = head / config.learningRate
-            let rule: (String) -> Double = { $0.hasPrefix(prefix) ? factor : 1 }
-            (optimizer as? SGD)?.learningRateFactor = rule
-            (optimizer as? AdamW)?.learningRateFactor = rule
+            optimizer.learningRateFactor = { $0.hasPrefix(prefix) ? factor : 1 }
         }
         optimizer.attach(to: model)
     }

@@ -23,6 +23,9 @@ public struct OptimizerState: @unchecked Sendable {
 public protocol Optimizer: AnyObject {
     /// The learning rate of the next step (schedules set it).
     var learningRate: Double { get set }
+    /// A factor on the learning rate per parameter key (nil: 1 for all), e.g. a classifier head
+    /// trained ten times faster than an imported backbone; read when the parameters are bound.
+    var learningRateFactor: ((String) -> Double)? { get set }
     /// Binds the optimizer to every parameter of `module` (by key).
     func attach(to module: Module)
     /// Binds the optimizer to an explicit parameter list.
