@@ -29,7 +29,7 @@ extension CaptureTranslator {
 
     /// Emits one node reading `inputs` and binds its output to node `index`'s.
     func emit(_ index: Int, _ opType: String, _ inputs: [String], _ attributes: [Onnx_AttributeProto] = []) throws {
-        let output = builder.node(opType, inputs, attributes: attributes, scope: nodes[index].scope)[0]
+        let output = builder.node(opType, inputs, attributes: attributes, scope: nodes[index].scope)
         try bind(index, to: output)
     }
 
@@ -118,10 +118,10 @@ extension CaptureTranslator {
             transposed = try builder.constant(weight.detach().transpose(0, 1).contiguous(), name: name)
         } else {
             transposed = builder.node("Transpose", [try value(weight, of: index)], attributes: [Attribute.ints("perm", [1, 0])],
-                                      scope: node.scope)[0]
+                                      scope: node.scope)
         }
         guard let b else { return try emit(index, "MatMul", [x, transposed]) }
-        let product = builder.node("MatMul", [x, transposed], scope: node.scope)[0]
+        let product = builder.node("MatMul", [x, transposed], scope: node.scope)
         try emit(index, "Add", [product, b])
     }
 
@@ -148,18 +148,18 @@ extension CaptureTranslator {
         let scope = node.scope
         var perm = Array(0..<key.rank)
         perm.swapAt(key.rank - 2, key.rank - 1)
-        let keyT = builder.node("Transpose", [try value(key, of: index)], attributes: [Attribute.ints("perm", perm)], scope: scope)[0]
-        let scores = builder.node("MatMul", [try value(query, of: index), keyT], scope: scope)[0]
+        let keyT = builder.node("Transpose", [try value(key, of: index)], attributes: [Attribute.ints("perm", perm)], scope: scope)
+        let scores = builder.node("MatMul", [try value(query, of: index), keyT], scope: scope)
         let scale = try builder.scalar(1 / Double(query.shape.last!).squareRoot(), name: scope + ".scale")
-        var logits = builder.node("Mul", [scores, scale], scope: scope)[0]
+        var logits = builder.node("Mul", [scores, scale], scope: scope)
         if node.inputs.count > 3, let mask = node.inputs[3] {
             guard mask.dtype.isFloatingPoint else {
                 throw ExportError.unsupportedOperation(operation: "scaledDotProductAttention", module: scope,
                                                        detail: "a boolean attention mask")
             }
-            logits = builder.node("Add", [logits, try value(mask, of: index)], scope: scope)[0]
+            logits = builder.node("Add", [logits, try value(mask, of: index)], scope: scope)
         }
-        let weights = builder.node("Softmax", [logits], attributes: [Attribute.int("axis", -1)], scope: scope)[0]
+        let weights = builder.node("Softmax", [logits], attributes: [Attribute.int("axis", -1)], scope: scope)
         try emit(index, "MatMul", [weights, try value(node.inputs[2], of: index)])
     }
 
@@ -223,7 +223,7 @@ extension CaptureTranslator {
         case .sqrt: try emit(index, "Sqrt", [x])
         case .exp: try emit(index, "Exp", [x])
         case .log: try emit(index, "Log", [x])
-        case .rsqrt: try emit(index, "Reciprocal", [builder.node("Sqrt", [x], scope: scope)[0]])
+        case .rsqrt: try emit(index, "Reciprocal", [builder.node("Sqrt", [x], scope: scope)])
         case .square: try emit(index, "Mul", [x, x])
         case .gelu, .geluTanh:
             try translateGELU(index, node, x, tanh: kind == .geluTanh)
@@ -241,17 +241,17 @@ extension CaptureTranslator {
         let inner: String
         if tanh {
             // tanh(√(2/π) (x + 0.044715 x³))
-            let cube = builder.node("Mul", [x, builder.node("Mul", [x, x], scope: scope)[0]], scope: scope)[0]
+            let cube = builder.node("Mul", [x, builder.node("Mul", [x, x], scope: scope)], scope: scope)
             let sum = builder.node("Add", [x, builder.node("Mul", [cube, try builder.scalar(0.044715, name: scope + ".gelu")],
-                                                            scope: scope)[0]], scope: scope)[0]
-            let scaled = builder.node("Mul", [sum, try builder.scalar((2 / Double.pi).squareRoot(), name: scope + ".gelu")], scope: scope)[0]
-            inner = builder.node("Tanh", [scaled], scope: scope)[0]
+                                                            scope: scope)], scope: scope)
+            let scaled = builder.node("Mul", [sum, try builder.scalar((2 / Double.pi).squareRoot(), name: scope + ".gelu")], scope: scope)
+            inner = builder.node("Tanh", [scaled], scope: scope)
         } else {
-            let scaled = builder.node("Mul", [x, try builder.scalar(1 / 2.0.squareRoot(), name: scope + ".gelu")], scope: scope)[0]
-            inner = builder.node("Erf", [scaled], scope: scope)[0]
+            let scaled = builder.node("Mul", [x, try builder.scalar(1 / 2.0.squareRoot(), name: scope + ".gelu")], scope: scope)
+            inner = builder.node("Erf", [scaled], scope: scope)
         }
-        let onePlus = builder.node("Add", [inner, try builder.scalar(1, name: scope + ".gelu")], scope: scope)[0]
-        let half = builder.node("Mul", [x, try builder.scalar(0.5, name: scope + ".gelu")], scope: scope)[0]
+        let onePlus = builder.node("Add", [inner, try builder.scalar(1, name: scope + ".gelu")], scope: scope)
+        let half = builder.node("Mul", [x, try builder.scalar(0.5, name: scope + ".gelu")], scope: scope)
         try emit(index, "Mul", [half, onePlus])
     }
 

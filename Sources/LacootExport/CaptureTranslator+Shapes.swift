@@ -29,7 +29,7 @@ extension CaptureTranslator {
             try emit(index, "Concat", parts, [Attribute.int("axis", dim)])
         case .stack(let dim):
             let axes = try builder.int64s([normalized(dim, rank + 1)], name: scope + ".axes")
-            let parts = try node.inputs.map { builder.node("Unsqueeze", [try value($0, of: index), axes], scope: scope)[0] }
+            let parts = try node.inputs.map { builder.node("Unsqueeze", [try value($0, of: index), axes], scope: scope) }
             try emit(index, "Concat", parts, [Attribute.int("axis", dim)])
         case .narrow(let dim, let start, let length):
             let axis = normalized(dim, rank)
@@ -87,10 +87,10 @@ extension CaptureTranslator {
             guard s != 0 else { continue }
             let axes = try builder.int64s([axis], name: scope + ".axes")
             let tail = builder.node("Slice", [current, try builder.int64s([size - s], name: scope + ".starts"),
-                                              try builder.int64s([size], name: scope + ".ends"), axes], scope: scope)[0]
+                                              try builder.int64s([size], name: scope + ".ends"), axes], scope: scope)
             let head = builder.node("Slice", [current, try builder.int64s([0], name: scope + ".starts"),
-                                              try builder.int64s([size - s], name: scope + ".ends"), axes], scope: scope)[0]
-            current = builder.node("Concat", [tail, head], attributes: [Attribute.int("axis", axis)], scope: scope)[0]
+                                              try builder.int64s([size - s], name: scope + ".ends"), axes], scope: scope)
+            current = builder.node("Concat", [tail, head], attributes: [Attribute.int("axis", axis)], scope: scope)
         }
         try bind(index, to: current)
     }

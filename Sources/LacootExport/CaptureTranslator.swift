@@ -152,18 +152,18 @@ final class CaptureTranslator {
             switch dim {
             case .fixed(let v): return try builder.int64s([v], name: scope + ".dim")
             case .batch(1): return batch
-            case .batch(let k): return builder.node("Mul", [batch, try builder.int64s([k], name: scope + ".factor")], scope: scope)[0]
+            case .batch(let k): return builder.node("Mul", [batch, try builder.int64s([k], name: scope + ".factor")], scope: scope)
             }
         }
-        return builder.node("Concat", parts, attributes: [Attribute.int("axis", 0)], scope: scope)[0]
+        return builder.node("Concat", parts, attributes: [Attribute.int("axis", 0)], scope: scope)
     }
 
     /// [N], the graph input's batch size, computed once.
     private func batchSizeVector() throws -> String {
         if let batchVector { return batchVector }
-        let shape = builder.node("Shape", [graphInputName], scope: "batch")[0]
+        let shape = builder.node("Shape", [graphInputName], scope: "batch")
         let starts = try builder.int64s([0], name: "batch.start"), ends = try builder.int64s([1], name: "batch.end")
-        let vector = builder.node("Slice", [shape, starts, ends], scope: "batch")[0]
+        let vector = builder.node("Slice", [shape, starts, ends], scope: "batch")
         batchVector = vector
         return vector
     }

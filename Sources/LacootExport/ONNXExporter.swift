@@ -95,12 +95,12 @@ public enum ONNXExporter {
             ? try withNoGrad { try model.capture(Tensor.randn([batch + 1] + sampleShape, generator: generator)).capture }
             : nil
 
-        let floatType: Int32 = options.precision == .fp16 ? 10 : 1
-        let builder = ONNXGraphBuilder(floatType: floatType)
+        let builder = try ONNXGraphBuilder(floatDType: options.precision == .fp16 ? .float16 : .float32)
+        let float32 = Int(try ONNXGraphBuilder.elementType(exactly: .float32))
         var entry = options.inputName
         if options.precision == .fp16 {
             entry = "\(options.inputName)_fp16"
-            builder.node("Cast", [options.inputName], attributes: [Attribute.int("to", 10)], output: entry, scope: "")
+            builder.node("Cast", [options.inputName], attributes: [Attribute.int("to", Int(builder.floatType))], output: entry, scope: "")
         }
         var parameterNames: [ObjectIdentifier: String] = [:]
         for (name, tensor) in model.stateDict() { parameterNames[ObjectIdentifier(tensor)] = name }
@@ -113,7 +113,7 @@ public enum ONNXExporter {
                                                    detail: "the model's output does not depend on its input")
         }
         if options.precision == .fp16 {
-            builder.node("Cast", [last], attributes: [Attribute.int("to", 1)], output: options.outputName, scope: "")
+            builder.node("Cast", [last], attributes: [Attribute.int("to", float32)], output: options.outputName, scope: "")
         } else {
             builder.node("Identity", [last], output: options.outputName, scope: "")
         }
@@ -144,15 +144,15 @@ public enum ONNXExporter {
         }
         let data: Data = try proto.serializedBytes()
         let operators = builder.nodes.reduce(into: [String: Int]()) { $0[$1.opType, default: 0] += 1 }
-        let macs = try withNoGrad { try model.capture(Tensor.randn([1] + sampleShape, generator: generator)).capture.macs }
+        // every product's MACs are per sample, so the captured batch's divide exactly
         return ONNXModel(data: data, nodeCount: builder.nodes.count, initializerCount: builder.initializers.count,
-                         operators: operators, macs: macs)
+                         operators: operators, macs: capture.macs / batch)
     }
 
     /// A float32 tensor value of `shape` (a batch dimension is named `batch`).
     private static func valueInfo(_ name: String, shape: [Dimension]) -> Onnx_ValueInfoProto {
         var tensorType = Onnx_TypeProto.Tensor()
-        tensorType.elemType = 1
+        tensorType.elemType = 1   // FLOAT: the graph takes and returns float32 at every precision
         var shapeProto = Onnx_TensorShapeProto()
         shapeProto.dim = shape.map { dim in
             var d = Onnx_TensorShapeProto.Dimension()

@@ -6,14 +6,19 @@ import Torch
 final class ONNXGraphBuilder {
     private(set) var nodes: [Onnx_NodeProto] = []
     private(set) var initializers: [Onnx_TensorProto] = []
-    /// The element type floating-point values are stored and computed in (FLOAT or FLOAT16).
+    /// The dtype floating-point values are stored and computed in (float32 or float16).
+    let floatDType: DType
+    /// Its ONNX element type (FLOAT or FLOAT16).
     let floatType: Int32
     private var usedNames: Set<String> = []
     private var initializerNames: [ObjectIdentifier: String] = [:]
     /// Captured tensors kept alive while their identity names an initializer.
     private var keptTensors: [Tensor] = []
 
-    init(floatType: Int32) { self.floatType = floatType }
+    init(floatDType: DType) throws {
+        self.floatDType = floatDType
+        floatType = try Self.elementType(exactly: floatDType)
+    }
 
     /// A name not used yet, built from `base` ("layer1.0.conv1/Conv" → "layer1.0.conv1/Conv_2").
     func uniqueName(_ base: String) -> String {
@@ -26,30 +31,19 @@ final class ONNXGraphBuilder {
         return name
     }
 
-    /// Appends a node and returns its output names.
+    /// Appends a node named after its scope and operator, writing to `output` (or to a fresh
+    /// name derived from the node's), and returns its output's name.
     @discardableResult
-    func node(_ opType: String, _ inputs: [String], attributes: [Onnx_AttributeProto] = [], outputs: Int = 1,
-              scope: String) -> [String] {
+    func node(_ opType: String, _ inputs: [String], attributes: [Onnx_AttributeProto] = [], output: String? = nil,
+              scope: String) -> String {
         var node = Onnx_NodeProto()
         node.opType = opType
         node.name = uniqueName((scope.isEmpty ? "" : scope + "/") + opType)
         node.input = inputs
-        let base = node.name
-        node.output = (0..<outputs).map { uniqueName(base + ":\($0)") }
+        node.output = [output ?? uniqueName(node.name + ":0")]
         node.attribute = attributes
         nodes.append(node)
-        return node.output
-    }
-
-    /// Appends a node writing to a given output name.
-    func node(_ opType: String, _ inputs: [String], attributes: [Onnx_AttributeProto] = [], output: String, scope: String) {
-        var node = Onnx_NodeProto()
-        node.opType = opType
-        node.name = uniqueName((scope.isEmpty ? "" : scope + "/") + opType)
-        node.input = inputs
-        node.output = [output]
-        node.attribute = attributes
-        nodes.append(node)
+        return node.output[0]
     }
 
     /// The initializer holding `tensor`'s values (one per tensor object), named `name` or
@@ -57,7 +51,7 @@ final class ONNXGraphBuilder {
     func initializer(_ tensor: Tensor, name: String) throws -> String {
         if let existing = initializerNames[ObjectIdentifier(tensor)] { return existing }
         let unique = uniqueName(name)
-        initializers.append(try Self.tensorProto(tensor, name: unique, floatType: floatType))
+        initializers.append(try tensorProto(tensor, name: unique))
         initializerNames[ObjectIdentifier(tensor)] = unique
         keptTensors.append(tensor)
         return unique
@@ -66,7 +60,7 @@ final class ONNXGraphBuilder {
     /// A new initializer from values computed here (not a captured tensor).
     func constant(_ tensor: Tensor, name: String) throws -> String {
         let unique = uniqueName(name)
-        initializers.append(try Self.tensorProto(tensor, name: unique, floatType: floatType))
+        initializers.append(try tensorProto(tensor, name: unique))
         return unique
     }
 
@@ -100,24 +94,21 @@ final class ONNXGraphBuilder {
         }
     }
 
-    static func tensorProto(_ tensor: Tensor, name: String, floatType: Int32) throws -> Onnx_TensorProto {
+    /// The tensor's values as an initializer (floating-point ones stored as ``floatDType``).
+    func tensorProto(_ tensor: Tensor, name: String) throws -> Onnx_TensorProto {
         let stored: Tensor
         if tensor.dtype.isFloatingPoint {
-            stored = try tensor.detach().to(floatType == 10 ? .float16 : .float32)
+            stored = try tensor.detach().to(floatDType)
         } else {
             stored = try tensor.detach()
         }
         var proto = Onnx_TensorProto()
         proto.name = name
         proto.dims = tensor.shape.map(Int64.init)
-        proto.dataType = try elementType(exactly: stored.dtype)
+        proto.dataType = try Self.elementType(exactly: stored.dtype)
         proto.rawData = Data(try stored.contiguous().bytes())
         return proto
     }
-}
-
-extension DType {
-    var isFloatingPoint: Bool { self == .float16 || self == .float32 || self == .float64 || self == .bfloat16 }
 }
 
 /// Attribute constructors.
