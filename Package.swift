@@ -106,7 +106,7 @@ let package = Package(
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
         .testTarget(name: "LacootExportTests", dependencies: [
-            "LacootExport", "LacootWorkflow", "Models", "NN", "Torch", "Datasets", "TestSupport",
+            "LacootExport", "LacootWorkflow", "LaCoOT", "Models", "NN", "Torch", "Datasets", "TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6],

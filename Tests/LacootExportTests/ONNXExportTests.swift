@@ -1,4 +1,5 @@
 import Foundation
+import LaCoOT
 import LacootExport
 import Models
 import NN
@@ -67,20 +68,11 @@ func randomize(_ model: any CollapsibleModel, seed: UInt64) throws {
     }
 }
 
-func copyOf(_ model: any CollapsibleModel) throws -> any CollapsibleModel {
-    let copy = try model.architecture.build()
-    let source = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) })
-    try withNoGrad {
-        for (name, tensor) in copy.stateDict() { try tensor.copy_(source[name]!) }
-    }
-    return copy
-}
-
 @Suite struct ONNXExportTests {
     @Test(.enabled(if: ReferencePython.hasONNXRuntime, "needs onnx and onnxruntime in .venv-ref (scripts/setup-python)"))
     func onnxRuntimeGivesLacootsLogitsForEveryFamilyFullAndCollapsed() throws {
         for (model, sample, block) in try exportCases() {
-            let collapsed = try copyOf(model)
+            let collapsed = try Collapser.copy(of: model)
             try collapsed.collapse(block)
             for (variant, network) in [("full", model), ("without \(block)", collapsed)] {
                 network.eval()
@@ -134,7 +126,7 @@ func copyOf(_ model: any CollapsibleModel) throws -> any CollapsibleModel {
 
     @Test func batchNormIsFoldedAndRemovedBlocksAreAbsent() throws {
         let (model, sample, block) = try exportCases()[0]
-        let collapsed = try copyOf(model)
+        let collapsed = try Collapser.copy(of: model)
         try collapsed.collapse(block)
         let onnx = try ONNXExporter.export(collapsed, sampleShape: sample)
         #expect(onnx.operators["BatchNormalization"] == nil, "every BatchNorm follows a convolution: \(onnx.operators)")
