@@ -47,13 +47,6 @@ enum ExportBench {
         return (diff, Double(ours.map(abs).max() ?? 0), onnx.nodeCount)
     }
 
-    /// The CPU's model name (/proc/cpuinfo), for the figures.
-    static var cpuName: String {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
-        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-    }
-
     // size: one benchmark read top to bottom — export, parity, interleaved latencies, then the tables it reports
     static func run(_ options: BenchOptions) throws {
         var report = Report(name: "export", options: options)
@@ -61,7 +54,7 @@ enum ExportBench {
         let ort = try PythonWorker(python: Repo.referencePython, threads: options.threads, script: Repo.ortWorkerScript)
         defer { ort.close() }
         let ortVersion = try ort.info()["onnxruntime"] as? String ?? "?"
-        print("export: libtorch \(Runtime.version) from Swift and ONNX Runtime \(ortVersion), \(options.threads) threads each; \(cpuName); load \(loadAverage())")
+        print("export: libtorch \(Runtime.version) from Swift and ONNX Runtime \(ortVersion), \(options.threads) threads each; \(cpuName()); load \(loadAverage())")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lacoot-bench-export-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -137,7 +130,7 @@ enum ExportBench {
                        collapsed ? fmt(ratio("lacoot-b\(b)", "lacoot-\(tag)"), 3) : ""])
             }
         }
-        report.add("ResNet-18 (CIFAR stem, width 64, 1×32×32), \(options.threads) threads, \(cpuName)", t)
+        report.add("ResNet-18 (CIFAR stem, width 64, 1×32×32), \(options.threads) threads, \(cpuName())", t)
         var m = Table(["model", "MACs (one image)", "ONNX nodes"])
         m.add(["full", fmt(Double(macs[false]!) / 1e6, 2) + " M", String(nodes[false]!)])
         m.add(["without " + removed.joined(separator: ", "), fmt(Double(macs[true]!) / 1e6, 2) + " M", String(nodes[true]!)])
@@ -157,7 +150,7 @@ enum ExportBench {
             ("ort_vs_lacoot_b1", .number(ratio("lacoot-b1", "ort-b1"), digits: 3)),
             ("ort_vs_lacoot_b128", .number(ratio("lacoot-b128", "ort-b128"), digits: 3)),
             ("max_abs_diff", .scientific(maxDiff, digits: 3)),
-            ("cpu", .string(cpuName)),
+            ("cpu", .string(cpuName())),
         ])
     }
 }

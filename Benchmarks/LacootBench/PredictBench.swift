@@ -26,7 +26,7 @@ enum PredictBench {
         }
         let files = try py.request(["cmd": "write_pngs", "idx": idx, "count": count, "folder": folder.path])["files"]
             as? [String] ?? []
-        print("predict: \(files.count) Fashion-MNIST PNG files, batch 64, ResNet-18 (CIFAR stem, width 64), \(options.threads) threads; \(ExportBench.cpuName); load \(loadAverage())")
+        print("predict: \(files.count) Fashion-MNIST PNG files, batch 64, ResNet-18 (CIFAR stem, width 64), \(options.threads) threads; \(cpuName()); load \(loadAverage())")
         let model = try Demo.architecture(.resnet18, width: 64, classCount: 10, inputChannels: 1).build(generator: Generator(seed: 0))
         let predictor = Predictor(model: model, classNames: (0..<10).map(String.init), normalization: normalization,
                                   inputShape: [1, 32, 32])
@@ -48,13 +48,13 @@ enum PredictBench {
             t.add([side == "lacoot" ? "lacoot (Predictor: decode, pad, normalize, forward, top-5)"
                    : "torchvision (PIL, transforms, DataLoader, forward, top-5)", fmt(r, 1), fmt(1e3 / r, 3) + " ms"])
         }
-        report.add("End to end, medians of \(rounds) interleaved passes, \(ExportBench.cpuName)", t)
+        report.add("End to end, medians of \(rounds) interleaved passes, \(cpuName())", t)
         report.notes.append("target: predict_vs_torchvision ≥ 1.5 — \(fmt(ratio, 3)) (\(ratio >= 1.5 ? "met" : "missed"))")
         try report.finish(json: [
             ("bench", .string("predict")),
             ("predict_images_per_s", .number(rate["lacoot"] ?? .nan, digits: 1)),
             ("predict_vs_torchvision", .number(ratio, digits: 3)),
-            ("cpu", .string(ExportBench.cpuName)),
+            ("cpu", .string(cpuName())),
         ])
     }
 }

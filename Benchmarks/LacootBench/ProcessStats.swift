@@ -22,3 +22,10 @@ func loadAverage() -> String {
     guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
     return text.split(separator: " ").prefix(3).joined(separator: " ")
 }
+
+/// The CPU's model name (/proc/cpuinfo), so that figures say which CPU they come from.
+func cpuName() -> String {
+    let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
+    return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+}

@@ -8,7 +8,6 @@ normalized per channel, as lacoot prepares them. Prints one JSON line: accuracy 
 and the first predictions by class name.
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -17,13 +16,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+from idx_files import read_idx
 
 
 def main():

@@ -16,13 +16,14 @@ import os
 import platform
 import sys
 import time
-import traceback
 
 _REPLY_STREAM = sys.stdout
 sys.stdout = sys.stderr
 
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
+
+from worker_protocol import serve  # noqa: E402
 
 SESSIONS = {}
 THREADS = 1
@@ -78,22 +79,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     THREADS = ap.parse_args().threads
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            if req.get("cmd") == "quit":
-                reply({"ok": True})
-                return 0
-            if req.get("cmd") not in COMMANDS:
-                raise ValueError(f"unknown cmd {req.get('cmd')!r}")
-            reply(COMMANDS[req["cmd"]](req))
-        except Exception as e:  # report and keep serving
-            print(traceback.format_exc(), file=sys.stderr, flush=True)
-            reply({"error": f"{type(e).__name__}: {e}"})
-    return 0
+    return serve(COMMANDS, reply, lambda text: print(text, file=sys.stderr, flush=True))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ Other flags: --train-limit N (first N training images of classes 0–4; default 
   --data (the Fashion-MNIST idx .gz folder).
 """
 import argparse
-import gzip
 import json
 import math
 import os
@@ -44,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from idx_files import read_idx
 from torchvision_cpu import torchvision
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -73,12 +73,7 @@ def checkpoint_name(model: str) -> str:
     return "pretrained.pth" if model == "resnet18" else f"pretrained-{model}.pth"
 
 
-def idx(path: str) -> np.ndarray:
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+idx = read_idx   # digits_finetune.py imports it under this name
 
 
 def tensors(images: np.ndarray) -> torch.Tensor:

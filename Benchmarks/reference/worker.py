@@ -58,7 +58,6 @@ import platform
 import resource
 import sys
 import time
-import traceback
 from typing import Callable, List
 
 # Keep stdout for replies only: anything printed by libraries goes to stderr.
@@ -71,6 +70,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lacoot_ref  # noqa: E402
+from worker_protocol import serve  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -336,13 +336,9 @@ def cmd_rss(_req: dict) -> dict:
 
 def cmd_write_pngs(req: dict) -> dict:
     """Writes the first `count` images of a gzipped IDX file as grayscale PNGs into `folder`."""
-    import gzip
     from PIL import Image
-    with gzip.open(req["idx"], "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    images = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    from idx_files import read_idx
+    images = read_idx(req["idx"])
     count = _int(req, "count")
     os.makedirs(req["folder"], exist_ok=True)
     files = []
@@ -407,25 +403,7 @@ def main() -> int:
         ap.error("--threads must be >= 1")
     torch.set_num_threads(args.threads)
     log(f"ready: torch {torch.__version__}, {torch.get_num_threads()} threads")
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = json.loads(line)
-            if not isinstance(req, dict):
-                raise ValueError("request must be a JSON object")
-            cmd = req.get("cmd")
-            if cmd == "quit":
-                reply({"ok": True})
-                return 0
-            if cmd not in COMMANDS:
-                raise ValueError(f"unknown cmd {cmd!r}")
-            reply(COMMANDS[cmd](req))
-        except Exception as e:  # report and keep serving
-            log(traceback.format_exc())
-            reply({"error": f"{type(e).__name__}: {e}"})
-    return 0
+    return serve(COMMANDS, reply, log)
 
 
 if __name__ == "__main__":
