@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Models"], path: "Fuzz/LacootFuzz",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Shared by the test targets: finding and running the Python references.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["NN", "Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport", "TestSupport"]),

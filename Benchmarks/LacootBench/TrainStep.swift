@@ -45,7 +45,7 @@ enum TrainStepBench {
         // Latency: eval mode, no grad; PyTorch's worker runs NCHW.
         func swiftLatency(_ b: Int, _ channelsLast: Bool) -> Side {
             Side(name: "swift\(channelsLast ? "-cl" : "")-b\(b)") { reps, warmup in
-                try ResNetInference(batch: b, channelsLast: channelsLast).time(reps: reps, warmup: warmup)
+                try ResNetInference(batch: b, channelsLast: channelsLast, prepared: false).time(reps: reps, warmup: warmup)
             }
         }
         func pythonLatency(_ b: Int) -> Side {

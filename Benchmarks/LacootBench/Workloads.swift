@@ -53,18 +53,21 @@ final class ResNetTrainStep {
 }
 
 /// Eval-mode inference of ResNet-18 (as the worker's `latency` command): no grad, removed
-/// blocks collapsed to the identity.
+/// blocks collapsed to the identity, on the copy `lacoot predict` and `evaluate` run
+/// (``Collapser/inferenceCopy(of:inputShape:)``: BatchNorm folded, channels-last) or, with
+/// `prepared: false`, on the training model as it is.
 final class ResNetInference {
-    let model: ResNet
+    let model: any CollapsibleModel
     let x: Tensor
 
-    init(width: Int = 64, batch: Int, removed: [String] = [], channelsLast: Bool = false) throws {
-        model = try ResNet(.resNet18, classCount: 10, inputChannels: 3, width: width, generator: Generator(seed: 0))
-        if !removed.isEmpty { try model.collapse(removed) }
-        if channelsLast { try model.setMemoryFormat(.channelsLast) }
-        model.eval()
+    init(width: Int = 64, batch: Int, removed: [String] = [], channelsLast: Bool = false, prepared: Bool = true) throws {
+        let network = try ResNet(.resNet18, classCount: 10, inputChannels: 3, width: width, generator: Generator(seed: 0))
+        if !removed.isEmpty { try network.collapse(removed) }
+        if channelsLast { try network.setMemoryFormat(.channelsLast) }
+        network.eval()
+        model = prepared ? try Collapser.inferenceCopy(of: network, inputShape: [3, 32, 32]) : network
         let images = try Tensor.randn([batch, 3, 32, 32], generator: Generator(seed: 1))
-        x = channelsLast ? try images.contiguous(.channelsLast) : images
+        x = model.memoryFormat == .channelsLast ? try images.contiguous(.channelsLast) : images
     }
 
     func time(reps: Int, warmup: Int) throws -> [Double] {

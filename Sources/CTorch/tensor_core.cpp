@@ -227,6 +227,16 @@ ct_tensor ct_detach(ct_tensor t) { CT_REQUIRE(t, nullptr) CT_TENSOR(return wrap(
 ct_tensor ct_where(ct_tensor c, ct_tensor a, ct_tensor b) { CT_REQUIRE(c, nullptr) CT_REQUIRE(a, nullptr) CT_REQUIRE(b, nullptr) CT_TENSOR(return wrap(at::where(c->t, a->t, b->t));) }
 
 // ---- elementwise ----
+ct_tensor ct_activation_inplace(int op, ct_tensor tt) { CT_REQUIRE(tt, nullptr)
+  CT_TENSOR(
+    at::Tensor &t = tt->t;
+    switch (op) {
+      case CT_U_RELU: at::relu_(t); return wrap(t);
+      case CT_U_RELU6: at::hardtanh_(t, 0.0, 6.0); return wrap(t);
+    }
+    TORCH_CHECK(false, "no in-place form of unary op ", op);
+  )
+}
 ct_tensor ct_unary(int op, ct_tensor tt) { CT_REQUIRE(tt, nullptr)
   CT_TENSOR(
     const at::Tensor &t = tt->t;

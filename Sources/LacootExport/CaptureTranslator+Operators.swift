@@ -95,12 +95,12 @@ extension CaptureTranslator {
     private func convolutionParameters(_ index: Int, _ node: CapturedNode) throws -> (String, String?, Int?) {
         let weight = node.inputs[1]!, bias = node.inputs.count > 2 ? node.inputs[2] : nil
         let constantWeights = names[ObjectIdentifier(weight)] == nil && bias.map { names[ObjectIdentifier($0)] == nil } ?? true
-        if constantWeights, let (normIndex, folded) = try BatchNormFolding.fold(convolution: index, in: self) {
-            absorbed.insert(normIndex)
+        if constantWeights, let folded = try foldedBatchNorm(convolution: index) {
+            absorbed.insert(folded.normIndex)
             let scope = node.scope
             let w = try builder.constant(folded.weight, name: (parameterNames[ObjectIdentifier(weight)] ?? scope + ".weight") + "_folded")
             let b = try builder.constant(folded.bias, name: scope + ".bias_folded")
-            return (w, b, normIndex)
+            return (w, b, folded.normIndex)
         }
         return (try value(weight, of: index), try bias.map { try value($0, of: index) }, nil)
     }

@@ -14,7 +14,7 @@ func convBNReLU6(_ input: Int, _ output: Int, kernel: Int, stride: Int, groups: 
                  generator: Generator) throws -> Sequential {
     Sequential(try Conv2d(input, output, kernelSize: kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups,
                           bias: false, generator: generator),
-               try BatchNorm2d(output), ReLU6())
+               try BatchNorm2d(output), ReLU6(inplace: true))
 }
 
 /// MobileNetV2's inverted residual: [1×1 expand–BN–ReLU6], 3×3 depthwise–BN–ReLU6,

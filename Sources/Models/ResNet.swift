@@ -102,7 +102,7 @@ public final class ResNet: Module, CollapsibleModel {
             ? try Conv2d(arch.inputChannels, width, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: g)
             : try Conv2d(arch.inputChannels, width, kernelSize: 3, stride: 1, padding: 1, bias: false, generator: g))
         bn1 = Child("bn1", try BatchNorm2d(width))
-        relu = Child("relu", ReLU())
+        relu = Child("relu", ReLU(inplace: true))
         maxpool = arch.stem == .cifarNoMaxPool ? nil : Child("maxpool", MaxPool2d(kernelSize: 3, stride: 2, padding: 1))
         let built = try Self.makeStages(depth: depth, width: width, shortcut: arch.shortcut ?? depth.defaultShortcut,
                                         generator: g)

@@ -26,7 +26,7 @@ public final class BasicBlock: Module, ResidualScaled {
         conv1 = Child("conv1", try Conv2d(inPlanes, planes, kernelSize: 3, stride: stride, padding: 1, bias: false,
                                           generator: generator))
         bn1 = Child("bn1", try BatchNorm2d(planes))
-        relu = Child("relu", ReLU())
+        relu = Child("relu", ReLU(inplace: true))
         conv2 = Child("conv2", try Conv2d(planes, planes, kernelSize: 3, stride: 1, padding: 1, bias: false,
                                           generator: generator))
         bn2 = Child("bn2", try BatchNorm2d(planes))
@@ -81,7 +81,7 @@ public final class Bottleneck: Module, ResidualScaled {
         conv3 = Child("conv3", try Conv2d(width, planes * Self.expansion, kernelSize: 1, bias: false,
                                           generator: generator))
         bn3 = Child("bn3", try BatchNorm2d(planes * Self.expansion))
-        relu = Child("relu", ReLU())
+        relu = Child("relu", ReLU(inplace: true))
         downsample = shortcut.map { Child("downsample", $0) }
         super.init()
         try register(conv1, bn1, conv2, bn2, conv3, bn3, relu, downsample)

@@ -15,14 +15,27 @@ public class Activation: Module {
     }
 }
 
+/// `nn.ReLU`. `inplace` writes into the input's memory (one activation-sized allocation and
+/// pass fewer), as torchvision's ResNets do: only for an input nothing else reads afterwards.
 public final class ReLU: Activation {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) throws -> Tensor { try x.relu() }
+    public let inplace: Bool
+    public init(inplace: Bool = false) {
+        self.inplace = inplace
+        super.init()
+    }
+    public override func forward(_ x: Tensor) throws -> Tensor { inplace ? try x.relu_() : try x.relu() }
+    public override var extraDescription: String { inplace ? "inplace=True" : "" }
 }
 
+/// `nn.ReLU6`; `inplace` as ``ReLU``'s (torchvision's MobileNetV2 uses it).
 public final class ReLU6: Activation {
-    public override init() { super.init() }
-    public override func forward(_ x: Tensor) throws -> Tensor { try x.relu6() }
+    public let inplace: Bool
+    public init(inplace: Bool = false) {
+        self.inplace = inplace
+        super.init()
+    }
+    public override func forward(_ x: Tensor) throws -> Tensor { inplace ? try x.relu6_() : try x.relu6() }
+    public override var extraDescription: String { inplace ? "inplace=True" : "" }
 }
 
 public final class GELU: Activation {

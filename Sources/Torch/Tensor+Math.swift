@@ -28,6 +28,16 @@ extension Tensor {
     public func erfinv() throws -> Tensor { try unary(CT_U_ERFINV, .erfinv) }
     public func relu() throws -> Tensor { try unary(CT_U_RELU, .relu) }
     public func relu6() throws -> Tensor { try unary(CT_U_RELU6, .relu6) }
+    /// ReLU written into this tensor's own memory (PyTorch's `relu_`), recorded by autograd:
+    /// for an activation after a layer whose output nothing else reads. Returns the result (a
+    /// new handle on the same tensor; a capture records it as an ordinary ReLU).
+    public func relu_() throws -> Tensor {
+        traced(try owned(ct_activation_inplace(Int32(CT_U_RELU), handle)), .unary(.relu), [self])
+    }
+    /// ReLU6 written into this tensor's own memory (PyTorch's `hardtanh_(0, 6)`); see ``relu_()``.
+    public func relu6_() throws -> Tensor {
+        traced(try owned(ct_activation_inplace(Int32(CT_U_RELU6), handle)), .unary(.relu6), [self])
+    }
     /// GELU, exact (erf) or with the tanh approximation.
     public func gelu(tanhApproximation: Bool = false) throws -> Tensor {
         try unary(tanhApproximation ? CT_U_GELU_TANH : CT_U_GELU, tanhApproximation ? .geluTanh : .gelu)

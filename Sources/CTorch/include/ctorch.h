@@ -126,6 +126,9 @@ enum {
   CT_U_LOGICAL_NOT, CT_U_FLOOR, CT_U_CEIL, CT_U_ROUND, CT_U_ERFINV
 };
 ct_tensor ct_unary(int op, ct_tensor t);
+/* CT_U_RELU or CT_U_RELU6 written into t itself, recorded by autograd (PyTorch's relu_ /
+   hardtanh_); returns a new handle on the same tensor. */
+ct_tensor ct_activation_inplace(int op, ct_tensor t);
 enum {
   CT_B_ADD, CT_B_SUB, CT_B_MUL, CT_B_DIV, CT_B_POW, CT_B_MAXIMUM, CT_B_MINIMUM,
   CT_B_EQ, CT_B_NE, CT_B_LT, CT_B_LE, CT_B_GT, CT_B_GE, CT_B_MATMUL, CT_B_REMAINDER
