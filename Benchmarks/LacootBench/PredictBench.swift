@@ -28,7 +28,7 @@ enum PredictBench {
             as? [String] ?? []
         print("predict: \(files.count) Fashion-MNIST PNG files, batch 64, ResNet-18 (CIFAR stem, width 64), \(options.threads) threads; \(cpuName()); load \(loadAverage())")
         let model = try Demo.architecture(.resnet18, width: 64, classCount: 10, inputChannels: 1).build(generator: Generator(seed: 0))
-        let predictor = Predictor(model: model, classNames: (0..<10).map(String.init), normalization: normalization,
+        let predictor = try Predictor(model: model, classNames: (0..<10).map(String.init), normalization: normalization,
                                   inputShape: [1, 32, 32])
         let ours = Side(name: "lacoot") { reps, warmup in
             try timeReps(reps: reps, warmup: warmup) { _ = try predictor.predict(files: files, top: 5, batchSize: 64) }

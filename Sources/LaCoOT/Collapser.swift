@@ -108,7 +108,8 @@ public final class Collapser {
     }
 
     /// Measures accuracy on `dataset`, MACs, parameters and (optionally) latency of the model now,
-    /// MACs and latency at the dataset's image size.
+    /// MACs and latency at the dataset's image size; latency of its inference copy
+    /// (``inferenceCopy(of:inputShape:layout:)``), the network `predict` runs.
     /// Latency comes first, while nothing else of the process runs (no loader thread yet).
     public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
         // the dataset's image size, which an ImageNet-stem model fine-tuned on 32×32 images differs from its nominal 224
@@ -117,9 +118,11 @@ public final class Collapser {
         var b1: Evaluation.LatencyStats?
         var b128: Evaluation.LatencyStats?
         if measureLatency {
-            b1 = try Evaluation.latencyStats(of: model, inputShape: inputShape, batchSize: 1,
+            // timed as predict and export run it: BatchNorm folded, in the model's layout
+            let timed = try Collapser.inferenceCopy(of: model, inputShape: inputShape, layout: model.memoryFormat)
+            b1 = try Evaluation.latencyStats(of: timed, inputShape: inputShape, batchSize: 1,
                                              precision: precision, repeats: latencyRepeats)
-            b128 = try Evaluation.latencyStats(of: model, inputShape: inputShape, batchSize: 128,
+            b128 = try Evaluation.latencyStats(of: timed, inputShape: inputShape, batchSize: 128,
                                                precision: precision, repeats: max(3, latencyRepeats / 4))
         }
         let accuracy = try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,

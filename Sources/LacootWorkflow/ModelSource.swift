@@ -18,29 +18,29 @@ public enum ModelSource {
         if ImportedModel.isImported(folder) {
             let imported = try ImportedModel.open(folder)
             log("model: \(imported.url.path) (imported)")
-            return predictor(imported.model, imported.manifest, source: imported.url.path, log: log)
+            return try predictor(imported.model, imported.manifest, source: imported.url.path, log: log)
         }
         let run = try TrainedRun.open(folder)
         log("model: the trained model of \(runDirectory); input \(run.data.train.imageShape.map(String.init).joined(separator: "×")), "
             + "normalization \(run.data.normalization)")
-        return Predictor(model: run.model, classNames: run.data.classNames, normalization: run.data.normalization,
+        return try Predictor(model: run.model, classNames: run.data.classNames, normalization: run.data.normalization,
                          inputShape: run.data.train.imageShape)
     }
 
     /// A model file: `collapsed.json`, or a `.safetensors` written by lacoot.
     public static func open(modelFile path: String, log: (String) -> Void = { _ in }) throws -> Predictor {
         let (network, manifest) = try ModelFile.load(from: URL(fileURLWithPath: path))
-        return predictor(network, manifest, source: path, log: log)
+        return try predictor(network, manifest, source: path, log: log)
     }
 
     /// A predictor for a model file: its input shape and normalization as its manifest records them.
     private static func predictor(_ network: any CollapsibleModel, _ manifest: ModelManifest, source: String,
-                                  log: (String) -> Void) -> Predictor {
+                                  log: (String) -> Void) throws -> Predictor {
         let channels = manifest.architecture.inputChannels
         let shape = manifest.inputShape ?? [channels, manifest.inputSide, manifest.inputSide]
         let normalization = manifest.normalization.map { Normalization(mean: $0.mean, std: $0.std) } ?? .unit(channels: channels)
         if manifest.normalization == nil { log("warning: \(source) records no normalization; using pixel / 255") }
         log("input: \(shape.map(String.init).joined(separator: "×")), normalization \(normalization)")
-        return Predictor(model: network, classNames: manifest.classNames, normalization: normalization, inputShape: shape)
+        return try Predictor(model: network, classNames: manifest.classNames, normalization: normalization, inputShape: shape)
     }
 }

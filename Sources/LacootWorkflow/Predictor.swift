@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import LaCoOT
 import Models
 import NN
 import Torch
@@ -25,12 +26,16 @@ public struct Predictor {
     public let normalization: Normalization
     /// [channels, height, width] the model takes.
     public let inputShape: [Int]
+    /// What runs: the model's inference copy (BatchNorm folded, channels-last for CNNs), made
+    /// once; `model` itself is left as it is.
+    private let runner: any CollapsibleModel
 
-    public init(model: any CollapsibleModel, classNames: [String], normalization: Normalization, inputShape: [Int]) {
+    public init(model: any CollapsibleModel, classNames: [String], normalization: Normalization, inputShape: [Int]) throws {
         self.model = model
         self.classNames = classNames
         self.normalization = normalization
         self.inputShape = inputShape
+        self.runner = try Collapser.inferenceCopy(of: model, inputShape: inputShape)
     }
 
     /// A file that could not be classified (missing, unreadable, not an image, too large):
@@ -55,18 +60,21 @@ public struct Predictor {
     public func predict(files: [String], top: Int = 5, batchSize: Int = 64,
                         each: (Result<Prediction, Failure>) throws -> Void) throws {
         let k = min(max(top, 1), model.architecture.classCount)
-        model.eval()
+        let imageSize = inputShape.reduce(1, *)
         for start in stride(from: 0, to: files.count, by: max(batchSize, 1)) {
             let batch = files[start..<min(files.count, start + max(batchSize, 1))]
-            var inputs: [Tensor] = [], failures: [Int: Failure] = [:]
+            var pixels: [Float] = [], failures: [Int: Failure] = [:]
+            pixels.reserveCapacity(batch.count * imageSize)
             for (i, file) in batch.enumerated() {
-                do { inputs.append(try input(for: file)) } catch {
+                do { pixels += try input(for: file) } catch {
                     failures[i] = Failure(file: file, description: "\(error)")
                 }
             }
             var rows: [[Prediction.Entry]] = []
-            if !inputs.isEmpty { rows = try classify(try Tensor.stack(inputs), top: k) }
-            inputs.removeAll()
+            if !pixels.isEmpty {
+                rows = try classify(try Tensor(pixels, shape: [pixels.count / imageSize] + inputShape), top: k)
+            }
+            pixels.removeAll()
             var row = 0
             for (i, file) in batch.enumerated() {
                 if let failure = failures[i] { try each(.failure(failure)); continue }
@@ -78,7 +86,8 @@ public struct Predictor {
 
     /// The `k` most likely classes of each image of a batch [N, C, H, W].
     private func classify(_ images: Tensor, top k: Int) throws -> [[Prediction.Entry]] {
-        let probabilities = try withNoGrad { try Functional.softmax(model(images), dim: 1) }
+        let input = runner.memoryFormat == .channelsLast ? try images.contiguous(.channelsLast) : images
+        let probabilities = try withNoGrad { try Functional.softmax(runner(input.to(runner.device)), dim: 1) }
         let (values, indices) = try probabilities.topk(k, dim: 1)
         let p = try values.floats(), idx = try indices.values(as: Int64.self)
         return (0..<(p.count / k)).map { row in
@@ -90,8 +99,8 @@ public struct Predictor {
         }
     }
 
-    /// One file as the model's normalized input [C, H, W].
-    func input(for file: String) throws -> Tensor {
+    /// One file as the model's normalized input, [C, H, W] in row-major order.
+    func input(for file: String) throws -> [Float] {
         let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
         var image = try ImageCodec.decode(file: file, channels: c)
         if image.width <= w, image.height <= h {
@@ -100,9 +109,13 @@ public struct Predictor {
             image = try ImageCodec.resizeAndCenterCrop(image, size: min(h, w), file: file)
             image = ImageCodec.centerCrop(image, width: w, height: h)
         }
-        let pixels = try Tensor(image.planar.map { Float($0) / 255 }, shape: [c, h, w])
-        let mean = try Tensor(normalization.mean, shape: [c, 1, 1]), std = try Tensor(normalization.std, shape: [c, 1, 1])
-        return try (pixels - mean) / std
+        let planar = image.planar, plane = h * w
+        var out = [Float](repeating: 0, count: c * plane)
+        for channel in 0..<c {
+            let mean = normalization.mean[channel], std = normalization.std[channel]
+            for i in channel * plane..<(channel + 1) * plane { out[i] = (Float(planar[i]) / 255 - mean) / std }
+        }
+        return out
     }
 
     /// `image` centred on a zero canvas of `width` × `height`.

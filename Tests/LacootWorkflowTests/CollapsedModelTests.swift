@@ -163,7 +163,7 @@ struct PyTorchLoadingTests {
         try Data(ImageCodec.encodePNG(small)).write(to: URL(fileURLWithPath: files[0]))
         try Data(ImageCodec.encodePNG(large)).write(to: URL(fileURLWithPath: files[1]))
         let normalization = Normalization(mean: [0.3], std: [0.2])
-        let predictor = Predictor(model: model, classNames: ["a", "b", "c", "d"], normalization: normalization,
+        let predictor = try Predictor(model: model, classNames: ["a", "b", "c", "d"], normalization: normalization,
                                   inputShape: [1, 32, 32])
         let predictions = try predictor.predict(files: files, top: 3)
         #expect(predictions.map(\.file) == files && predictions.allSatisfy { $0.top.count == 3 })
