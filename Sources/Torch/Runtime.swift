@@ -43,8 +43,34 @@ public enum Runtime {
         "libtorch \(version), \(threadCount) intra-op threads of \(activeCores) active cores, "
             + "oneDNN \(hasMKLDNN ? "yes" : "no"), OpenMP \(hasOpenMP ? "yes" : "no"), BLAS \(blas), "
             + "CUDA \(Device.isCUDAAvailable ? "\(Device.cudaDeviceCount) device(s)" : "no"), "
-            + "native bf16 \(Precision.cpuHasNativeBF16 ? "yes" : "no (emulated)")"
+            + "native bf16 \(Precision.cpuHasNativeBF16 ? "yes" : "no (emulated)"), "
+            + "CPU allocator \(allocator.map { "caching (up to \($0.limitBytes >> 20) MiB idle)" } ?? "libtorch's default")"
     }
+
+    /// The caching CPU allocator's counters (`Sources/CTorch/caching_allocator.cpp`): blocks
+    /// of 128 KiB or more that a step frees are kept and reused, so steps do not fault their
+    /// memory in again. Installed when the library loads unless `LACOOT_CACHING_ALLOCATOR=0`.
+    public struct AllocatorStatistics: Sendable, Equatable {
+        /// Allocations served from the cache.
+        public let hits: Int
+        /// Cacheable allocations that found no idle block.
+        public let misses: Int
+        /// Bytes idle in the cache now.
+        public let cachedBytes: Int
+        /// The most it keeps idle (a quarter of physical memory, at most 8 GiB).
+        public let limitBytes: Int
+    }
+
+    /// The caching allocator's counters; nil when it is not libtorch's CPU allocator.
+    public static var allocator: AllocatorStatistics? {
+        var stats = ct_allocator_stats()
+        guard ct_allocator_statistics(&stats) else { return nil }
+        return AllocatorStatistics(hits: Int(stats.hits), misses: Int(stats.misses), cachedBytes: Int(stats.cached_bytes),
+                                   limitBytes: Int(stats.limit_bytes))
+    }
+
+    /// Gives every idle cached block back to the system.
+    public static func emptyAllocatorCache() { ct_allocator_empty_cache() }
 }
 
 /// Runs `body` with gradient recording off (like `torch.no_grad()`), restoring the mode after.

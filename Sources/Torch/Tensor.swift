@@ -33,6 +33,10 @@ public final class Tensor: @unchecked Sendable {
 
     public var elementCount: Int { Int(ct_numel(handle)) }
 
+    /// The address of the first element of a contiguous tensor (nil otherwise): for telling
+    /// whether two tensors use the same memory.
+    public var dataAddress: UInt? { ct_data_ptr(handle).map { UInt(bitPattern: $0) } }
+
     public var dtype: DType {
         let raw = ct_dtype(handle)
         return DType(rawValue: raw) ?? .float32

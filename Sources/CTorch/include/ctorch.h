@@ -36,6 +36,18 @@ int ct_get_num_threads(void);
 int ct_set_num_threads(int n);   /* process-wide; applied to each thread on its next call */
 int ct_active_cores(void);        /* CPUs this process may run on */
 void ct_manual_seed(uint64_t seed);
+
+/* ---- the caching CPU allocator (caching_allocator.cpp) ---- */
+typedef struct {
+  int64_t hits;          /* allocations served from the cache */
+  int64_t misses;        /* cacheable allocations that found no block */
+  int64_t cached_bytes;  /* bytes idle in the cache now */
+  int64_t limit_bytes;   /* the most it keeps idle */
+} ct_allocator_stats;
+/* false when the caching allocator is not libtorch's CPU allocator (LACOOT_CACHING_ALLOCATOR=0). */
+bool ct_allocator_statistics(ct_allocator_stats *out);
+/* Releases every idle block. */
+void ct_allocator_empty_cache(void);
 bool ct_set_grad_enabled(bool enabled); /* returns the previous mode */
 bool ct_is_grad_enabled(void);
 
