@@ -23,7 +23,7 @@ struct LacootBench: ParsableCommand {
 
     /// The benchmarks, in the order `list` and `scripts/bench all` give them.
     static var benchmarks: [any Benchmark.Type] {
-        [EngineBench.self, TrainStepBench.self, LoaderBench.self, RegularizerBench.self, ReferenceBench.self, ProfileBench.self, ScalingBench.self, TransformerBench.self, DistributedBench.self, ExportBench.self, PredictBench.self, InferenceBench.self]
+        [EngineBench.self, TrainStepBench.self, LoaderBench.self, RegularizerBench.self, ReferenceBench.self, ProfileBench.self, ScalingBench.self, TransformerBench.self, DistributedBench.self, ExportBench.self, PredictBench.self, InferenceBench.self, CompressBench.self]
     }
 
     static var benchmarkNames: [String] { benchmarks.map { $0.name } }
