@@ -154,7 +154,8 @@ enum ReferenceBench {
                 ("collapsed_speedup_b128", .number(speedup128, digits: 3)),
                 ("macs_ratio", .number(macsRatio, digits: 3)),
             ] + InferenceBench.keys(latency).map { ($0.0, .number($0.1, digits: 3)) }
-            + [("bf16_gemm_share", .number(bf16StepGFLOPs / rates.bf16GEMM, digits: 3)),
+            // emulated bf16 (no avx512_bf16/amx) has no meaningful GEMM rate to take a share of
+            + [("bf16_gemm_share", Precision.cpuHasNativeBF16 ? .number(bf16StepGFLOPs / rates.bf16GEMM, digits: 3) : .null),
                ("fp32_gemm_share", .number(fp32StepGFLOPs / rates.fp32GEMM, digits: 3)),
                ("native_bf16", .string(Precision.cpuHasNativeBF16 ? "yes" : "no")), ("cpu", .string(cpuName()))])
     }

@@ -102,8 +102,11 @@ public struct SlicedWasserstein: Sendable {
     }
 
     /// The column of `candidates` with the largest W_p^p ([d, 1]) and that cost (a scalar).
+    /// Without a graph; on the CPU the sorts and gaps run as one fused kernel.
     private func bestCandidate(_ x: Tensor, _ y: Tensor, _ candidates: Tensor) throws -> (direction: Tensor, cost: Tensor) {
-        let costs = try projectedCosts(x, y, candidates)
+        let costs = x.device == .cpu
+            ? try Functional.slicedCosts(x.matmul(candidates), y.matmul(candidates), p: p)
+            : try projectedCosts(x, y, candidates)
         let index = Int(try costs.argmax(dim: 0).item())
         return (try candidates.narrow(1, start: index, length: 1).contiguous(), try costs.select(0, index))
     }

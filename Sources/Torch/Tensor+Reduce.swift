@@ -52,3 +52,13 @@ extension Tensor {
         return traced((try owned(v), try owned(i)), .other("topk"), [self])
     }
 }
+
+extension Functional {
+    /// For two [N, K] matrices of projections (on the CPU, no graph): each column's 1-D
+    /// optimal-transport cost, `mean_i |sort(a[:, k])_i − sort(b[:, k])_i|^p`, as a [K] tensor.
+    /// One fused kernel (values-only sorts, the columns shared between the intra-op threads)
+    /// for what `sort`, `sub`, `pow` and `mean` compute one pass at a time.
+    public static func slicedCosts(_ a: Tensor, _ b: Tensor, p: Double) throws -> Tensor {
+        traced(try owned(ct_sliced_costs(a.handle, b.handle, p)), .other("sliced_costs"), [a, b])
+    }
+}

@@ -167,6 +167,9 @@ ct_tensor ct_argmax(ct_tensor t, int64_t dim, bool keepdim);
 ct_tensor ct_norm(ct_tensor t, double p, const int64_t *dims, int ndims, bool keepdim);
 int ct_sort(ct_tensor t, int64_t dim, bool descending, ct_tensor *values, ct_tensor *indices);
 int ct_topk(ct_tensor t, int64_t k, int64_t dim, bool largest, ct_tensor *values, ct_tensor *indices);
+/* For [N, K] a and b (CPU, float or double, no graph): [K] with
+   mean_i |sort(a[:, k])_i - sort(b[:, k])_i|^p (sliced_costs.cpp). */
+ct_tensor ct_sliced_costs(ct_tensor a, ct_tensor b, double p);
 
 /* ---- neural-network kernels ---- */
 ct_tensor ct_matmul(ct_tensor a, ct_tensor b);
