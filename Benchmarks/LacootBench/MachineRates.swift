@@ -8,12 +8,14 @@ struct MachineRates {
     let fp32GEMM: Double, bf16GEMM: Double
     let fp32Conv: Double, bf16Conv: Double
 
+    /// GFLOP/s of a 1024³ matrix product in `dtype`, the median of `reps` timed products.
+    static func gemm(_ dtype: DType, reps: Int = 10) throws -> Double {
+        let g = try Generator(seed: 2)
+        let a = try Tensor.randn([1024, 1024], generator: g).to(dtype), b = try Tensor.randn([1024, 1024], generator: g).to(dtype)
+        return 2 * 1024 * 1024 * 1024 / median(try timeReps(reps: reps, warmup: 3) { _ = try withNoGrad { try a.matmul(b) } }) / 1e9
+    }
+
     static func measure() throws -> MachineRates {
-        func gemm(_ dtype: DType) throws -> Double {
-            let g = try Generator(seed: 2)
-            let a = try Tensor.randn([1024, 1024], generator: g).to(dtype), b = try Tensor.randn([1024, 1024], generator: g).to(dtype)
-            return 2 * 1024 * 1024 * 1024 / median(try timeReps(reps: 10, warmup: 3) { _ = try a.matmul(b) }) / 1e9
-        }
         func conv(_ dtype: DType) throws -> Double {
             let g = try Generator(seed: 3)
             let x = try Tensor.randn([128, 64, 16, 16], generator: g).to(dtype).contiguous(.channelsLast)

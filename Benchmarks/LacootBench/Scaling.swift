@@ -16,9 +16,7 @@ enum ScalingBench {
         let reps = options.rounds ?? (options.quick ? 2 : 4)
 
         // sgemm rate in this run, the yardstick for effective FLOP rates.
-        let gen = try Generator(seed: 0)
-        let a = try Tensor.randn([1024, 1024], generator: gen), b = try Tensor.randn([1024, 1024], generator: gen)
-        let sgemm = 2 * pow(1024.0, 3) / median(try timeReps(reps: 20, warmup: 3) { _ = try a.matmul(b) }) / 1e9
+        let sgemm = try MachineRates.gemm(.float32, reps: 20)
 
         // Training step vs batch and width (NCHW, the library's default layout).
         print("training step vs batch size and width …")

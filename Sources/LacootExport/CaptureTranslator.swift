@@ -57,11 +57,7 @@ final class CaptureTranslator {
         } else {
             probeNodes = nil
         }
-        var readers: [ObjectIdentifier: [Int]] = [:]
-        for (i, node) in nodes.enumerated() {
-            for case let tensor? in node.inputs { readers[ObjectIdentifier(tensor), default: []].append(i) }
-        }
-        self.readers = readers
+        readers = capture.readers
         names[ObjectIdentifier(input)] = inputName
         dimensions[ObjectIdentifier(input)] = [probeNodes == nil ? .fixed(batchSize) : .batch(1)]
             + input.shape.dropFirst().map { .fixed($0) }

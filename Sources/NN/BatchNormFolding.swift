@@ -34,28 +34,25 @@ extension Module {
             throw ModuleError.invalidConfiguration(layer: typeName, detail: "BatchNorm folding needs evaluation mode (call eval() first)")
         }
         let (_, capture) = try withNoGrad { try self.capture(sampleInput) }
-        let nodes = capture.nodes
-        var readers: [ObjectIdentifier: [Int]] = [:], calls: [String: Int] = [:]
-        for (index, node) in nodes.enumerated() {
-            for case let input? in node.inputs { readers[ObjectIdentifier(input), default: []].append(index) }
-            calls[node.scope, default: 0] += 1
-        }
-        var pairs: [(conv: String, norm: String)] = []
+        let nodes = capture.nodes, readers = capture.readers
+        var calls: [String: Int] = [:]
+        for node in nodes { calls[node.scope, default: 0] += 1 }
+        // a convolution and its norm each called once, the norm the only reader of the
+        // convolution's output, with running statistics, in a slot that takes an Identity
+        var pairs: [(convPath: String, conv: Conv2d, normPath: String, norm: BatchNorm2d, mean: Tensor, variance: Tensor)] = []
         for node in nodes {
-            guard case .conv2d = node.operation, calls[node.scope] == 1, module(at: node.scope) is Conv2d,
+            guard case .conv2d = node.operation, calls[node.scope] == 1, let conv = module(at: node.scope) as? Conv2d,
                   let reading = readers[ObjectIdentifier(node.outputs[0])], reading.count == 1 else { continue }
-            let norm = nodes[reading[0]]
-            guard case .batchNorm(training: false, _) = norm.operation, calls[norm.scope] == 1,
-                  let batchNorm = module(at: norm.scope) as? BatchNorm2d, batchNorm.tracksRunningStats else { continue }
-            pairs.append((node.scope, norm.scope))
+            let normNode = nodes[reading[0]]
+            guard case .batchNorm(training: false, _) = normNode.operation, calls[normNode.scope] == 1,
+                  let norm = module(at: normNode.scope) as? BatchNorm2d, let mean = norm.runningMean, let variance = norm.runningVar,
+                  slot(at: normNode.scope)?.slot.accepts(Identity()) == true else { continue }
+            pairs.append((node.scope, conv, normNode.scope, norm, mean, variance))
         }
-        var folded: [String] = []
         let seed = try Generator(seed: 0)  // the replacements' throwaway initial values; the global RNG is untouched
-        for (convPath, normPath) in pairs {
-            guard let conv = module(at: convPath) as? Conv2d, let norm = module(at: normPath) as? BatchNorm2d,
-                  let mean = norm.runningMean, let variance = norm.runningVar, slotAccepts(normPath, Identity()) else { continue }
+        for (convPath, conv, normPath, norm, mean, variance) in pairs {
             let parameters = try BatchNormFolding.fold(weight: conv.weight, bias: conv.bias, gamma: norm.weight, beta: norm.bias,
-                                                   mean: mean, variance: variance, eps: norm.eps)
+                                                       mean: mean, variance: variance, eps: norm.eps)
             let replacement = try Conv2d(conv.inChannels, conv.outChannels, kernelSize: conv.kernelSize, stride: conv.stride,
                                          padding: conv.padding, dilation: conv.dilation, groups: conv.groups, bias: true,
                                          generator: seed)
@@ -64,16 +61,7 @@ extension Module {
             try replacement.to(conv.weight.device)
             _ = try replace(normPath, with: Identity())
             _ = try replace(convPath, with: replacement)
-            folded.append(normPath)
         }
-        return folded
-    }
-
-    /// Whether the child slot at `path` would take `module`.
-    private func slotAccepts(_ path: String, _ module: Module) -> Bool {
-        let parts = path.split(separator: ".").map(String.init)
-        guard let key = parts.last, let parent = self.module(at: parts.dropLast().joined(separator: ".")),
-              let slot = parent.childSlot(key) else { return false }
-        return slot.accepts(module)
+        return pairs.map(\.normPath)
     }
 }

@@ -258,6 +258,15 @@ open class Module {
         return current
     }
 
+    /// The slot holding the descendant at a dotted path, and the module that owns the slot;
+    /// nil for "" or a path with no module.
+    final func slot(at path: String) -> (owner: Module, slot: AnyChild)? {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard let key = parts.last, let owner = module(at: parts.dropLast().joined(separator: ".")),
+              let slot = owner.childSlot(key) else { return nil }
+        return (owner, slot)
+    }
+
     /// Replaces the descendant at `path` with `module` and returns the module it replaced. The
     /// new module goes into the same slot (so the owner's typed property sees it), takes this
     /// tree's mode and memory format, and keeps its key: every other key of the state dict
@@ -266,12 +275,12 @@ open class Module {
     @discardableResult
     public final func replace(_ path: String, with module: Module) throws -> Module {
         guard !path.isEmpty else { throw ModuleError.emptyPath }
-        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        let parentPath = parts.dropLast().joined(separator: ".")
-        guard let parent = self.module(at: parentPath), let slot = parent.childSlot(parts[parts.count - 1]) else {
+        guard let found = slot(at: path) else {
+            let parentPath = path.split(separator: ".", omittingEmptySubsequences: false).dropLast().joined(separator: ".")
             let known = namedModules().map(\.name).filter { !$0.isEmpty && $0.hasPrefix(parentPath) }
             throw ModuleError.noModule(path: path, model: typeName, known: Array(known.prefix(12)))
         }
+        let (parent, slot) = (found.owner, found.slot)
         guard slot.accepts(module) else {
             throw ModuleError.wrongChildType(path: path, expected: slot.acceptedTypeName, found: module.typeName)
         }

@@ -135,6 +135,16 @@ public final class GraphCapture: @unchecked Sendable {
         return (try body(), capture)
     }
 
+    /// For each tensor a node reads, the indices of the nodes that read it, in order (a
+    /// tensor read twice by one node is listed twice).
+    public var readers: [ObjectIdentifier: [Int]] {
+        var readers: [ObjectIdentifier: [Int]] = [:]
+        for (index, node) in nodes.enumerated() {
+            for case let tensor? in node.inputs { readers[ObjectIdentifier(tensor), default: []].append(index) }
+        }
+        return readers
+    }
+
     /// The module path of the innermost scope entered ("" outside every named one).
     public var scope: String { scopeStack.last ?? "" }
 
