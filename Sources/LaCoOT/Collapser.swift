@@ -111,7 +111,9 @@ public final class Collapser {
     /// MACs and latency at the dataset's image size; latency of its inference copy
     /// (``inferenceCopy(of:inputShape:layout:)``), the network `predict` runs.
     /// Latency comes first, while nothing else of the process runs (no loader thread yet).
-    public func measure(on dataset: ImageDataset) throws -> ModelMeasurement {
+    /// `knownAccuracy` skips the accuracy pass when the caller knows it (a removal that changes
+    /// no logit).
+    public func measure(on dataset: ImageDataset, knownAccuracy: Double? = nil) throws -> ModelMeasurement {
         // the dataset's image size, which an ImageNet-stem model fine-tuned on 32×32 images differs from its nominal 224
         let cost = try model.cost(height: dataset.height, width: dataset.width)
         let inputShape = dataset.imageShape
@@ -125,8 +127,8 @@ public final class Collapser {
             b128 = try Evaluation.latencyStats(of: timed, inputShape: inputShape, batchSize: 128,
                                                precision: precision, repeats: max(3, latencyRepeats / 4))
         }
-        let accuracy = try Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
-                                               batchSize: evaluationBatchSize, precision: precision)
+        let accuracy = try knownAccuracy ?? Evaluation.accuracy(of: model, on: dataset, normalization: normalization,
+                                                                batchSize: evaluationBatchSize, precision: precision)
         var m = ModelMeasurement(accuracy: accuracy, macs: cost.totalMACs, params: model.parameterCount,
                                  latencyB1Ms: b1?.medianMs, latencyB128Ms: b128?.medianMs)
         m.latencyB1SpreadMs = b1.map { [$0.p10Ms, $0.p90Ms] }

@@ -95,7 +95,8 @@ public final class Compressor {
     /// adaptive λ) in order of validation distance, each kept out only when accuracy on the
     /// acceptance images (``acceptanceImages``) — after re-estimating the BatchNorm
     /// statistics — stays within ``maxDrop`` points of the full model's; a block that costs more
-    /// is put back and the next one tried.
+    /// is put back and the next one tried. Blocks the identity path brought to residual scale 0
+    /// are the identity already: they go first, without a measurement (one re-estimation for all).
     public func collapse(data: PreparedData) throws -> Outcome {
         let model = trainer.model
         let candidates = trainer.adaptive?.selected ?? trainer.regularizer.blocks
@@ -111,49 +112,88 @@ public final class Compressor {
         let pool = try acceptancePool(data)
         let reference = try accuracy(on: pool, data)
 
+        // blocks the identity path brought to scale 0 are the identity already: removing them changes no logit
+        let scales = model.residualScales
+        let exact = order.filter { scales[$0] == 0 }
         var removed: [String] = [], rejected: [String] = []
-        var testAccuracyReestimated: [Double] = []   // per kept removal: this model, statistics re-estimated
-        for block in order {
-            let saved = try BatchNormReestimation.snapshot(of: model)   // the statistics before this try
-            let previous = try model.replace(block, with: Identity())
-            var accuracy = try accuracy(on: pool, data)
-            if reestimateBatchNorm {
-                // re-estimated statistics are kept only where they do better on the acceptance images
-                let before = try BatchNormReestimation.snapshot(of: model)
-                try reestimate(model, data)
-                let reestimated = try self.accuracy(on: pool, data)
-                if reestimated >= accuracy { accuracy = reestimated } else { try BatchNormReestimation.restore(before, in: model) }
-            }
-            let kept = reference - accuracy <= maxDrop
-            log(String(format: "remove %@: %.2f %% on %d held-out and training images (full %.2f %%) → %@", block, accuracy,
-                       pool.count, reference, kept ? "removed" : "kept, costs more than \(maxDrop) points"))
-            if kept {
-                removed.append(block)
-                if reestimateBatchNorm { testAccuracyReestimated.append(try self.accuracy(on: data.test, data)) }
+        var testAccuracyReestimated: [Double?] = []   // per kept removal: this model, statistics re-estimated
+        for block in exact {
+            _ = try model.replace(block, with: Identity())
+            log("remove \(block): residual scale 0, exactly the identity → removed")
+            removed.append(block)
+            testAccuracyReestimated.append(nil)
+        }
+        if !exact.isEmpty, reestimateBatchNorm {
+            // one re-estimation for all of them, kept where it does at least as well
+            let before = try BatchNormReestimation.snapshot(of: model)
+            try reestimate(model, data)
+            if try accuracy(on: pool, data) >= reference {
+                testAccuracyReestimated[testAccuracyReestimated.count - 1] = try accuracy(on: data.test, data)
             } else {
-                _ = try model.replace(block, with: previous)
-                try BatchNormReestimation.restore(saved, in: model)
+                try BatchNormReestimation.restore(before, in: model)
+            }
+        }
+        for block in order where !exact.contains(block) {
+            if try tryRemoving(block, pool: pool, reference: reference, data) {
+                removed.append(block)
+                testAccuracyReestimated.append(reestimateBatchNorm ? try accuracy(on: data.test, data) : nil)
+            } else {
                 rejected.append(block)
             }
         }
         let compressed = try collapser.measure(on: data.test)
-
-        // the same removals without re-estimation, step by step, for the curve and the comparison
-        var curve: [CurveStep] = []
-        let stepper = Collapser(model: plain, normalization: data.normalization)
-        stepper.measureLatency = measureLatency
-        var withoutReestimation = full
-        for (k, block) in removed.enumerated() {
-            try plain.collapse(block)
-            withoutReestimation = try stepper.measure(on: data.test)
-            var step = CurveStep(removed: Array(removed.prefix(k + 1)), measured: withoutReestimation)
-            if reestimateBatchNorm { step.accuracyBNRecalibrated = testAccuracyReestimated[k] }
-            curve.append(step)
-        }
+        let (curve, withoutReestimation) = try removalCurve(of: plain, removing: removed, exact: Set(exact), from: full,
+                                                            reestimated: testAccuracyReestimated, data)
         return Outcome(full: full, compressed: compressed, compressedWithoutReestimation: withoutReestimation,
                        removed: removed, rejected: rejected, distances: order.compactMap { b in distances.first { $0.block == b } },
                        lambdaFinal: trainer.adaptive?.weights ?? Dictionary(uniqueKeysWithValues: candidates.map { ($0, config.lambda) }),
                        curve: curve, history: [])
+    }
+
+    /// Replaces `block` by the identity (re-estimating the BatchNorm statistics where that does
+    /// better) and keeps it out when accuracy on `pool` stays within ``maxDrop`` of `reference`;
+    /// otherwise puts the block and the statistics back. Returns whether it was removed.
+    private func tryRemoving(_ block: String, pool: ImageDataset, reference: Double, _ data: PreparedData) throws -> Bool {
+        let model = trainer.model
+        let saved = try BatchNormReestimation.snapshot(of: model)   // the statistics before this try
+        let previous = try model.replace(block, with: Identity())
+        var accuracy = try accuracy(on: pool, data)
+        if reestimateBatchNorm {
+            // re-estimated statistics are kept only where they do better on the acceptance images
+            let before = try BatchNormReestimation.snapshot(of: model)
+            try reestimate(model, data)
+            let reestimated = try self.accuracy(on: pool, data)
+            if reestimated >= accuracy { accuracy = reestimated } else { try BatchNormReestimation.restore(before, in: model) }
+        }
+        let kept = reference - accuracy <= maxDrop
+        log(String(format: "remove %@: %.2f %% on %d held-out and training images (full %.2f %%) → %@", block, accuracy,
+                   pool.count, reference, kept ? "removed" : "kept, costs more than \(maxDrop) points"))
+        if !kept {
+            _ = try model.replace(block, with: previous)
+            try BatchNormReestimation.restore(saved, in: model)
+        }
+        return kept
+    }
+
+    /// The cumulative removal curve without re-estimation, on the test images: `removed` taken
+    /// out of `plain` one by one. A block in `exact` (residual scale 0) changes no logit, so its
+    /// step keeps the previous accuracy and only its cost is measured again. Also returns the
+    /// last step's measurement (the full model's when nothing was removed).
+    private func removalCurve(of plain: any CollapsibleModel, removing removed: [String], exact: Set<String>,
+                              from full: ModelMeasurement, reestimated: [Double?],
+                              _ data: PreparedData) throws -> (curve: [CurveStep], last: ModelMeasurement) {
+        var curve: [CurveStep] = []
+        let stepper = Collapser(model: plain, normalization: data.normalization)
+        stepper.measureLatency = measureLatency
+        var previous = full
+        for (k, block) in removed.enumerated() {
+            try plain.collapse(block)
+            previous = try stepper.measure(on: data.test, knownAccuracy: exact.contains(block) ? previous.accuracy : nil)
+            var step = CurveStep(removed: Array(removed.prefix(k + 1)), measured: previous)
+            step.accuracyBNRecalibrated = reestimated[k]
+            curve.append(step)
+        }
+        return (curve, previous)
     }
 
     private func accuracy(on images: ImageDataset, _ data: PreparedData) throws -> Double {

@@ -128,9 +128,16 @@ import Torch
         let compressor = Compressor(trainer: trainer)
         compressor.maxDrop = 0
         compressor.reestimateBatchNorm = false
+        var removals: [String] = []
+        compressor.log = { removals.append($0) }
         let outcome = try compressor.collapse(data: data)
         #expect(Set(outcome.removed) == Set(adaptive.selected))   // none costs anything, even at a budget of 0
         #expect(outcome.compressed.accuracy == outcome.full.accuracy)
+        // at scale 0 they are taken out without an accuracy pass, and the curve keeps the full accuracy
+        #expect(removals == outcome.removed.map { "remove \($0): residual scale 0, exactly the identity → removed" }, "\(removals)")
+        #expect(outcome.curve.map(\.accuracy) == Array(repeating: outcome.full.accuracy, count: outcome.removed.count))
+        #expect(outcome.curve.map(\.macs) == outcome.curve.map(\.macs).sorted(by: >) && Set(outcome.curve.map(\.macs)).count == outcome.curve.count)
+        #expect(outcome.compressedWithoutReestimation.macs == outcome.compressed.macs)
         // the logits themselves: the collapsed model computes what the trained one did
         before.eval(); trainer.model.eval()
         #expect(before.residualScales == trainer.model.residualScales.merging(
