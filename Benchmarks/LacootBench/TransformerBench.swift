@@ -10,17 +10,17 @@ import Torch
 enum TransformerBench {
     /// The blocks removed for the collapsed figures: Swin-T's stage-3 blocks after its first two,
     /// the ViT's last four layers.
-    static let removed: [Demo.Network: [String]] = [
+    static let removed: [ModelChoice: [String]] = [
         .swinT: (2...5).map { "features.5.\($0)" },
         .vit: (4...7).map { "encoder.layers.encoder_layer_\($0)" },
     ]
 
-    static func model(_ network: Demo.Network) throws -> any CollapsibleModel {
+    static func model(_ network: ModelChoice) throws -> any CollapsibleModel {
         try Demo.architecture(network, width: 16, classCount: 10, inputChannels: 3).build(generator: Generator(seed: 0))
     }
 
     /// Our side of the training step: `Trainer.step` with the transformer recipe, λ = 1.
-    static func trainSide(_ network: Demo.Network, batch: Int) -> Side {
+    static func trainSide(_ network: ModelChoice, batch: Int) -> Side {
         Side(name: "swift-\(network.rawValue)") { reps, warmup in
             var config = Recipe.transformer.applied(to: TrainingConfig())
             config.schedule = .constant
@@ -35,7 +35,7 @@ enum TransformerBench {
         }
     }
 
-    static func latencySide(_ network: Demo.Network, batch: Int, collapsed: Bool) -> Side {
+    static func latencySide(_ network: ModelChoice, batch: Int, collapsed: Bool) -> Side {
         Side(name: "swift-\(network.rawValue)-b\(batch)\(collapsed ? "-c" : "")") { reps, warmup in
             let m = try model(network)
             if collapsed { try m.collapse(removed[network]!) }
@@ -55,15 +55,15 @@ enum TransformerBench {
         print("transformer: libtorch \(Runtime.version) from Swift (\(Runtime.threadCount) threads), PyTorch \(pyTorch) + torchvision; load \(loadAverage())")
         let batch = options.quick ? 32 : 128
         let rounds = options.rounds ?? (options.quick ? 2 : 4)
-        let networks: [Demo.Network] = [.swinT, .vit]
+        let networks: [ModelChoice] = [.swinT, .vit]
 
-        func pythonTrain(_ network: Demo.Network) -> Side {
+        func pythonTrain(_ network: ModelChoice) -> Side {
             Side(name: "python-\(network.rawValue)") { reps, warmup in
                 try py.seconds(["cmd": "transformer_step", "model": network.rawValue, "batch": batch, "lambda": 1,
                                 "reps": reps, "warmup": warmup])
             }
         }
-        func pythonLatency(_ network: Demo.Network, _ b: Int, collapsed: Bool) -> Side {
+        func pythonLatency(_ network: ModelChoice, _ b: Int, collapsed: Bool) -> Side {
             Side(name: "python-\(network.rawValue)-b\(b)\(collapsed ? "-c" : "")") { reps, warmup in
                 try py.seconds(["cmd": "transformer_latency", "model": network.rawValue, "batch": b,
                                 "removed": collapsed ? removed[network]! : [String](), "reps": reps, "warmup": warmup])
@@ -96,7 +96,7 @@ enum TransformerBench {
         report.add("Training step (forward with every block observed, label-smoothed cross-entropy + λ·mean MSW over all blocks, backward, clipping, AdamW), medians", t)
 
         var l = Table(["eval latency", "Swift", "PyTorch", "ratio (PyTorch / Swift)", "Swift collapsed", "speed-up"])
-        var macsRatio: [Demo.Network: Double] = [:]
+        var macsRatio: [ModelChoice: Double] = [:]
         for network in networks {
             let full = try model(network)
             let collapsed = try model(network)
@@ -147,4 +147,10 @@ extension TransformerBench: Benchmark {
         (our full over our collapsed batch-1 latency), swin_t_macs_ratio, and the ViT's. --rounds counts \
         interleaved rounds (default 4).
         """
+}
+
+/// The two transformers the benchmark compares, by their registered names.
+private extension ModelChoice {
+    static let swinT = ModelChoice(rawValue: "swin_t")!
+    static let vit = ModelChoice(rawValue: "vit")!
 }

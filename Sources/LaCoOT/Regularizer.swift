@@ -53,8 +53,9 @@ public final class LaCoOTRegularizer {
     public init(model: any CollapsibleModel, lambda: LambdaSchedule, distance: SlicedWasserstein = SlicedWasserstein(),
                 blocks: [String]? = nil, tap: FeatureTap = .output, seed: UInt64 = 0) throws {
         guard tap == .output || model.architecture.kind.hasMLPBranches else {
+            let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
             throw ConfigurationError.outOfRange(
-                flag: "tap", problem: "mlp-branch needs blocks with an MLP branch (vit, vit_b_16, swin_t), not \(model.architecture.kind.rawValue)")
+                flag: "tap", problem: "mlp-branch needs blocks with an MLP branch (\(transformers)), not \(model.architecture.kind.rawValue)")
         }
         guard lambda.lambda >= 0, lambda.lambda.isFinite else {
             throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a finite number ≥ 0, got \(lambda.lambda)")

@@ -135,7 +135,7 @@ struct CompressCommand: ParsableCommand {
         settings.reachFraction = reachAt
         let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
         // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
-        let transformer = model.model.kind.hasMLPBranches
+        let transformer = model.model.family.style == .transformer
         settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
         settings.selection = selection.criterion(startsFarFromTheIdentity: startsFromImport || transformer)
         t.adaptiveLambda = settings

@@ -26,7 +26,7 @@ struct DemoCommand: ParsableCommand {
 
     @Flag(name: .long, help: "A short run: 1 epoch on 12,000 images, 2,000 test images.") var quick = false
     @Option(name: .long, help: "Output folder.") var out = "runs/demo"
-    @Option(name: .long, help: "Network: resnet18, swin_t, vit.") var model: Demo.Network = .resnet18
+    @Option(name: .long, help: "Network: \(DemoNetwork.allValueStrings.joined(separator: ", ")).") var model = DemoNetwork(.resnet18)
     @Option(name: .long, parsing: .upToNextOption,
             help: "Taps of the λ > 0 models (transformers): output (default), mlp-branch, or both.")
     var taps: [FeatureTap] = [.output]
@@ -71,8 +71,9 @@ struct DemoCommand: ParsableCommand {
         try Bounds.check(width, "width", in: Bounds.width)
         try Bounds.check(trainLimit, "train-limit", in: 10...Bounds.limit.upperBound)
         try Bounds.check(testLimit, "test-limit", in: Bounds.limit)
-        if model == .resnet18, taps.contains(.mlpBranch) {
-            throw ValidationError("--taps mlp-branch needs a transformer (--model swin_t or vit): ResNet blocks have no MLP branch")
+        if !model.choice.family.hasMLPBranches, taps.contains(.mlpBranch) {
+            let transformers = Demo.networks.filter(\.family.hasMLPBranches).map(\.rawValue).joined(separator: " or ")
+            throw ValidationError("--taps mlp-branch needs a transformer (--model \(transformers)): \(model.choice.family.name) blocks have no MLP branch")
         }
         guard !taps.isEmpty, Set(taps).count == taps.count else { throw ValidationError("--taps lists each tap once") }
     }
@@ -81,8 +82,8 @@ struct DemoCommand: ParsableCommand {
         try runtime.apply()
         let device = try execution.prepare()
         var options = Demo.Options()
-        options.network = model
-        if model != .resnet18 { options.makeTransformerBudget() }
+        options.network = model.choice
+        options.makeNetworkBudget()
         if quick { options.makeQuick() }
         options.outputDirectory = out
         options.replaceExisting = force

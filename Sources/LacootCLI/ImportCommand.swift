@@ -52,8 +52,9 @@ struct ImportCommand: ParsableCommand {
     func validate() throws {
         try Bounds.check(classes, "classes", in: 1...100_000)
         try Bounds.check(imageSize, "image-size", in: Bounds.imageSide)
-        if cifarStem, model.model != .mobilenetv2 || model.imageNetStem {
-            throw ValidationError("--cifar-stem applies to --model mobilenetv2 without --imagenet-stem (a ResNet's stem shows in its weights)")
+        if cifarStem, !model.model.family.importRules.stemIsImageNetUnlessTold || model.imageNetStem {
+            let models = ModelRegistry.names { $0.family.importRules.stemIsImageNetUnlessTold }.joined(separator: " or ")
+            throw ValidationError("--cifar-stem applies to --model \(models) without --imagenet-stem (a ResNet's stem shows in its weights)")
         }
         guard mean.count == std.count else { throw ValidationError("--mean and --std need one value per channel each") }
         guard std.allSatisfy({ $0 > 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else {
@@ -72,18 +73,18 @@ struct ImportCommand: ParsableCommand {
         let url = URL(fileURLWithPath: weights)
         let read = try readWeights(url)
         let tensors = read.tensors
-        let kind = model.model.kind
-        let found = WeightImport.shapes(of: tensors, kind: kind)
+        let rules = model.model.family.importRules
+        let found = WeightImport.shapes(of: tensors, rules: rules)
         let channels = found.channels ?? 3
         let classCount = classes ?? found.classes ?? 1000
-        let stemKernel = tensors.first { $0.name == WeightImport.stemKey(kind) }?.tensor.shape.last
+        let stemKernel = tensors.first { $0.name == rules.stemKey }?.tensor.shape.last
         var options = model
         // torchvision's ResNets show their ImageNet stem by its 7×7 kernel; MobileNetV2's stems differ only in
         // stride, so its weights are taken as torchvision's (ImageNet stem)
-        if stemKernel == 7 || (model.model == .mobilenetv2 && !cifarStem) { options.imageNetStem = true }
-        let size = imageSize ?? ((options.imageNetStem || model.model == .vitB16) ? 224 : 32)
+        if stemKernel == 7 || (rules.stemIsImageNetUnlessTold && !cifarStem) { options.imageNetStem = true }
+        let size = imageSize ?? model.model.variant.imageSize ?? (options.imageNetStem ? 224 : 32)
         // a ViT's position table fixes its input; a convolutional network takes the data's size unless told one
-        let recorded = imageSize ?? (architectureFixesSize(kind) ? size : nil)
+        let recorded = imageSize ?? (rules.inputSizeIsFixed ? size : nil)
         let architecture = options.architecture(classCount: classCount, inputChannels: channels, imageSize: size)
         let network = try architecture.build(generator: Generator(seed: 0))
         let (loaded, reinitialized) = try WeightImport.load(tensors, into: network,
@@ -116,11 +117,11 @@ struct ImportCommand: ParsableCommand {
     /// The file's state dict that fits the model's keys (the key names do not depend on the class
     /// count, channels or stem, so a default-sized model of the family gives them).
     private func readWeights(_ url: URL) throws -> WeightImport.Weights {
-        let probe = try model.architecture(classCount: 10, inputChannels: 3, imageSize: imageSize ?? (model.model == .vitB16 ? 224 : 32))
+        let probe = try model.architecture(classCount: 10, inputChannels: 3, imageSize: imageSize ?? model.model.variant.imageSize ?? 32)
             .build(generator: Generator(seed: 0))
         do {
             return try WeightImport.read(url, modelKeys: Set(probe.stateDict().map(\.name)),
-                                         classifierPrefix: WeightImport.classifierPrefix(model.model.kind), requestedKey: key)
+                                         classifierPrefix: model.model.family.importRules.classifierPrefix, requestedKey: key)
         } catch let error as ImportError where error.isUsage {
             throw ValidationError(error.description)
         }
@@ -137,7 +138,4 @@ struct ImportCommand: ParsableCommand {
         if channels == 3 { return Normalization(mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]) }
         return Normalization(mean: Array(repeating: 0.5, count: channels), std: Array(repeating: 0.5, count: channels))
     }
-
-    /// Whether the architecture only takes one input size (a ViT: its position table).
-    private func architectureFixesSize(_ kind: ModelArchitecture.Kind) -> Bool { kind == .visionTransformer }
 }

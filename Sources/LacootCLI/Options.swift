@@ -24,7 +24,25 @@ extension Precision: ExpressibleByArgument {}
 extension FeatureTap: ExpressibleByArgument {}
 extension WeightDecayScope: ExpressibleByArgument {}
 extension Recipe: ExpressibleByArgument {}
-extension Demo.Network: ExpressibleByArgument {}
+extension ModelChoice: ExpressibleByArgument {
+    /// The registry's models, in its order.
+    public static var allValueStrings: [String] { ModelRegistry.choices.map(\.rawValue) }
+}
+
+/// `lacoot demo --model`: one of the networks the demo trains (``Demo/networks``).
+struct DemoNetwork: ExpressibleByArgument {
+    let choice: ModelChoice
+
+    init(_ choice: ModelChoice) { self.choice = choice }
+
+    init?(argument: String) {
+        guard let choice = ModelChoice(rawValue: argument), choice.variant.demo != nil else { return nil }
+        self.choice = choice
+    }
+
+    static var allValueStrings: [String] { Demo.networks.map(\.rawValue) }
+    var defaultValueDescription: String { choice.rawValue }
+}
 
 /// Memory layouts the CLI offers.
 enum Layout: String, ExpressibleByArgument, CaseIterable {
@@ -62,26 +80,6 @@ struct ExecutionOptions: ParsableArguments {
     }
 }
 extension TrainingConfig.ScheduleKind: ExpressibleByArgument {}
-
-/// The model names the CLI accepts.
-enum ModelChoice: String, ExpressibleByArgument, CaseIterable {
-    case resnet18, resnet34, resnet50, resnet20, resnet56, mobilenetv2, vit
-    case vitB16 = "vit_b_16"
-    case swinT = "swin_t"
-
-    var kind: ModelArchitecture.Kind {
-        switch self {
-        case .resnet18: .resNet18
-        case .resnet34: .resNet34
-        case .resnet50: .resNet50
-        case .resnet20: .resNet20
-        case .resnet56: .resNet56
-        case .mobilenetv2: .mobileNetV2
-        case .vit, .vitB16: .visionTransformer
-        case .swinT: .swinTransformer
-        }
-    }
-}
 
 /// Range checks for numeric options: each error is one line naming the flag. Every numeric
 /// option of every command goes through one of these in its `validate()`, so no value a user
@@ -239,7 +237,7 @@ struct DataOptions: ParsableArguments {
 
 /// The architecture.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model: \(ModelChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .long, help: "Model: \(ModelChoice.allValueStrings.joined(separator: ", ")).")
     var model: ModelChoice = .resnet18
 
     @Option(name: .long, help: "ResNet base channels (64 = the paper's ResNet-18; 16 for cheap runs); ViT token width (vit: 192).")
@@ -268,43 +266,31 @@ struct ModelOptions: ParsableArguments {
         try Bounds.check(widthMultiplier, "width-multiplier", in: 0...16, exclusiveLower: true)
         let vitFlags = [("patch-size", patchSize, Bounds.imageSide), ("depth", depth, 1...1024), ("heads", heads, Bounds.width),
                         ("mlp-dim", mlpDim, 1...65_536)]
+        let sized = ModelRegistry.names { $0.variant.sizing == .transformer }.joined(separator: " or ")
         for (flag, value, range) in vitFlags where value != nil {
-            guard model == .vit else {
-                throw ValidationError("--\(flag) sizes the small ViT: use it with --model vit (vit_b_16 and swin_t have torchvision's fixed sizes)")
+            guard model.variant.sizing == .transformer else {
+                let fixed = ModelRegistry.names { $0.variant.sizing == .fixed }.joined(separator: " and ")
+                throw ValidationError("--\(flag) sizes the small ViT: use it with --model \(sized) (\(fixed) have torchvision's fixed sizes)")
             }
             try Bounds.check(value, flag, in: range)
         }
-        if model == .vitB16 || model == .swinT, width != nil {
-            throw ValidationError("--width does not apply to \(model.rawValue) (torchvision's fixed size); use --model vit to choose the size")
+        if model.variant.sizing == .fixed, width != nil {
+            throw ValidationError("--width does not apply to \(model.rawValue) (torchvision's fixed size); use --model \(sized) to choose the size")
         }
     }
 
     /// The architecture for the data: class and channel counts, and the image size (a ViT's
     /// position table follows it).
     func architecture(classCount: Int, inputChannels: Int, imageSize: Int) -> ModelArchitecture {
-        let kind = model.kind
-        switch kind {
-        case .swinTransformer:
-            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
-                                     stem: imageSize >= 224 ? .imageNet : .cifar, swin: .swinT)
-        case .visionTransformer:
-            let small = ModelArchitecture.Transformer.small
-            let size = model == .vitB16 ? ModelArchitecture.Transformer.vitB16.withImageSize(imageSize)
-                : ModelArchitecture.Transformer(imageSize: imageSize, patchSize: patchSize ?? small.patchSize,
-                                                layers: depth ?? small.layers, heads: heads ?? small.heads,
-                                                hiddenDim: width ?? small.hiddenDim, mlpDim: mlpDim ?? small.mlpDim)
-            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
-                                     stem: imageSize >= 224 ? .imageNet : .cifar, dropout: 0, transformer: size)
-        case .mobileNetV2:
-            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
-                                     stem: imageNetStem ? .imageNet : .cifar, widthMultiplier: widthMultiplier, dropout: 0.2)
-        case .resNet18, .resNet34, .resNet50:
-            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
-                                     stem: imageNetStem ? .imageNet : .cifar, width: width ?? 64, shortcut: .projection)
-        default:
-            return ModelArchitecture(kind: kind, classCount: classCount, inputChannels: inputChannels,
-                                     stem: .cifarNoMaxPool, width: width ?? 16, shortcut: .projection)
-        }
+        var request = ModelVariant.Request(classCount: classCount, inputChannels: inputChannels, imageSize: imageSize)
+        request.width = width
+        request.widthMultiplier = widthMultiplier
+        request.imageNetStem = imageNetStem
+        request.patchSize = patchSize
+        request.depth = depth
+        request.heads = heads
+        request.mlpDim = mlpDim
+        return model.architecture(request)
     }
 }
 
@@ -333,8 +319,9 @@ struct DistanceOptions: ParsableArguments {
 
     /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error otherwise).
     func checkTap(for model: ModelOptions) throws {
-        if tap == .mlpBranch, !model.model.kind.hasMLPBranches {
-            throw ValidationError("--tap mlp-branch needs a transformer (vit, vit_b_16, swin_t); \(model.model.rawValue) blocks have no MLP branch")
+        if tap == .mlpBranch, !model.model.family.hasMLPBranches {
+            let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
+            throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(model.model.rawValue) blocks have no MLP branch")
         }
     }
 }

@@ -85,7 +85,7 @@ struct TrainingOptions: ParsableArguments {
         var base = TrainingConfig()
         base.epochs = epochs
         base.batchSize = batchSize
-        var t = (recipe ?? Recipe.default(for: model.model.kind)).applied(to: base)
+        var t = (recipe ?? Recipe.default(for: model.model.family)).applied(to: base)
         if let optimizer { t.optimizer = optimizer }
         if let lr { t.learningRate = lr }
         if t.optimizer == .sgd {

@@ -33,19 +33,16 @@ public struct Demo {
         }
     }
 
-    /// The networks the demo trains.
-    public enum Network: String, Sendable, CaseIterable {
-        /// ResNet-18 with the CIFAR stem at `width` (the paper's CNN), SGD.
-        case resnet18
-        /// torchvision's Swin-T, from scratch, the transformer recipe.
-        case swinT = "swin_t"
-        /// The small ViT (patch 4, 8 layers of width 192, 3 heads), from scratch, the transformer recipe.
-        case vit
-    }
+    /// The networks the demo trains: the registered models with demo settings
+    /// (``ModelVariant/demo``), in `--help` order — ResNet-18 with the CIFAR stem at `width`
+    /// (the paper's CNN, SGD), the small ViT and torchvision's Swin-T (from scratch, the
+    /// transformer recipe).
+    public static var networks: [ModelChoice] { ModelRegistry.choices.filter { $0.variant.demo != nil } }
 
     public struct Options: Sendable {
         public var outputDirectory = "runs/demo"
-        public var network: Network = .resnet18
+        /// One of ``Demo/networks``.
+        public var network: ModelChoice = .resnet18
         /// The models to train (default: λ = 1 and the λ = 0 baseline).
         public var arms: [Arm] = [Arm(lambda: 1), Arm(lambda: 0)]
         public var epochs = 5
@@ -76,20 +73,24 @@ public struct Demo {
 
         public init() {}
 
-        /// A short run (about a minute): 1 epoch on 12,000 training images (2,000 for a
-        /// transformer), 2,000 test images (500).
+        /// A short run (about a minute): 1 epoch on the network's quick limits (ResNet-18: 12,000
+        /// training images, 2,000 test images; the transformers: 2,000 and 500).
         public mutating func makeQuick() {
             epochs = 1
-            trainLimit = network == .resnet18 ? 12_000 : 2_000
-            testLimit = network == .resnet18 ? 2_000 : 500
+            guard let demo = network.variant.demo else { return }
+            trainLimit = demo.quickTrainLimit
+            testLimit = demo.quickTestLimit
         }
 
-        /// The transformers' budget (the Swin-T demo: 18 minutes here): 3 epochs on the first 6,000
-        /// training images (5,400 after the validation split), 1,000 test images.
-        public mutating func makeTransformerBudget() {
-            epochs = 3
-            trainLimit = 6_000
-            testLimit = 1_000
+        /// The network's own budget (``ModelVariant/DemoSettings``): ResNet-18's is the default
+        /// (5 epochs on every image); the transformers' (the Swin-T demo: 18 minutes here) is 3
+        /// epochs on the first 6,000 training images (5,400 after the validation split), 1,000
+        /// test images.
+        public mutating func makeNetworkBudget() {
+            guard let demo = network.variant.demo else { return }
+            epochs = demo.epochs
+            trainLimit = demo.trainLimit
+            testLimit = demo.testLimit
         }
     }
 
@@ -128,8 +129,8 @@ public struct Demo {
         dataConfig.splitSeed = o.seed
         let data = try PreparedData.prepare(dataConfig)
         log("data: \(data.label)")
-        let architecture = Self.architecture(o.network, width: o.width, classCount: data.train.classCount,
-                                             inputChannels: data.train.channels)
+        let architecture = try Self.architecture(o.network, width: o.width, classCount: data.train.classCount,
+                                                 inputChannels: data.train.channels)
         log("model: \(architecture.label)")
 
         var runs: [RunResult] = []
@@ -165,18 +166,14 @@ public struct Demo {
                       summary: Self.summary(runs, reportPath: out.reportHTMLURL.path))
     }
 
-    /// The model the demo trains.
-    public static func architecture(_ network: Network, width: Int, classCount: Int, inputChannels: Int) -> ModelArchitecture {
-        switch network {
-        case .resnet18:
-            ModelArchitecture(kind: .resNet18, classCount: classCount, inputChannels: inputChannels, stem: .cifar, width: width)
-        case .swinT:
-            ModelArchitecture(kind: .swinTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
-                              swin: .swinT)
-        case .vit:
-            ModelArchitecture(kind: .visionTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
-                              transformer: .small)
+    /// The model the demo trains (its variant's ``ModelVariant/DemoSettings``); a network the
+    /// demo does not offer is an error naming it.
+    public static func architecture(_ network: ModelChoice, width: Int, classCount: Int,
+                                    inputChannels: Int) throws -> ModelArchitecture {
+        guard let demo = network.variant.demo else {
+            throw DemoError.notADemoNetwork(network.rawValue, networks: networks.map(\.rawValue))
         }
+        return demo.architecture(width: width, classCount: classCount, inputChannels: inputChannels)
     }
 
     /// An earlier demo's report or run folders in `out` are an error, or removed with
@@ -192,12 +189,13 @@ public struct Demo {
     }
 
     /// The training configuration of one arm: the demo's budget with the arm's λ and tap
-    /// (ResNet-18: SGD at the demo's learning rate, cosine; transformers: the transformer recipe).
+    /// (convolutional networks: SGD at the demo's learning rate, cosine; transformers: the
+    /// transformer recipe).
     func trainingConfig(for arm: Arm) -> TrainingConfig {
         var training = TrainingConfig()
         training.epochs = options.epochs
         training.batchSize = options.batchSize
-        if options.network == .resnet18 {
+        if options.network.family.style == .convolutional {
             training.learningRate = options.learningRate
             training.schedule = .cosine
         } else {
@@ -331,11 +329,15 @@ public struct Demo {
 /// Why the demo did not start.
 public enum DemoError: Error, CustomStringConvertible, Equatable {
     case earlierRuns(folder: String)
+    /// A model the demo does not train (its variant has no demo settings).
+    case notADemoNetwork(String, networks: [String])
 
     public var description: String {
         switch self {
         case let .earlierRuns(folder):
             return "\(folder) holds an earlier demo's runs; --force replaces them, or choose another --out"
+        case let .notADemoNetwork(name, networks):
+            return "the demo does not train \(name); --model takes \(networks.joined(separator: ", "))"
         }
     }
 }

@@ -16,8 +16,11 @@ public enum Recipe: String, Codable, Sendable, CaseIterable {
     case swinReference = "swin-reference"
 
     /// The recipe a model family trains with unless told otherwise.
-    public static func `default`(for kind: ModelArchitecture.Kind) -> Recipe {
-        kind.hasMLPBranches ? .transformer : .cnn
+    public static func `default`(for family: ModelFamily) -> Recipe {
+        switch family.style {
+        case .convolutional: .cnn
+        case .transformer: .transformer
+        }
     }
 
     /// `config` with this recipe's values (epochs, data and execution fields are kept).

@@ -82,7 +82,7 @@ public final class Trainer {
         if config.channelsLast { try model.setMemoryFormat(.channelsLast) }
         try Self.freeze(config.frozen, in: model)
         if let head = config.headLearningRate {
-            let prefix = WeightImport.classifierPrefix(model.architecture.kind), factor = head / config.learningRate
+            let prefix = try model.architecture.kind.family.importRules.classifierPrefix, factor = head / config.learningRate
             optimizer.learningRateFactor = { $0.hasPrefix(prefix) ? factor : 1 }
         }
         optimizer.attach(to: model)

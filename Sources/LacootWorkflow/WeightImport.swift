@@ -97,29 +97,11 @@ public enum WeightImport {
                        strippedPrefix: selection.strippedPrefix, converted: converted)
     }
 
-    /// The key prefix of a family's classifier (torchvision's names).
-    public static func classifierPrefix(_ kind: ModelArchitecture.Kind) -> String {
-        switch kind {
-        case .mobileNetV2: "classifier.1."
-        case .visionTransformer: "heads.head."
-        case .swinTransformer: "head."
-        default: "fc."
-        }
-    }
-
-    /// The key of a family's first convolution (its weight is [out, in channels, kh, kw]).
-    public static func stemKey(_ kind: ModelArchitecture.Kind) -> String {
-        switch kind {
-        case .mobileNetV2, .swinTransformer: "features.0.0.weight"
-        case .visionTransformer: "conv_proj.weight"
-        default: "conv1.weight"
-        }
-    }
-
-    /// The class count and input channels `tensors` were trained with (nil when the keys are absent).
-    public static func shapes(of tensors: [NamedTensor], kind: ModelArchitecture.Kind) -> (classes: Int?, channels: Int?) {
-        let classifier = tensors.first { $0.name == classifierPrefix(kind) + "weight" }?.tensor.shape
-        let stem = tensors.first { $0.name == stemKey(kind) }?.tensor.shape
+    /// The class count and input channels `tensors` were trained with, read at the family's
+    /// classifier and stem keys (nil when the keys are absent).
+    public static func shapes(of tensors: [NamedTensor], rules: ModelFamily.ImportRules) -> (classes: Int?, channels: Int?) {
+        let classifier = tensors.first { $0.name == rules.classifierPrefix + "weight" }?.tensor.shape
+        let stem = tensors.first { $0.name == rules.stemKey }?.tensor.shape
         return (classifier.flatMap { $0.count == 2 ? $0[0] : nil }, stem.flatMap { $0.count == 4 ? $0[1] : nil })
     }
 
@@ -128,7 +110,7 @@ public enum WeightImport {
     /// error lists the missing, unexpected and mismatched keys under PyTorch's names.
     public static func load(_ tensors: [NamedTensor], into model: any CollapsibleModel,
                             reinitializeClassifier: Bool) throws -> (loaded: Int, reinitialized: [String]) {
-        let prefix = classifierPrefix(model.architecture.kind)
+        let prefix = try model.architecture.kind.family.importRules.classifierPrefix
         let kept = reinitializeClassifier ? tensors.filter { !$0.name.hasPrefix(prefix) } : tensors
         let report = try model.load(stateDict: kept, strict: false)
         let reinitialized = reinitializeClassifier ? report.missing.filter { $0.hasPrefix(prefix) } : []

@@ -8,16 +8,31 @@ import Torch
 /// {"kind":"resNet18","classCount":10,"inputChannels":1,"stem":"cifar","width":64}
 /// ```
 public struct ModelArchitecture: Codable, Hashable, Sendable {
-    public enum Kind: String, Codable, Sendable, CaseIterable {
-        /// torchvision's BasicBlock/Bottleneck ResNets (4 stages).
-        case resNet18, resNet34, resNet50
-        /// He et al. 2016's CIFAR ResNets (3 stages of 16/32/64 channels, 6n + 2 layers).
-        case resNet20, resNet32, resNet44, resNet56, resNet110
-        case mobileNetV2
-        /// torchvision's `VisionTransformer` (`vit_b_16` and smaller), sized by ``Transformer``.
-        case visionTransformer
-        /// torchvision's `SwinTransformer` (`swin_t` and smaller), sized by ``Swin``.
-        case swinTransformer
+    /// Which network: the name written in config.json and manifests ("resNet18"). Each family
+    /// declares its kinds in its own file (`static let resNet18 = Kind(rawValue: "resNet18")`);
+    /// a file naming a kind no registered family builds does not decode (the error names it).
+    public struct Kind: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            self.init(rawValue: try container.decode(String.self))
+            guard ModelRegistry.family(of: self) != nil else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: ModelError.unknownKind(rawValue).description)
+            }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
+
+        public var description: String { rawValue }
+
+        /// Every registered kind, family by family.
+        public static var allCases: [Kind] { ModelRegistry.kinds }
     }
 
     /// The size of a Swin Transformer (torchvision's `SwinTransformer` arguments).
@@ -152,43 +167,45 @@ public struct ModelArchitecture: Codable, Hashable, Sendable {
     /// 32 for the CIFAR stems, 224 for ImageNet's, a ViT's image size: the size block shapes
     /// are reported at by default.
     public var nominalInputSize: Int {
-        if kind == .visionTransformer { return (transformer ?? .small).imageSize }
-        return stem == .imageNet ? 224 : 32
+        ModelRegistry.family(of: kind)?.nominalInputSize(self) ?? (stem == .imageNet ? 224 : 32)
     }
 
-    public var isResNet: Bool { ResNet.Depth(kind: kind) != nil }
-
-    /// Builds a freshly initialized model (weights from `generator`, seed 0 when nil).
+    /// Builds a freshly initialized model (weights from `generator`, seed 0 when nil); a kind no
+    /// registered family builds is an error naming it.
     public func build(generator: Generator? = nil) throws -> any CollapsibleModel {
-        switch kind {
-        case .mobileNetV2:
-            return try MobileNetV2(architecture: self, generator: generator)
-        case .visionTransformer:
-            return try VisionTransformer(architecture: self, generator: generator)
-        case .swinTransformer:
-            return try SwinTransformer(architecture: self, generator: generator)
-        default:
-            return try ResNet(architecture: self, generator: generator)
-        }
+        try kind.family.build(self, generator)
     }
 
     /// Short human label, e.g. "ResNet-18 (cifar stem, width 64, 10 classes)".
     public var label: String {
-        switch kind {
-        case .mobileNetV2:
-            return "MobileNetV2 (\(stem.rawValue), ×\(widthMultiplier ?? 1), \(classCount) classes)"
-        case .visionTransformer:
-            let t = transformer ?? .small
-            let size = "\(t.imageSize)×\(t.imageSize), \(classCount) classes"
-            if t.withImageSize(224) == .vitB16 { return "ViT-B/16 (\(size))" }
-            return "ViT (patch \(t.patchSize), depth \(t.layers), width \(t.hiddenDim), \(t.heads) heads, MLP \(t.mlpDim), \(size))"
-        case .swinTransformer:
-            let t = swin ?? .swinT
-            if t == .swinT { return "Swin-T (\(classCount) classes)" }
-            return "Swin (patch \(t.patchSize), embed \(t.embedDim), depths \(t.depths), heads \(t.heads), window \(t.windowSize), \(classCount) classes)"
-        default:
-            let depth = kind.rawValue.dropFirst("resNet".count)
-            return "ResNet-\(depth) (\(stem.rawValue) stem, width \(width ?? 0), \(classCount) classes)"
+        ModelRegistry.family(of: kind)?.label(self) ?? "\(kind.rawValue) (not a registered model, \(classCount) classes)"
+    }
+
+    /// The architecture with the defaults its family fills in made explicit (a ResNet's width
+    /// and shortcut, MobileNetV2's width multiplier and dropout, a ViT's or Swin's size), so
+    /// that an architecture as written (a run's config.json) compares equal to the one the
+    /// built model reports (a saved manifest). Unchanged for a kind no family builds.
+    public var normalized: ModelArchitecture { ModelRegistry.family(of: kind)?.normalize(self) ?? self }
+
+    /// The fields in which this architecture differs from `other` once both are normalized,
+    /// each as "field: this vs other" (empty when they build the same network).
+    public func differences(from other: ModelArchitecture) -> [String] {
+        let a = normalized, b = other.normalized
+        func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "none" }
+        var out: [String] = []
+        func compare<T: Equatable>(_ field: String, _ x: T?, _ y: T?) {
+            if x != y { out.append("\(field): \(text(x)) vs \(text(y))") }
         }
+        compare("kind", a.kind.rawValue, b.kind.rawValue)
+        compare("classes", a.classCount, b.classCount)
+        compare("input channels", a.inputChannels, b.inputChannels)
+        compare("stem", a.stem.rawValue, b.stem.rawValue)
+        compare("width", a.width, b.width)
+        compare("width multiplier", a.widthMultiplier, b.widthMultiplier)
+        compare("dropout", a.dropout, b.dropout)
+        compare("shortcut", a.shortcut?.rawValue, b.shortcut?.rawValue)
+        compare("transformer", a.transformer, b.transformer)
+        compare("swin", a.swin, b.swin)
+        return out
     }
 }

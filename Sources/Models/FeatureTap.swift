@@ -17,7 +17,3 @@ protocol BranchedBlock {
     func forwardWithBranch(_ input: Tensor) throws -> (output: Tensor, branch: Tensor)
 }
 
-extension ModelArchitecture.Kind {
-    /// Whether this family's collapsible blocks have an MLP branch (``FeatureTap/mlpBranch``).
-    public var hasMLPBranches: Bool { self == .visionTransformer || self == .swinTransformer }
-}

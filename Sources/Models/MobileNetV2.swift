@@ -193,3 +193,32 @@ public final class MobileNetV2: Module, CollapsibleModel {
         return try analyze(classifier, h, path: path, context: &context)
     }
 }
+
+// MARK: - Family descriptor
+
+extension ModelArchitecture.Kind {
+    public static let mobileNetV2 = Self(rawValue: "mobileNetV2")
+}
+
+extension ModelFamily {
+    /// torchvision's MobileNetV2 and its CIFAR layout (``MobileNetV2``).
+    public static let mobileNetV2 = ModelFamily(
+        name: "MobileNetV2", kinds: [.mobileNetV2], variants: [.mobilenetv2], style: .convolutional,
+        importRules: ImportRules(classifierPrefix: "classifier.1.", stemKey: "features.0.0.weight", stemIsImageNetUnlessTold: true),
+        build: { try MobileNetV2(architecture: $0, generator: $1) },
+        normalize: { architecture in
+            var arch = architecture
+            arch.widthMultiplier = arch.widthMultiplier ?? 1.0   // MobileNetV2.validated
+            arch.dropout = arch.dropout ?? 0.2
+            return arch
+        },
+        label: { a in "MobileNetV2 (\(a.stem.rawValue), ×\(a.widthMultiplier ?? 1), \(a.classCount) classes)" })
+}
+
+extension ModelVariant {
+    /// The CIFAR layout (or `--imagenet-stem`) at `--width-multiplier`, dropout 0.2.
+    public static let mobilenetv2 = ModelVariant(name: "mobilenetv2", kind: .mobileNetV2, sizing: .width) { r in
+        ModelArchitecture(kind: .mobileNetV2, classCount: r.classCount, inputChannels: r.inputChannels,
+                          stem: r.imageNetStem ? .imageNet : .cifar, widthMultiplier: r.widthMultiplier, dropout: 0.2)
+    }
+}

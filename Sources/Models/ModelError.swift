@@ -3,6 +3,8 @@
 public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
     /// An architecture a model cannot be built with.
     case invalidArchitecture(String)
+    /// A model kind no registered family builds (``ModelRegistry``).
+    case unknownKind(String)
     /// A name that is not one of the model's collapsible blocks.
     case notCollapsible(block: String, model: String, collapsible: [String])
     /// A block collapsed a second time.
@@ -29,6 +31,8 @@ public enum ModelError: Error, CustomStringConvertible, Sendable, Equatable {
         switch self {
         case let .invalidArchitecture(detail):
             detail
+        case let .unknownKind(kind):
+            "unknown model kind \"\(kind)\" (this build knows \(ModelRegistry.kinds.map(\.rawValue).joined(separator: ", ")))"
         case let .notCollapsible(block, model, collapsible):
             "\"\(block)\" is not a collapsible block of \(model) (collapsible: \(collapsible.joined(separator: ", ")))"
         case let .alreadyCollapsed(block):

@@ -20,23 +20,10 @@ public final class ResNet: Module, CollapsibleModel {
     public enum Depth: String, Codable, Sendable, CaseIterable {
         case resNet18, resNet34, resNet50, resNet20, resNet32, resNet44, resNet56, resNet110
 
-        public var kind: ModelArchitecture.Kind {
-            switch self {
-            case .resNet18: .resNet18
-            case .resNet34: .resNet34
-            case .resNet50: .resNet50
-            case .resNet20: .resNet20
-            case .resNet32: .resNet32
-            case .resNet44: .resNet44
-            case .resNet56: .resNet56
-            case .resNet110: .resNet110
-            }
-        }
+        /// The kind of the same name ("resNet18").
+        public var kind: ModelArchitecture.Kind { ModelArchitecture.Kind(rawValue: rawValue) }
 
-        public init?(kind: ModelArchitecture.Kind) {
-            guard let d = Depth.allCases.first(where: { $0.kind == kind }) else { return nil }
-            self = d
-        }
+        public init?(kind: ModelArchitecture.Kind) { self.init(rawValue: kind.rawValue) }
 
         /// Blocks per stage.
         public var layerBlockCounts: [Int] {
@@ -208,55 +195,5 @@ public final class ResNet: Module, CollapsibleModel {
         var h = try analyze(stem + stages + [avgpool], input, path: path, context: &context)
         h = [h[0], h.dropFirst().reduce(1, *)]
         return try analyze(fc, h, path: path, context: &context)
-    }
-}
-
-extension ModelArchitecture {
-    /// The architecture with the defaults a model fills in made explicit (a ResNet's width and
-    /// shortcut, MobileNetV2's width multiplier and dropout, a ViT's or Swin's size), so that an architecture as written (a run's config.json) compares equal to
-    /// the one the built model reports (a saved manifest).
-    public var normalized: ModelArchitecture {
-        var arch = self
-        switch kind {
-        case .mobileNetV2:
-            arch.widthMultiplier = widthMultiplier ?? 1.0   // MobileNetV2's defaults (MobileNetV2.validated)
-            arch.dropout = dropout ?? 0.2
-            return arch
-        case .visionTransformer:
-            arch.transformer = transformer ?? .small        // VisionTransformer.validated
-            arch.dropout = dropout ?? 0
-            return arch
-        case .swinTransformer:
-            arch.swin = swin ?? .swinT                      // SwinTransformer.validated
-            return arch
-        default:
-            break
-        }
-        guard let depth = ResNet.Depth(kind: kind) else { return arch }
-        arch.width = width ?? depth.defaultWidth
-        arch.shortcut = shortcut ?? depth.defaultShortcut
-        return arch
-    }
-
-    /// The fields in which this architecture differs from `other` once both are normalized,
-    /// each as "field: this vs other" (empty when they build the same network).
-    public func differences(from other: ModelArchitecture) -> [String] {
-        let a = normalized, b = other.normalized
-        func text<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "none" }
-        var out: [String] = []
-        func compare<T: Equatable>(_ field: String, _ x: T?, _ y: T?) {
-            if x != y { out.append("\(field): \(text(x)) vs \(text(y))") }
-        }
-        compare("kind", a.kind.rawValue, b.kind.rawValue)
-        compare("classes", a.classCount, b.classCount)
-        compare("input channels", a.inputChannels, b.inputChannels)
-        compare("stem", a.stem.rawValue, b.stem.rawValue)
-        compare("width", a.width, b.width)
-        compare("width multiplier", a.widthMultiplier, b.widthMultiplier)
-        compare("dropout", a.dropout, b.dropout)
-        compare("shortcut", a.shortcut?.rawValue, b.shortcut?.rawValue)
-        compare("transformer", a.transformer, b.transformer)
-        compare("swin", a.swin, b.swin)
-        return out
     }
 }

@@ -165,3 +165,42 @@ public final class SwinTransformer: Module, CollapsibleModel {
         return try head(flatten(avgpool(permute(norm(h)))))
     }
 }
+
+// MARK: - Family descriptor
+
+extension ModelArchitecture.Kind {
+    /// torchvision's `SwinTransformer` (`swin_t` and smaller), sized by ``ModelArchitecture/Swin``.
+    public static let swinTransformer = Self(rawValue: "swinTransformer")
+}
+
+extension ModelFamily {
+    /// torchvision's Swin Transformer (``SwinTransformer``).
+    public static let swinTransformer = ModelFamily(
+        name: "Swin Transformer", kinds: [.swinTransformer], variants: [.swinT], style: .transformer,
+        importRules: ImportRules(classifierPrefix: "head.", stemKey: "features.0.0.weight"),
+        build: { try SwinTransformer(architecture: $0, generator: $1) },
+        normalize: { architecture in
+            var arch = architecture
+            arch.swin = arch.swin ?? .swinT                      // SwinTransformer.validated
+            return arch
+        },
+        label: { a in
+            let t = a.swin ?? .swinT
+            if t == .swinT { return "Swin-T (\(a.classCount) classes)" }
+            return "Swin (patch \(t.patchSize), embed \(t.embedDim), depths \(t.depths), heads \(t.heads), window \(t.windowSize), \(a.classCount) classes)"
+        })
+}
+
+extension ModelVariant {
+    /// torchvision's `swin_t`; the demo trains it from scratch.
+    public static let swinT = ModelVariant(
+        name: "swin_t", kind: .swinTransformer, sizing: .fixed,
+        demo: .transformerBudget { _, classCount, inputChannels in
+            ModelArchitecture(kind: .swinTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
+                              swin: .swinT)
+        },
+        make: { r in
+            ModelArchitecture(kind: .swinTransformer, classCount: r.classCount, inputChannels: r.inputChannels,
+                              stem: r.imageSize >= 224 ? .imageNet : .cifar, swin: .swinT)
+        })
+}

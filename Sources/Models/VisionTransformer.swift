@@ -232,3 +232,58 @@ public final class VisionTransformer: Module, CollapsibleModel {
         return try analyze(heads, [encoded[0], encoded[2]], path: path, context: &context)
     }
 }
+
+// MARK: - Family descriptor
+
+extension ModelArchitecture.Kind {
+    /// torchvision's `VisionTransformer` (`vit_b_16` and smaller), sized by ``ModelArchitecture/Transformer``.
+    public static let visionTransformer = Self(rawValue: "visionTransformer")
+}
+
+extension ModelFamily {
+    /// torchvision's Vision Transformer (``VisionTransformer``).
+    public static let visionTransformer = ModelFamily(
+        name: "Vision Transformer", kinds: [.visionTransformer], variants: [.vit, .vitB16], style: .transformer,
+        importRules: ImportRules(classifierPrefix: "heads.head.", stemKey: "conv_proj.weight", inputSizeIsFixed: true),
+        build: { try VisionTransformer(architecture: $0, generator: $1) },
+        normalize: { architecture in
+            var arch = architecture
+            arch.transformer = arch.transformer ?? .small        // VisionTransformer.validated
+            arch.dropout = arch.dropout ?? 0
+            return arch
+        },
+        label: { a in
+            let t = a.transformer ?? .small
+            let size = "\(t.imageSize)×\(t.imageSize), \(a.classCount) classes"
+            if t.withImageSize(224) == .vitB16 { return "ViT-B/16 (\(size))" }
+            return "ViT (patch \(t.patchSize), depth \(t.layers), width \(t.hiddenDim), \(t.heads) heads, MLP \(t.mlpDim), \(size))"
+        },
+        nominalInputSize: { ($0.transformer ?? .small).imageSize })
+}
+
+extension ModelVariant {
+    /// The small ViT (``ModelArchitecture/Transformer/small``) at the data's image size, each
+    /// size flag overriding its part; the demo trains it from scratch.
+    public static let vit = ModelVariant(
+        name: "vit", kind: .visionTransformer, sizing: .transformer,
+        demo: .transformerBudget { _, classCount, inputChannels in
+            ModelArchitecture(kind: .visionTransformer, classCount: classCount, inputChannels: inputChannels, stem: .cifar,
+                              transformer: .small)
+        },
+        make: { r in
+            let small = ModelArchitecture.Transformer.small
+            return vitArchitecture(r, ModelArchitecture.Transformer(
+                imageSize: r.imageSize, patchSize: r.patchSize ?? small.patchSize, layers: r.depth ?? small.layers,
+                heads: r.heads ?? small.heads, hiddenDim: r.width ?? small.hiddenDim, mlpDim: r.mlpDim ?? small.mlpDim))
+        })
+
+    /// torchvision's `vit_b_16` (made for 224×224 images; its position table follows the data's size).
+    public static let vitB16 = ModelVariant(name: "vit_b_16", kind: .visionTransformer, sizing: .fixed, imageSize: 224) { r in
+        vitArchitecture(r, ModelArchitecture.Transformer.vitB16.withImageSize(r.imageSize))
+    }
+
+    private static func vitArchitecture(_ r: Request, _ size: ModelArchitecture.Transformer) -> ModelArchitecture {
+        ModelArchitecture(kind: .visionTransformer, classCount: r.classCount, inputChannels: r.inputChannels,
+                          stem: r.imageSize >= 224 ? .imageNet : .cifar, dropout: 0, transformer: size)
+    }
+}
