@@ -21,11 +21,14 @@ struct CompressCommand: ParsableCommand {
         while ahead, never above --max-lambda.
 
         Blocks that do not start as identities — weights from `lacoot import` (a pretrained network \
-        adapted to a new task) and transformers — take the identity path (--identity-path): from the \
-        selection on, each chosen block's residual branch is multiplied by a scale that falls from 1 to 0 \
-        by 80 % of the steps, so the rest of the network learns to do without it and the block ends \
-        exactly as the identity. --distill adds a distillation term toward the model as it was at the \
-        selection.
+        adapted to a new task) and transformers — take the identity path (--identity-path): the blocks \
+        are ranked by the cost of bypassing each (--selection ablation) and, from the selection on, each \
+        chosen block's residual branch is multiplied by a scale that falls from 1 to 0 by --reach-at, so \
+        the rest of the network learns to do without it and the block ends exactly as the identity; \
+        removing it then costs nothing and needs no measurement. Trained convolutional blocks are \
+        chosen at 5 % of the steps and gone by 30 %: the longer the network adapts without them, the \
+        better (transformers: 20 % and 80 %). --distill adds a distillation term toward the model as it \
+        was at the selection.
 
         After training the chosen blocks are removed in order of validation distance, each only while \
         accuracy stays within --max-drop points (on the validation split, topped up with training images \
@@ -69,11 +72,11 @@ struct CompressCommand: ParsableCommand {
     @Option(name: .customLong("max-lambda"), help: "The largest λ a block may reach.")
     var maxLambda = AdaptiveLambda.Settings().maximumLambda
 
-    @Option(name: .customLong("selection-at"), help: "Share of the training steps after which the blocks to remove are chosen.")
-    var selectionAt = AdaptiveLambda.Settings().selectionFraction
+    @Option(name: .customLong("selection-at"), help: "Share of the training steps after which the blocks to remove are chosen. (default: 0.05 for imported convolutional weights, 0.2 otherwise)")
+    var selectionAt: Double?
 
-    @Option(name: .customLong("reach-at"), help: "Share of the training steps by which the chosen blocks must be removable (within --epsilon; on the identity path, their residual scale at 0); the rest of the steps train the network without them.")
-    var reachAt = AdaptiveLambda.Settings().reachFraction
+    @Option(name: .customLong("reach-at"), help: "Share of the training steps by which the chosen blocks must be removable (within --epsilon; on the identity path, their residual scale at 0); the rest of the steps train the network without them. (default: 0.3 for imported convolutional weights, 0.8 otherwise)")
+    var reachAt: Double?
 
     @Flag(name: .customLong("no-bn-reestimation"), help: "Keep the BatchNorm statistics of the full model after removing blocks.")
     var noBNReestimation = false
@@ -86,10 +89,10 @@ struct CompressCommand: ParsableCommand {
     @Flag(name: .customLong("no-zero-init"), help: "Initialize the blocks' residual branches as usual instead of at zero (the last BatchNorm's weight; a new model only, not imported weights).")
     var noZeroInit = false
 
-    @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between the selection and 80 % of the steps (linear or cosine), or off. auto: linear for imported weights and transformers, off for a new convolutional network (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
+    @Option(name: .customLong("identity-path"), help: ArgumentHelp("How the blocks chosen for removal reach the identity: their residual branch scaled from 1 to 0 between --selection-at and --reach-at (linear or cosine), or off. auto: linear for imported weights and transformers, off for a new convolutional network (its blocks start as identities).", valueName: "auto|linear|cosine|off"))
     var identityPath: IdentityPathChoice = .auto
 
-    @Option(name: .long, help: ArgumentHelp("How the blocks to remove are ranked when they are chosen (after 20 % of the steps): by their LaCoOT distance, or by the cross-entropy increase on a training batch with the block bypassed (ablation), per MAC saved. auto: ablation for imported weights and transformers (whose blocks start far from the identity), distance for a new convolutional network.", valueName: "auto|distance|ablation"))
+    @Option(name: .long, help: ArgumentHelp("How the blocks to remove are ranked when they are chosen (at --selection-at): by their LaCoOT distance, or by the cross-entropy increase on a training batch with the block bypassed (ablation), per MAC saved. auto: ablation for imported weights and transformers (whose blocks start far from the identity), distance for a new convolutional network.", valueName: "auto|distance|ablation"))
     var selection: SelectionChoice = .auto
 
     @Option(name: .long, help: ArgumentHelp("Weight of a distillation term: from the block selection on, the model also learns the logits of itself frozen at that moment (T² · KL at --distill-temperature). 0 = off.", valueName: "weight"))
@@ -114,8 +117,10 @@ struct CompressCommand: ParsableCommand {
         try Bounds.check(bnImages, "bn-images", in: 1...Bounds.limit.upperBound)
         try Bounds.check(selectionAt, "selection-at", in: 0...1)
         try Bounds.check(reachAt, "reach-at", in: 0...1, exclusiveLower: true)
-        guard selectionAt < reachAt else {
-            throw ValidationError("--selection-at \(selectionAt) must come before --reach-at \(reachAt)")
+        let timing = defaults()
+        let (selection, reach) = (selectionAt ?? timing.selectionFraction, reachAt ?? timing.reachFraction)
+        guard selection < reach else {
+            throw ValidationError("--selection-at \(selection) must come before --reach-at \(reach)")
         }
         try Bounds.check(distill, "distill", in: 0...1e3)
         try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
@@ -125,35 +130,42 @@ struct CompressCommand: ParsableCommand {
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
         var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
-        var settings = AdaptiveLambda.Settings()
+        var settings = defaults()
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda
         settings.maximumLambda = maxLambda
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
-        settings.selectionFraction = selectionAt
-        settings.reachFraction = reachAt
-        let startsFromImport = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
-        // a transformer's blocks have no BatchNorm to zero: they cannot start as identities either
-        let transformer = model.model.family.style == .transformer
-        settings.identityPath = identityPath.path(startsFarFromTheIdentity: startsFromImport || transformer)
-        settings.selection = selection.criterion(startsFarFromTheIdentity: startsFromImport || transformer)
+        settings.selectionFraction = selectionAt ?? settings.selectionFraction
+        settings.reachFraction = reachAt ?? settings.reachFraction
+        settings.identityPath = identityPath.path(default: settings.identityPath)
+        settings.selection = selection.criterion(default: settings.selection)
         t.adaptiveLambda = settings
         t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.zeroInitResidual = !noZeroInit && !startsFromImport && !transformer
+        t.zeroInitResidual = !noZeroInit && start == .identities
         t.lambda = initialLambda
         return t
     }
+
+    /// Where the blocks start: as identities (a new CNN), trained (imported CNN weights) or as
+    /// transformer blocks.
+    var start: AdaptiveLambda.Settings.Start {
+        let imported = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
+        return .init(transformer: model.model.family.style == .transformer, imported: imported)
+    }
+
+    /// The library's defaults for that start (docs/RESULTS.md measures them).
+    func defaults() -> AdaptiveLambda.Settings { .compressDefaults(for: start) }
 
     /// `--identity-path`'s values.
     enum IdentityPathChoice: String, ExpressibleByArgument, CaseIterable {
         case auto, linear, cosine, off
 
-        /// The path for a run; `auto` takes the linear path when the blocks do not start as
-        /// identities (imported weights, transformers).
-        func path(startsFarFromTheIdentity: Bool) -> IdentityPath? {
+        /// The path for a run; `auto` takes the run's default (the linear path when the blocks
+        /// do not start as identities: imported weights, transformers).
+        func path(default automatic: IdentityPath?) -> IdentityPath? {
             switch self {
-            case .auto: startsFarFromTheIdentity ? IdentityPath(shape: .linear) : nil
+            case .auto: automatic
             case .linear: IdentityPath(shape: .linear)
             case .cosine: IdentityPath(shape: .cosine)
             case .off: nil
@@ -165,11 +177,12 @@ struct CompressCommand: ParsableCommand {
     enum SelectionChoice: String, ExpressibleByArgument, CaseIterable {
         case auto, distance, ablation
 
-        /// `auto` ranks by ablation when the blocks do not start as identities (measured: the
-        /// pretrained small ViT keeps 62.1 % with 5 of 8 layers removed instead of 20.3 %).
-        func criterion(startsFarFromTheIdentity: Bool) -> BlockSelection {
+        /// `auto` takes the run's default: ablation when the blocks do not start as identities
+        /// (measured: the pretrained small ViT keeps 62.1 % with 5 of 8 layers removed instead of
+        /// 20.3 %), the distance otherwise.
+        func criterion(default automatic: BlockSelection?) -> BlockSelection {
             switch self {
-            case .auto: startsFarFromTheIdentity ? .ablation : .distance
+            case .auto: automatic ?? .distance
             case .distance: .distance
             case .ablation: .ablation
             }

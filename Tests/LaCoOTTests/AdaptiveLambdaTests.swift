@@ -107,6 +107,26 @@ import Torch
         #expect(released == ["b1", "b3"])
     }
 
+    /// compress's defaults per start: no path for identities, the identity path and ablation
+    /// otherwise, trained convolutional blocks chosen early and gone soon.
+    @Test func compressDefaultsFollowWhereTheBlocksStart() throws {
+        typealias Settings = AdaptiveLambda.Settings
+        #expect(Settings.Start(transformer: false, imported: false) == .identities)
+        #expect(Settings.Start(transformer: false, imported: true) == .trainedConvolutional)
+        #expect(Settings.Start(transformer: true, imported: true) == .transformer)
+        #expect(Settings.Start(transformer: true, imported: false) == .transformer)
+        let fresh = Settings.compressDefaults(for: .identities)
+        #expect(fresh == Settings())
+        #expect(fresh.identityPath == nil && fresh.selection == nil)
+        let trained = Settings.compressDefaults(for: .trainedConvolutional)
+        #expect(trained.identityPath == IdentityPath(shape: .linear) && trained.selection == .ablation)
+        #expect(trained.selectionFraction == 0.05 && trained.reachFraction == 0.3)
+        let transformer = Settings.compressDefaults(for: .transformer)
+        #expect(transformer.identityPath == IdentityPath(shape: .linear) && transformer.selection == .ablation)
+        #expect(transformer.selectionFraction == fresh.selectionFraction && transformer.reachFraction == fresh.reachFraction)
+        for start in Settings.Start.allCases { try Settings.compressDefaults(for: start).validate() }
+    }
+
     @Test func settingsAreValidatedWithTheFlagNamed() throws {
         var s = AdaptiveLambda.Settings()
         try s.validate()
