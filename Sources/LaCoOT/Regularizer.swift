@@ -3,171 +3,57 @@ import Models
 import NN
 import Torch
 
-/// LaCoOT's training term: λ · (1/B) · Σ_b MSW(P_b_in, P_b_out) over the regularized blocks.
-///
-/// Plug it into any training loop: collect the block events of the forward pass, then ask for
-/// the penalty and add it to the loss.
-/// ```swift
-/// let lacoot = try LaCoOTRegularizer(model: model, lambda: 5)
-/// var events: [BlockEvent] = []
-/// let logits = try model.forward(x) { events.append($0) }
-/// let penalty = try lacoot.penalty(events, epoch: 0.5)
-/// let loss = try Functional.crossEntropy(logits, target: y) + penalty.loss
-/// ```
-/// Each sample is one point (its whole feature map flattened), the batch's true size is used,
-/// and no feature is normalized — as the paper defines it. Directions come from a generator
-/// seeded by `seed`, so runs reproduce.
-public final class LaCoOTRegularizer {
-    public var lambda: LambdaSchedule
-    public var distance: SlicedWasserstein
-    /// The features compared with each block's input (the block's output by default).
-    public let tap: FeatureTap
-    /// The blocks regularized (all the model's collapsible blocks by default).
-    public let blocks: [String]
-    private let selected: Set<String>
-    public let seed: UInt64
-    /// Draws the random directions; a training checkpoint saves and restores its state.
-    public let generator: Generator
-    /// The last direction used per block (warm start of the `optimized` mode).
-    private var warmStarts: [String: Tensor] = [:]
+/// A training term computed from each regularized block's input and output, weighted per
+/// block by a ``LambdaPolicy`` it owns. The trainer talks to this protocol only: each step it
+/// asks the policy for the weights, observes the blocks when λ > 0, adds
+/// ``penalty(_:weights:)``'s loss to the cross-entropy and, with an adaptive policy, feeds the
+/// distances back. ``LaCoOTRegularizer`` (max-sliced Wasserstein) is one implementation; the
+/// checkpoint requirements have stateless defaults.
+public protocol Regularizer: AnyObject {
+    /// The blocks regularized, in forward order.
+    var blocks: [String] { get }
+    /// λ of each block at each step.
+    var policy: LambdaPolicy { get set }
+    /// The penalty of one forward pass's block events (the events of blocks it does not
+    /// regularize are ignored) with the step's `weights`: a scalar loss in the graph, and each
+    /// measured block's distance (detached) in forward order.
+    func penalty(_ events: [BlockEvent], weights: BlockWeights) throws -> Penalty
+    /// Random generators a checkpoint saves and restores, by name.
+    var checkpointGenerators: [String: Generator] { get }
+    /// Tensors carried from step to step that a checkpoint saves.
+    func carriedTensors() throws -> [NamedTensor]
+    /// Restores ``carriedTensors()``.
+    func restoreCarriedTensors(_ tensors: [NamedTensor]) throws
+}
 
-    /// The penalty of one forward pass.
-    public struct Penalty {
-        /// λ · mean over blocks of the distance (a scalar in the graph; 0 when λ = 0).
-        public let loss: Tensor
-        /// λ at this step.
-        public let lambda: Double
-        /// The distance of each block (detached values), in forward order; empty when λ = 0
-        /// and `measureWhenOff` is false.
-        public let distances: [BlockDistance]
-        /// Mean of `distances` (0 when empty).
-        public var meanDistance: Double {
-            distances.isEmpty ? 0 : distances.map(\.distance).reduce(0, +) / Double(distances.count)
+extension Regularizer {
+    public var checkpointGenerators: [String: Generator] { [:] }
+    public func carriedTensors() throws -> [NamedTensor] { [] }
+    public func restoreCarriedTensors(_ tensors: [NamedTensor]) throws {
+        if let name = tensors.first?.name {
+            throw ConfigurationError.outOfRange(flag: "checkpoint", problem: "regularizer state \"\(name)\" is not this regularizer's")
         }
     }
+}
 
-    /// - Parameters:
-    ///   - blocks: names of the blocks to regularize; nil = every collapsible block of `model`.
-    ///   - tap: what is compared with each block's input; ``FeatureTap/mlpBranch`` needs a
-    ///     transformer.
-    public init(model: any CollapsibleModel, lambda: LambdaSchedule, distance: SlicedWasserstein = SlicedWasserstein(),
-                blocks: [String]? = nil, tap: FeatureTap = .output, seed: UInt64 = 0) throws {
-        guard tap == .output || model.architecture.kind.hasMLPBranches else {
-            let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
-            throw ConfigurationError.outOfRange(
-                flag: "tap", problem: "mlp-branch needs blocks with an MLP branch (\(transformers)), not \(model.architecture.kind.rawValue)")
-        }
-        guard lambda.lambda >= 0, lambda.lambda.isFinite else {
-            throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a finite number ≥ 0, got \(lambda.lambda)")
-        }
-        guard distance.projectionCount >= 1 else {
-            throw ConfigurationError.outOfRange(flag: "projections", problem: "must be at least 1, got \(distance.projectionCount)")
-        }
-        let all = model.collapsibleBlockNames
-        let chosen = blocks ?? all
-        for name in chosen where !all.contains(name) {
-            throw ConfigurationError.unknownBlock(flag: "blocks", block: name, collapsible: all)
-        }
-        guard !chosen.isEmpty else { throw ConfigurationError.nothingSelected(flag: "blocks") }
+/// The penalty of one forward pass.
+public struct Penalty {
+    /// Σ_b λ_b · distance_b / (blocks measured) (a scalar in the graph; 0 when λ = 0).
+    public let loss: Tensor
+    /// λ at this step (the mean weight of the blocks measured, with per-block weights).
+    public let lambda: Double
+    /// The distance of each block (detached values), in forward order; empty when nothing was
+    /// measured.
+    public let distances: [BlockDistance]
+
+    public init(loss: Tensor, lambda: Double, distances: [BlockDistance]) {
+        self.loss = loss
         self.lambda = lambda
-        self.distance = distance
-        self.blocks = chosen
-        self.selected = Set(chosen)
-        self.tap = tap
-        self.seed = seed
-        self.generator = try Generator(seed: seed)
+        self.distances = distances
     }
 
-    public convenience init(model: any CollapsibleModel, lambda: Double, distance: SlicedWasserstein = SlicedWasserstein(),
-                            blocks: [String]? = nil, tap: FeatureTap = .output, seed: UInt64 = 0) throws {
-        try self.init(model: model, lambda: .constant(lambda), distance: distance, blocks: blocks, tap: tap, seed: seed)
-    }
-
-    /// The penalty for the block events of one forward pass at fractional epoch `epoch`.
-    /// With λ = 0 nothing is computed unless `measureWhenOff` (then the distances are
-    /// measured without a graph, for logging).
-    public func penalty(_ events: [BlockEvent], epoch: Double, measureWhenOff: Bool = false) throws -> Penalty {
-        let weight = lambda.value(atEpoch: epoch)
-        let used = events.filter { selected.contains($0.name) }
-        if weight == 0 || used.isEmpty {
-            var values: [BlockDistance] = []
-            if measureWhenOff {
-                values = try withNoGrad {
-                    try used.map { BlockDistance(block: $0.name, distance: try measure($0).item()) }
-                }
-            }
-            return Penalty(loss: try Tensor.scalar(0), lambda: weight, distances: values)
-        }
-        let (total, values) = try weightedSum(used) { _ in nil }
-        let loss = try total * (weight / Double(used.count))
-        return Penalty(loss: loss, lambda: weight, distances: values)
-    }
-
-    /// The penalty with a weight per block (``AdaptiveLambda/weights``):
-    /// Σ_b λ_b · MSW_b / (number of blocks with λ_b > 0). Blocks with λ_b = 0, or absent from
-    /// `weights`, are not measured. With every λ_b equal to λ this is the fixed-λ penalty.
-    /// ``Penalty/lambda`` is the mean weight of the blocks measured.
-    public func penalty(_ events: [BlockEvent], weights: [String: Double]) throws -> Penalty {
-        let used = events.filter { selected.contains($0.name) && (weights[$0.name] ?? 0) > 0 }
-        guard !used.isEmpty else { return Penalty(loss: try Tensor.scalar(0), lambda: 0, distances: []) }
-        let (total, values) = try weightedSum(used) { weights[$0] }
-        let meanWeight = used.map { weights[$0.name]! }.reduce(0, +) / Double(used.count)
-        return Penalty(loss: try total * (1 / Double(used.count)), lambda: meanWeight, distances: values)
-    }
-
-    /// Σ over `used` (not empty) of each block's distance, times its weight when `weight` gives
-    /// one, in the graph; with the detached distances in forward order.
-    private func weightedSum(_ used: [BlockEvent], weight: (String) -> Double?) throws -> (Tensor, [BlockDistance]) {
-        var total: Tensor?
-        var values: [BlockDistance] = []
-        for event in used {
-            let d = try measure(event)
-            values.append(BlockDistance(block: event.name, distance: try d.item()))
-            let term = try weight(event.name).map { try d * $0 } ?? d
-            total = try total.map { try $0 + term } ?? term
-        }
-        return (total!, values)
-    }
-
-    /// The distance between one block's input batch and its tapped features (``tap``).
-    /// Always in float32: under bf16 mixed precision the block features arrive in bfloat16 and
-    /// are widened (the cast is differentiable), and autocast is off for the projections.
-    func measure(_ event: BlockEvent) throws -> Tensor {
-        guard let tapped = event.features(tap) else { throw CollapseError.noFeatures(block: event.name, tap: tap.rawValue) }
-        guard event.input.shape == tapped.shape else {
-            throw CollapseError.blockChangesShape(block: event.name, input: event.input.shape, output: tapped.shape)
-        }
-        let input = event.input.dtype == .float32 ? event.input : try event.input.to(.float32)
-        let output = tapped.dtype == .float32 ? tapped : try tapped.to(.float32)
-        let result = try withFullPrecision(device: input.device) {
-            try distance(input, output, generator: generator, warmStart: warmStarts[event.name])
-        }
-        if distance.mode == .optimized, let direction = result.direction {
-            warmStarts[event.name] = direction
-        }
-        return result.distance
-    }
-
-    /// State to checkpoint: the direction generator.
-    public func generatorState() throws -> Tensor { try generator.state() }
-    public func restoreGenerator(_ state: Tensor) throws { try generator.setState(state) }
-
-    /// State to checkpoint: the optimized distance's warm-start direction per block ("warm_start.<block>",
-    /// copies); empty in the other modes.
-    public func warmStartState() throws -> [NamedTensor] {
-        try warmStarts.sorted { $0.key < $1.key }.map { ("warm_start." + $0.key, try $0.value.detach().clone()) }
-    }
-
-    /// Restores ``warmStartState()``; a name that is no regularized block is an error.
-    public func restoreWarmStarts(_ state: [NamedTensor]) throws {
-        var restored: [String: Tensor] = [:]
-        for (name, tensor) in state {
-            let block = name.hasPrefix("warm_start.") ? String(name.dropFirst(11)) : ""
-            guard selected.contains(block) else {
-                throw ConfigurationError.outOfRange(flag: "checkpoint", problem: "regularizer state \"\(name)\" names no regularized block")
-            }
-            restored[block] = tensor
-        }
-        warmStarts = restored
+    /// Mean of `distances` (0 when empty).
+    public var meanDistance: Double {
+        distances.isEmpty ? 0 : distances.map(\.distance).reduce(0, +) / Double(distances.count)
     }
 }

@@ -41,8 +41,10 @@ extension Trainer {
         guard ranks == savedRanks else {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "was written by a run of \(savedRanks) rank(s); resume it with the same number (--nproc \(savedRanks)), not \(ranks)")
         }
-        if let g = checkpoint.generators["regularizer"] { try regularizer.restoreGenerator(g) }
-        do { try regularizer.restoreWarmStarts(checkpoint.regularizer) } catch {
+        for (name, generator) in regularizer.checkpointGenerators {
+            if let g = checkpoint.generators[name] { try generator.setState(g) }
+        }
+        do { try regularizer.restoreCarriedTensors(checkpoint.regularizer) } catch {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid regularizer state: \(error)")
         }
         if adaptive != nil {
@@ -126,9 +128,9 @@ extension Trainer {
             metadata["adaptive_lambda"] = String(decoding: try JSONEncoder().encode(adaptive), as: UTF8.self)
         }
         var checkpoint = try TrainingCheckpoint(model: model, optimizer: optimizer, scheduler: run.scheduler, epoch: epochsDone,
-                                                generators: ["regularizer": regularizer.generator], configuration: run.configJSON,
+                                                generators: regularizer.checkpointGenerators, configuration: run.configJSON,
                                                 metadata: metadata)
-        checkpoint.regularizer = try regularizer.warmStartState()
+        checkpoint.regularizer = try regularizer.carriedTensors()
         if let teacher, config.distillation != nil, !FileManager.default.fileExists(atPath: runFolder.teacherURL.path) {
             try ModelFile.save(teacher, to: runFolder.teacherURL)
         }

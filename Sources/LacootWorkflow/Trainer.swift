@@ -23,7 +23,9 @@ import Torch
 public final class Trainer {
     public let model: any CollapsibleModel
     public let config: TrainingConfig
-    public let regularizer: LaCoOTRegularizer
+    /// The training term: LaCoOT's max-sliced Wasserstein from the configuration, or the one
+    /// given to `init`. Its ``Regularizer/policy`` gives each block's λ at each step.
+    public let regularizer: any Regularizer
     public let optimizer: any Optimizer
     public let normalization: Normalization
     /// Show progress lines on stderr.
@@ -46,8 +48,11 @@ public final class Trainer {
     public let device: Device
     /// The per-block weights when the configuration asks for an adaptive λ (`fit` creates it
     /// for the run's length, or restores it from the checkpoint); ``step(images:labels:fractionalEpoch:)``
-    /// uses and updates it.
-    public var adaptive: AdaptiveLambda?
+    /// updates it. The regularizer's policy holds it: nil when that is a schedule.
+    public var adaptive: AdaptiveLambda? {
+        get { regularizer.policy.adaptive }
+        set { regularizer.policy = newValue.map { .adaptive($0) } ?? .schedule(config.lambdaSchedule) }
+    }
     /// The frozen model whose logits ``TrainingConfig/distillation`` distils from: set it before
     /// `fit`, or the trainer takes a copy of the model at the adaptive λ's block selection.
     public var teacher: (any CollapsibleModel)?
@@ -57,16 +62,20 @@ public final class Trainer {
     /// the adaptive selection; measured at the first step that needs them).
     private var blockCosts: (blocks: [String: Int], full: Int)?
 
+    /// - Parameter regularizer: the training term; nil = LaCoOT's, from the configuration's λ,
+    ///   distance, tap and blocks. Given, it keeps its own policy (an adaptive configuration
+    ///   still replaces it in `fit`).
     public init(model: any CollapsibleModel, config: TrainingConfig, normalization: Normalization,
-                device: Device = .cpu) throws {
+                device: Device = .cpu, regularizer: (any Regularizer)? = nil) throws {
         try config.validate()
         self.device = device
         try model.to(device)
         self.model = model
         self.config = config
         self.normalization = normalization
-        regularizer = try LaCoOTRegularizer(model: model, lambda: config.lambdaSchedule, distance: config.slicedWasserstein,
-                                            blocks: config.blocks, tap: config.tap, seed: config.seed &+ 1)
+        self.regularizer = try regularizer ?? LaCoOTRegularizer(
+            model: model, lambda: config.lambdaSchedule, distance: config.slicedWasserstein,
+            blocks: config.blocks, tap: config.tap, seed: config.seed &+ 1)
         switch config.optimizer {
         case .sgd:
             let sgd = try SGD(lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay,
@@ -271,7 +280,8 @@ public final class Trainer {
         let onDevice = try batchImages.to(device)
         let labels = try batchLabels.to(device)
         let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
-        let lambda = adaptive?.meanLambda ?? regularizer.lambda.value(atEpoch: fractionalEpoch)
+        let weights = regularizer.policy.weights(atEpoch: fractionalEpoch)
+        let lambda = weights.lambda
         try applyResidualScales()
         if let parallel { try parallel.broadcastBuffers(model) }
         var events: [BlockEvent] = []
@@ -286,8 +296,7 @@ public final class Trainer {
             ce = try ce + distillation.loss(student: logits, teacher: taught.dtype == .float32 ? taught : taught.to(.float32))
         }
         if let parallel { events = try parallel.globalEvents(events) }
-        let penalty = try adaptive.map { try regularizer.penalty(events, weights: $0.weights) }
-            ?? regularizer.penalty(events, epoch: fractionalEpoch)
+        let penalty = try regularizer.penalty(events, weights: weights)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
         try optimizer.zeroGrad()
         var ceValue = try ce.item()
