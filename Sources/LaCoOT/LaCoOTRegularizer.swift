@@ -45,9 +45,7 @@ public final class LaCoOTRegularizer: Regularizer {
             throw ConfigurationError.outOfRange(
                 flag: "tap", problem: "mlp-branch needs blocks with an MLP branch (\(transformers)), not \(model.architecture.kind.rawValue)")
         }
-        guard lambda.lambda >= 0, lambda.lambda.isFinite else {
-            throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a finite number ≥ 0, got \(lambda.lambda)")
-        }
+        try lambda.validate()
         guard distance.projectionCount >= 1 else {
             throw ConfigurationError.outOfRange(flag: "projections", problem: "must be at least 1, got \(distance.projectionCount)")
         }

@@ -21,6 +21,17 @@ public struct LambdaSchedule: Codable, Sendable, Equatable, CustomStringConverti
         return lambda * Swift.min(1, Swift.max(0, epoch / warmupEpochs))
     }
 
+    /// The one rule for λ and its ramp, whoever builds the schedule (the configuration, a
+    /// regularizer made by hand); errors name the CLI flag.
+    public func validate() throws {
+        guard lambda >= 0, lambda <= 1e6 else {
+            throw ConfigurationError.outOfRange(flag: "lambda", problem: "must be a number in [0, 1e6], got \(lambda)")
+        }
+        guard warmupEpochs >= 0, warmupEpochs <= 100_000 else {
+            throw ConfigurationError.outOfRange(flag: "lambda-warmup", problem: "must be ≥ 0, got \(warmupEpochs)")
+        }
+    }
+
     public var description: String {
         warmupEpochs > 0 ? "λ = \(lambda) (ramped over \(warmupEpochs) epochs)" : "λ = \(lambda)"
     }

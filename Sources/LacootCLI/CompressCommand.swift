@@ -221,7 +221,7 @@ struct CompressCommand: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let device = try execution.prepare()
-        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
+        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(), data: data,
                                       model: model, runtime: runtime)
         defer { withExtendedLifetime(setup.lock) {} }
         guard let settings = setup.config.training.adaptiveLambda else {

@@ -18,9 +18,10 @@ struct RunSetup {
     let network: any CollapsibleModel
 
     /// Locks the folder, then builds or reads the configuration and writes it (new runs).
-    /// `training` is only used for a new run. A data-parallel rank other than 0 (`writer`
+    /// `training` is only used (and validated) for a new run; a resumed run's comes from its
+    /// folder. A data-parallel rank other than 0 (`writer`
     /// false) neither locks nor writes the folder: rank 0 does.
-    static func open(runDirectory: String, resume: Bool, training: () -> TrainingConfig, data: DataOptions,
+    static func open(runDirectory: String, resume: Bool, training config: TrainingConfig, data: DataOptions,
                      model: ModelOptions, runtime: RuntimeOptions, writer: Bool = true) throws -> RunSetup {
         let folder = RunFolder(runDirectory)
         // before any check: a second process on this folder stops here, the first is untouched
@@ -38,7 +39,6 @@ struct RunSetup {
             if folder.hasCheckpoint {
                 throw UsageError.runExists(runDirectory: runDirectory)
             }
-            let config = training()
             try config.validate()
             if FileManager.default.fileExists(atPath: folder.importedModelURL.path) {
                 (runConfig, prepared, imported) = try startFromImport(folder, training: config, data: data, runtime: runtime)

@@ -100,7 +100,7 @@ struct TrainCommand: ParsableCommand {
         }
         let parallel = try distributed.join(device: device)
         let writer = parallel?.isWriter ?? true
-        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig, data: data,
+        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(), data: data,
                                       model: model, runtime: runtime, writer: writer)
         defer { withExtendedLifetime(setup.lock) {} }
         let trainer = try setup.trainer(device: device, runtime: runtime)

@@ -139,8 +139,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard learningRate > 0, learningRate.isFinite else { throw bad("lr", "must be a finite number > 0, got \(learningRate)") }
         guard momentum >= 0, momentum < 1 else { throw bad("momentum", "must be in [0, 1), got \(momentum)") }
         guard weightDecay >= 0, weightDecay <= 1 else { throw bad("weight-decay", "must be in [0, 1], got \(weightDecay)") }
-        guard lambda >= 0, lambda <= 1e6 else { throw bad("lambda", "must be a number in [0, 1e6], got \(lambda)") }
-        guard lambdaWarmupEpochs >= 0, lambdaWarmupEpochs <= 100_000 else { throw bad("lambda-warmup", "must be ≥ 0, got \(lambdaWarmupEpochs)") }
+        try lambdaSchedule.validate()
         try adaptiveLambda?.validate()
         try distillation?.validate()
         guard (0...64).contains(augmentation.cropPadding) else {

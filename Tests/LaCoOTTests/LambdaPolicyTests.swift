@@ -63,4 +63,28 @@ import Torch
         #expect(try perBlock.loss.item() == byDictionary.loss.item())
         #expect(perBlock.distances == byDictionary.distances && abs(perBlock.lambda - 0.7) < 1e-15)
     }
+
+    /// λ and its ramp have one rule, whether a configuration or a hand-built regularizer holds them.
+    @Test func oneRuleForLambda() throws {
+        #expect(throws: Never.self) { try LambdaSchedule(lambda: 0).validate() }
+        #expect(throws: Never.self) { try LambdaSchedule(lambda: 1e6, warmupEpochs: 100_000).validate() }
+        #expect(throws: ConfigurationError.outOfRange(flag: "lambda", problem: "must be a number in [0, 1e6], got -1.0")) {
+            try LambdaSchedule(lambda: -1).validate()
+        }
+        for bad in [Double.nan, .infinity, 2e6] {
+            #expect(throws: ConfigurationError.self) { try LambdaSchedule(lambda: bad).validate() }
+        }
+        for bad in [-1, Double.nan, .infinity] {
+            let error = #expect(throws: ConfigurationError.self) { try LambdaSchedule(lambda: 1, warmupEpochs: bad).validate() }
+            #expect(error?.flag == "lambda-warmup")
+        }
+        let model = try tinyModel()
+        #expect(throws: ConfigurationError.outOfRange(flag: "lambda", problem: "must be a number in [0, 1e6], got 2000000.0")) {
+            try LaCoOTRegularizer(model: model, lambda: 2e6)
+        }
+        let error = #expect(throws: ConfigurationError.self) {
+            try LaCoOTRegularizer(model: model, lambda: LambdaSchedule(lambda: 1, warmupEpochs: -2))
+        }
+        #expect(error?.flag == "lambda-warmup")
+    }
 }
