@@ -8,30 +8,43 @@ extension AdaptiveLambda.Settings {
         case identities
         /// Trained convolutional blocks (weights from `lacoot import`).
         case trainedConvolutional
-        /// Transformer blocks, new or imported: no BatchNorm to zero, never identities.
-        case transformer
+        /// A new transformer: no BatchNorm to zero, its blocks never start as identities.
+        case newTransformer
+        /// Trained transformer blocks (weights from `lacoot import`).
+        case trainedTransformer
 
-        /// The start of `compress` on a family of `style`, from imported weights or not.
+        /// The start of `compress` on a transformer or a convolutional network, from imported
+        /// weights or new.
         public init(transformer: Bool, imported: Bool) {
-            self = transformer ? .transformer : imported ? .trainedConvolutional : .identities
+            switch (transformer, imported) {
+            case (false, false): self = .identities
+            case (false, true): self = .trainedConvolutional
+            case (true, false): self = .newTransformer
+            case (true, true): self = .trainedTransformer
+            }
         }
     }
 
-    /// `compress`'s defaults for blocks that start as `start` (docs/RESULTS.md measures each):
-    /// blocks that are not identities take the identity path and are ranked by ablation; the
-    /// selection and the end of the path come early and close together for trained
-    /// convolutional blocks — they are trained already, and the sooner they are gone, the longer
-    /// the rest adapts to the new task without them (MobileNetV2 transferred to new classes,
-    /// 10 blocks removed: 71.0 % with the selection at 20 % and the path's end at 80 % of the
-    /// steps, 87.1 % at 5 % and 30 %; the plain fine-tune's full model 86.1 %).
+    /// `compress`'s defaults for blocks that start as `start` (docs/RESULTS.md measures each).
+    /// Blocks that are not identities take the identity path and are ranked by ablation; when
+    /// they are chosen and how soon they are gone depends on what the rest of the network needs:
+    /// - trained convolutional blocks: chosen at 5 % of the steps, gone by 30 % — the sooner they
+    ///   are gone, the longer the rest adapts to the new task without them (MobileNetV2 on new
+    ///   classes, 10 blocks removed: 71.0 % at 20 %/80 %, 87.1 % at 5 %/30 %; plain fine-tune 86.1 %);
+    /// - a new transformer: chosen at 70 %, gone by 85 % — all its layers train as long as
+    ///   possible and the deep ones are then let go (the small ViT, 5 of 8 layers removed: 36.9 %
+    ///   at 20 %/80 %, 44.8 % at 70 %/85 %; λ = 0's best collapse 42.2 %);
+    /// - trained transformer blocks: 20 % and 80 % (the pretrained small ViT and Swin-T met
+    ///   their transfer targets with them).
     public static func compressDefaults(for start: Start) -> Self {
         var settings = Self()
         guard start != .identities else { return settings }
         settings.identityPath = IdentityPath(shape: .linear)
         settings.selection = .ablation
-        if start == .trainedConvolutional {
-            settings.selectionFraction = 0.05
-            settings.reachFraction = 0.3
+        switch start {
+        case .trainedConvolutional: (settings.selectionFraction, settings.reachFraction) = (0.05, 0.3)
+        case .newTransformer: (settings.selectionFraction, settings.reachFraction) = (0.7, 0.85)
+        case .identities, .trainedTransformer: break
         }
         return settings
     }

@@ -108,22 +108,24 @@ import Torch
     }
 
     /// compress's defaults per start: no path for identities, the identity path and ablation
-    /// otherwise, trained convolutional blocks chosen early and gone soon.
+    /// otherwise; trained convolutional blocks chosen early and gone soon, a new transformer's late.
     @Test func compressDefaultsFollowWhereTheBlocksStart() throws {
         typealias Settings = AdaptiveLambda.Settings
         #expect(Settings.Start(transformer: false, imported: false) == .identities)
         #expect(Settings.Start(transformer: false, imported: true) == .trainedConvolutional)
-        #expect(Settings.Start(transformer: true, imported: true) == .transformer)
-        #expect(Settings.Start(transformer: true, imported: false) == .transformer)
+        #expect(Settings.Start(transformer: true, imported: false) == .newTransformer)
+        #expect(Settings.Start(transformer: true, imported: true) == .trainedTransformer)
         let fresh = Settings.compressDefaults(for: .identities)
         #expect(fresh == Settings())
         #expect(fresh.identityPath == nil && fresh.selection == nil)
-        let trained = Settings.compressDefaults(for: .trainedConvolutional)
-        #expect(trained.identityPath == IdentityPath(shape: .linear) && trained.selection == .ablation)
-        #expect(trained.selectionFraction == 0.05 && trained.reachFraction == 0.3)
-        let transformer = Settings.compressDefaults(for: .transformer)
-        #expect(transformer.identityPath == IdentityPath(shape: .linear) && transformer.selection == .ablation)
-        #expect(transformer.selectionFraction == fresh.selectionFraction && transformer.reachFraction == fresh.reachFraction)
+        let timings: [Settings.Start: (Double, Double)] = [
+            .trainedConvolutional: (0.05, 0.3), .newTransformer: (0.7, 0.85), .trainedTransformer: (0.2, 0.8),
+        ]
+        for (start, (selection, reach)) in timings {
+            let settings = Settings.compressDefaults(for: start)
+            #expect(settings.identityPath == IdentityPath(shape: .linear) && settings.selection == .ablation, "\(start)")
+            #expect(settings.selectionFraction == selection && settings.reachFraction == reach, "\(start)")
+        }
         for start in Settings.Start.allCases { try Settings.compressDefaults(for: start).validate() }
     }
 
