@@ -158,23 +158,17 @@ public final class LaCoOTRegularizer: Regularizer {
 
     /// The direction generator, saved as "regularizer".
     public var checkpointGenerators: [String: Generator] { ["regularizer": generator] }
-    public func carriedTensors() throws -> [NamedTensor] { try warmStartState() }
-    public func restoreCarriedTensors(_ tensors: [NamedTensor]) throws { try restoreWarmStarts(tensors) }
-
-    /// State to checkpoint: the direction generator.
-    public func generatorState() throws -> Tensor { try generator.state() }
-    public func restoreGenerator(_ state: Tensor) throws { try generator.setState(state) }
 
     /// State to checkpoint: the optimized distance's warm-start direction per block ("warm_start.<block>",
     /// copies); empty in the other modes.
-    public func warmStartState() throws -> [NamedTensor] {
+    public func carriedTensors() throws -> [NamedTensor] {
         try warmStarts.sorted { $0.key < $1.key }.map { ("warm_start." + $0.key, try $0.value.detach().clone()) }
     }
 
-    /// Restores ``warmStartState()``; a name that is no regularized block is an error.
-    public func restoreWarmStarts(_ state: [NamedTensor]) throws {
+    /// Restores ``carriedTensors()``; a name that is no regularized block is an error.
+    public func restoreCarriedTensors(_ tensors: [NamedTensor]) throws {
         var restored: [String: Tensor] = [:]
-        for (name, tensor) in state {
+        for (name, tensor) in tensors {
             let block = name.hasPrefix("warm_start.") ? String(name.dropFirst(11)) : ""
             guard selected.contains(block) else {
                 throw ConfigurationError.outOfRange(flag: "checkpoint", problem: "regularizer state \"\(name)\" names no regularized block")
