@@ -28,6 +28,8 @@ Usage (.venv-torch/bin/python; torchvision through torchvision_cpu.py):
   .venv-torch/bin/python Benchmarks/reference/transfer_pretrain.py OUT --model vit --epochs 4 --train-limit 15000
   .venv-torch/bin/python Benchmarks/reference/transfer_pretrain.py OUT --model swin_t --epochs 4
 Other flags: --train-limit N (first N training images of classes 0–4; default all),
+  --test-limit N (first N test images of classes 0–4), --target-limit N (N images per class and
+  split of classes 5–9, as OUT/fmnist-5-9-firstN: tiny runs; Tests/LacootCLITests/TransferPretrainTests),
   --lr, --schedule auto|constant|cosine, --seed (0), --threads (torch.set_num_threads; 2),
   --data (the Fashion-MNIST idx .gz folder).
 """
@@ -81,8 +83,9 @@ def tensors(images: np.ndarray) -> torch.Tensor:
     return (F.pad(x, (2, 2, 2, 2)) - MEAN) / STD
 
 
-def write_folder(root: str, train_x, train_y, test_x, test_y) -> bool:
-    """Classes 5–9 as OUT/fmnist-5-9; skipped if it exists (written to a temporary name, then renamed)."""
+def write_folder(root: str, train_x, train_y, test_x, test_y, per_class=None) -> bool:
+    """Classes 5–9 as OUT/fmnist-5-9 (at most `per_class` images per class and split when given);
+    skipped if it exists (written to a temporary name, then renamed)."""
     if os.path.exists(root):
         return False
     partial = root + ".partial"
@@ -95,6 +98,8 @@ def write_folder(root: str, train_x, train_y, test_x, test_y) -> bool:
             folder = os.path.join(partial, split, f"{label}-{CLASSES[label].replace('/', '-')}")
             os.makedirs(folder, exist_ok=True)
             n = counts.get(label, 0)
+            if per_class is not None and n >= per_class:
+                continue
             counts[label] = n + 1
             Image.fromarray(image, mode="L").save(os.path.join(folder, f"{n:05d}.png"))
     os.rename(partial, root)
@@ -108,6 +113,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-limit", type=int, default=None,
                         help="use only the first N training images of classes 0–4 (default: all 30,000)")
+    parser.add_argument("--test-limit", type=int, default=None,
+                        help="measure on the first N test images of classes 0–4 only (default: all 5,000)")
+    parser.add_argument("--target-limit", type=int, default=None,
+                        help="write at most N images per class and split of classes 5–9, as OUT/fmnist-5-9-firstN "
+                             "(tiny runs, tests; default: all, as OUT/fmnist-5-9)")
     parser.add_argument("--lr", type=float, default=None, help="default 0.05 (SGD, CNNs) or 1e-3 (AdamW, transformers)")
     parser.add_argument("--schedule", choices=("auto", "constant", "cosine"), default="auto",
                         help="auto: constant for CNNs, cosine for transformers")
@@ -131,6 +141,9 @@ def main() -> None:
     x, y = tensors(source_x), torch.from_numpy(source_y.astype(np.int64))
     if len(y) < BATCH:
         parser.error(f"--train-limit {args.train_limit}: fewer than one batch of {BATCH}")
+    for flag, value in (("--test-limit", args.test_limit), ("--target-limit", args.target_limit)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} {value}: must be at least 1")
     model = build(args.model)
     parameters = sum(p.numel() for p in model.parameters())
     if transformer:
@@ -164,19 +177,21 @@ def main() -> None:
     train_seconds = time.time() - start
     model.eval()
     test_first = test_y < 5
-    test_inputs = tensors(test_x[test_first])
+    test_images, test_labels = test_x[test_first][:args.test_limit], test_y[test_first][:args.test_limit]
+    test_inputs = tensors(test_images)
     with torch.no_grad():
         predicted = torch.cat([model(test_inputs[i:i + 500]).argmax(1) for i in range(0, len(test_inputs), 500)]).numpy()
-    accuracy = float((predicted == test_y[test_first]).mean() * 100)
+    accuracy = float((predicted == test_labels).mean() * 100)
     pretrained = os.path.join(args.out, checkpoint_name(args.model))
     torch.save(model.state_dict(), pretrained)
 
-    folder = os.path.join(args.out, "fmnist-5-9")
-    written = write_folder(folder, train_x, train_y, test_x, test_y)
+    suffix = "" if args.target_limit is None else f"-first{args.target_limit}"
+    folder = os.path.join(args.out, "fmnist-5-9" + suffix)
+    written = write_folder(folder, train_x, train_y, test_x, test_y, args.target_limit)
     print(json.dumps({"model": args.model, "parameters": parameters, "pretrained": pretrained,
                       "epochs": args.epochs, "train_images": len(y), "lr": lr, "schedule": schedule,
                       "seed": args.seed, "threads": args.threads,
-                      "test_accuracy_classes_0_4": accuracy, "seconds": round(time.time() - start, 1),
+                      "test_images": len(test_labels), "test_accuracy_classes_0_4": accuracy, "seconds": round(time.time() - start, 1),
                       "train_seconds": round(train_seconds, 1),
                       "folder": folder, "folder_written": written}))
 
