@@ -153,7 +153,7 @@ enum DistributedBench {
             let parallel = DataParallel(group: group, globalDistance: global)
             parallel.overlapsBackward = overlap
             try parallel.prepare(workload.model)
-            workload.trainer.parallel = parallel
+            workload.trainer.synchronization = parallel
             try workload.step()
             let before = parallel.communicationSeconds
             let times = try timeReps(reps: reps, warmup: 0) { try workload.step() }

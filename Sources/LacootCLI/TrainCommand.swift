@@ -104,7 +104,7 @@ struct TrainCommand: ParsableCommand {
                                       model: model, runtime: runtime, writer: writer)
         defer { withExtendedLifetime(setup.lock) {} }
         let trainer = try setup.trainer(device: device, runtime: runtime)
-        trainer.parallel = parallel
+        if let parallel { trainer.synchronization = parallel }
         if !writer { trainer.showProgress = false; trainer.log = { _ in } }
         let history: [EpochMetrics]
         do {

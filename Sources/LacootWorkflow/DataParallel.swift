@@ -2,6 +2,7 @@ import Datasets
 import LacootReport
 import Foundation
 import LaCoOT
+import LacootSupport
 import Models
 import NN
 import Torch
@@ -18,7 +19,9 @@ import Torch
 ///   (DDP's `broadcast_buffers`); with ``syncBatchNorm`` the statistics are the global batch's.
 /// - Rank 0 writes the run folder; a heartbeat watchdog ends every rank with one line naming a
 ///   rank that died or hung.
-public final class DataParallel {
+///
+/// The ``Trainer`` is given it as its ``StepSynchronization`` (`trainer.synchronization = parallel`).
+public final class DataParallel: StepSynchronization {
     public let group: ProcessGroup
     public let globalDistance: Bool
     public let syncBatchNorm: Bool
@@ -41,6 +44,8 @@ public final class DataParallel {
     /// Whether this rank writes the run folder and reports (rank 0).
     public var isWriter: Bool { group.rank == 0 }
     public var shard: Shard { Shard(rank: group.rank, count: group.worldSize) }
+    /// The number of ranks, which a resume must match.
+    public var checkpointMetadata: [String: String] { ["world_size": "\(worldSize)"] }
 
     public init(group: ProcessGroup, globalDistance: Bool = false, syncBatchNorm: Bool = false, watchdog: RankWatchdog? = nil,
                 staleSeconds: Double = 20, device: Device = .cpu) {
@@ -73,6 +78,12 @@ public final class DataParallel {
         } catch let error as TorchError {
             throw TrainingError.distributed("rank \(rank) of \(worldSize) could not join the run at \(master): \(firstLine(of: error))")
         }
+    }
+
+    /// ``prepare(_:)`` then ``checkSameStart(epoch:step:)``.
+    public func start(_ model: any CollapsibleModel, epoch: Int, step: Int) throws {
+        try prepare(model)
+        try checkSameStart(epoch: epoch, step: step)
     }
 
     /// Makes every rank start from rank 0's weights and buffers; with ``syncBatchNorm`` routes
@@ -108,14 +119,14 @@ public final class DataParallel {
 
     /// DDP's `broadcast_buffers`: rank 0's BatchNorm statistics on every rank before a step
     /// (nothing to do with ``syncBatchNorm``, where they agree already).
-    func broadcastBuffers(_ model: any CollapsibleModel) throws {
+    public func synchronizeBuffers(_ model: any CollapsibleModel) throws {
         guard !syncBatchNorm else { return }
         let buffers = model.namedBuffers().map(\.tensor)
         if !buffers.isEmpty { try collective { try withNoGrad { try group.broadcast(buffers, root: 0) } } }
     }
 
     /// Replaces every parameter's gradient by its mean over the ranks.
-    func averageGradients(_ model: any CollapsibleModel) throws {
+    public func synchronizeGradients(_ model: any CollapsibleModel) throws {
         let started = Date()
         defer { communicationSeconds += Date().timeIntervalSince(started) }
         if let overlap {
@@ -128,10 +139,11 @@ public final class DataParallel {
 
     /// With ``globalDistance``: each event's input, output and branch features of the whole
     /// global batch (rank order), this rank's rows still in the graph with their gradient
-    /// multiplied by the world size, which the gradient average divides again.
-    func globalEvents(_ events: [BlockEvent]) throws -> [BlockEvent] {
-        guard globalDistance else { return events }
-        return try events.map { event in
+    /// multiplied by the world size, which the gradient average divides again. Without it, the
+    /// rank's own events.
+    public func events(_ local: [BlockEvent]) throws -> [BlockEvent] {
+        guard globalDistance else { return local }
+        return try local.map { event in
             BlockEvent(name: event.name, index: event.index, input: try gathered(event.input), output: try gathered(event.output),
                        branch: try event.branch.map { try gathered($0) })
         }
@@ -150,21 +162,31 @@ public final class DataParallel {
     }
 
     /// The step's figures summed over the ranks: [cross-entropy, regularizer, correct, stop
-    /// request, distances…] → the means of the losses and distances, the total correct count
-    /// and whether any rank asked to stop (so that every rank stops at the same step).
-    func combine(crossEntropy: Double, regularizer: Double, correct: Int, stop: Bool, distances: [BlockDistance]) throws
-        -> (crossEntropy: Double, regularizer: Double, correct: Int, stop: Bool, distances: [BlockDistance]) {
-        let values = [crossEntropy, regularizer, Double(correct), stop ? 1 : 0] + distances.map(\.distance)
+    /// request (this rank's `cancellation`), distances…] → the means of the losses and
+    /// distances, the total correct count and whether any rank asked to stop (so that every
+    /// rank stops at the same step).
+    public func combine(_ figures: StepFigures, cancellation: CancellationToken?) throws -> StepFigures {
+        let stop = cancellation?.isCancelled == true
+        let values = [figures.crossEntropy, figures.regularizer, Double(figures.correct), stop ? 1 : 0]
+            + figures.distances.map(\.distance)
         let packed = try Tensor(values, shape: [values.count]).to(device)
         try collective { try group.allReduce([packed]) }
         let sums = try packed.doubles()
         let n = Double(worldSize)
-        let means = distances.enumerated().map { BlockDistance(block: $0.element.block, distance: sums[4 + $0.offset] / n) }
-        return (sums[0] / n, sums[1] / n, Int(sums[2].rounded()), sums[3] > 0, means)
+        let means = figures.distances.enumerated().map {
+            BlockDistance(block: $0.element.block, distance: sums[4 + $0.offset] / n)
+        }
+        return StepFigures(crossEntropy: sums[0] / n, regularizer: sums[1] / n, correct: Int(sums[2].rounded()),
+                           distances: means, stopRequested: sums[3] > 0)
+    }
+
+    /// Every rank stops after the step in which some rank asked to (agreed on in ``combine(_:cancellation:)``).
+    public func stops(after result: Trainer.StepResult, cancellation: CancellationToken?) -> Bool {
+        result.stopRequested
     }
 
     /// The mean over the ranks of each value (the same list on every rank).
-    func mean(of values: [Double]) throws -> [Double] {
+    public func mean(of values: [Double]) throws -> [Double] {
         guard !values.isEmpty else { return [] }
         let packed = try Tensor(values, shape: [values.count]).to(device)
         try collective { try group.allReduce([packed]) }

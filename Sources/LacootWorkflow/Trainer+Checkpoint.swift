@@ -37,7 +37,7 @@ extension Trainer {
         } catch let error as NNError {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "has an invalid optimizer or schedule state: \(error)")
         }
-        let ranks = parallel?.worldSize ?? 1, savedRanks = checkpoint.metadata["world_size"].flatMap { Int($0) } ?? 1
+        let ranks = synchronization.worldSize, savedRanks = checkpoint.metadata["world_size"].flatMap { Int($0) } ?? 1
         guard ranks == savedRanks else {
             throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path, reason: "was written by a run of \(savedRanks) rank(s); resume it with the same number (--nproc \(savedRanks)), not \(ranks)")
         }
@@ -123,7 +123,7 @@ extension Trainer {
             partial.secondsBefore += Date().timeIntervalSince(epochStarted)
             metadata["partial_epoch"] = String(decoding: try JSONEncoder().encode(partial), as: UTF8.self)
         }
-        if let parallel { metadata["world_size"] = "\(parallel.worldSize)" }
+        metadata.merge(synchronization.checkpointMetadata) { $1 }
         if let adaptive {
             metadata["adaptive_lambda"] = String(decoding: try JSONEncoder().encode(adaptive), as: UTF8.self)
         }

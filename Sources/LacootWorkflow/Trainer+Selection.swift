@@ -28,7 +28,7 @@ extension Trainer {
             defer { try? model.setResidualScale(scales[block] ?? 1, of: block) }
             costs.append(try crossEntropy() - base)
         }
-        if let parallel { costs = try parallel.mean(of: costs) }
+        costs = try synchronization.mean(of: costs)
         return Dictionary(uniqueKeysWithValues: zip(blocks, costs))
     }
 }

@@ -56,8 +56,9 @@ public final class Trainer {
     /// The frozen model whose logits ``TrainingConfig/distillation`` distils from: set it before
     /// `fit`, or the trainer takes a copy of the model at the adaptive λ's block selection.
     public var teacher: (any CollapsibleModel)?
-    /// Data-parallel training: this process is one rank of the group (set before `fit`).
-    public var parallel: DataParallel?
+    /// How the steps agree with the other processes of the run (set before `fit`):
+    /// ``SingleProcess`` by default, a ``DataParallel`` rank for data-parallel training.
+    public var synchronization: any StepSynchronization = SingleProcess()
     /// MACs of each collapsible block and of the whole model at the training image size (for
     /// the adaptive selection; measured at the first step that needs them).
     private var blockCosts: (blocks: [String: Int], full: Int)?
@@ -116,13 +117,13 @@ public final class Trainer {
     @discardableResult
     public func fit(train: ImageDataset, validation: ImageDataset?, runFolder: RunFolder? = nil,
                     runConfig: RunConfig? = nil, resume: Bool = false) throws -> [EpochMetrics] {
-        let ranks = parallel?.worldSize ?? 1
+        let ranks = synchronization.worldSize
         guard config.batchSize % ranks == 0 else {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) (the global batch) is not a multiple of the \(ranks) ranks")
         }
         let loader = try Loader(dataset: train, batchSize: config.batchSize / ranks, shuffle: true, dropLast: true,
                                 augmentation: config.augmentation, normalization: normalization,
-                                seed: config.seed, shard: parallel?.shard ?? .whole)
+                                seed: config.seed, shard: synchronization.shard)
         guard loader.batchCount > 0 else {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
         }
@@ -132,7 +133,7 @@ public final class Trainer {
             adaptive = AdaptiveLambda(blocks: regularizer.blocks, settings: settings, totalSteps: stepsPerEpoch * config.epochs)
         }
         // rank 0 alone writes; every rank reads the checkpoint it resumes from
-        let writes = parallel?.isWriter ?? true
+        let writes = synchronization.isWriter
         let run = RunState(folder: writes ? runFolder : nil, configJSON: try runConfig?.json() ?? "{}", scheduler: scheduler)
         var progress = Resumed()
         if resume, let runFolder, runFolder.hasCheckpoint {
@@ -140,10 +141,7 @@ public final class Trainer {
         }
         try applyResidualScales()
         var history = progress.history
-        if let parallel {
-            try parallel.prepare(model)
-            try parallel.checkSameStart(epoch: progress.startEpoch, step: progress.skipSteps)
-        }
+        try synchronization.start(model, epoch: progress.startEpoch, step: progress.skipSteps)
 
         model.train()
         for epoch in progress.startEpoch..<config.epochs {
@@ -222,12 +220,11 @@ public final class Trainer {
                 return
             }
             run.scheduler.step()
-            let samples = batch.count * (parallel?.worldSize ?? 1)
+            let samples = batch.count * synchronization.worldSize
             sums.add(result, count: samples)
             meter.advance(by: samples, status: sums.status)
             onStep?(result)
-            // data-parallel: the ranks agreed on it in the step, so that all stop at the same one
-            if parallel == nil ? cancellation?.isCancelled == true : result.stopRequested {
+            if synchronization.stops(after: result, cancellation: cancellation) {
                 sums.steps = step + 1
                 let path = try saveCheckpoint(run, epochsDone: epoch, partial: sums, epochStarted: started)
                 stopError = TrainingError.interrupted(epoch: epoch, step: step + 1, checkpoint: path)
@@ -263,7 +260,8 @@ public final class Trainer {
         public let regularizer: Double
         public let correct: Int
         public let lambda: Double
-        /// Data-parallel: some rank was cancelled before this step's figures were combined.
+        /// Data-parallel: some rank was cancelled before this step's figures were combined
+        /// (``StepFigures/stopRequested``).
         public var stopRequested = false
     }
 
@@ -283,7 +281,7 @@ public final class Trainer {
         let weights = regularizer.policy.weights(atEpoch: fractionalEpoch)
         let lambda = weights.lambda
         try applyResidualScales()
-        if let parallel { try parallel.broadcastBuffers(model) }
+        try synchronization.synchronizeBuffers(model)
         var events: [BlockEvent] = []
         // bf16: the forward pass under autocast; the loss and the distance in float32.
         let output = try withPrecision(config.precision, device: device) {
@@ -295,31 +293,26 @@ public final class Trainer {
             let taught = try withNoGrad { try withPrecision(config.precision, device: device) { try teacher(images) } }
             ce = try ce + distillation.loss(student: logits, teacher: taught.dtype == .float32 ? taught : taught.to(.float32))
         }
-        if let parallel { events = try parallel.globalEvents(events) }
-        let penalty = try regularizer.penalty(events, weights: weights)
+        let penalty = try regularizer.penalty(try synchronization.events(events), weights: weights)
         let loss = lambda > 0 ? try ce + penalty.loss : ce
         try optimizer.zeroGrad()
-        var ceValue = try ce.item()
-        var regValue = lambda > 0 ? try penalty.loss.item() : 0
-        var correct = Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() })
-        var distances = penalty.distances, stop = false
-        if let parallel {
-            (ceValue, regValue, correct, stop, distances) = try parallel.combine(
-                crossEntropy: ceValue, regularizer: regValue, correct: correct, stop: cancellation?.isCancelled == true,
-                distances: distances)
-        }
+        let local = StepFigures(crossEntropy: try ce.item(), regularizer: lambda > 0 ? try penalty.loss.item() : 0,
+                                correct: Int(try withNoGrad { try logits.argmax(dim: 1).eq(labels).sum().item() }),
+                                distances: penalty.distances)
+        let figures = try synchronization.combine(local, cancellation: cancellation)
+        let (ceValue, regValue, stop) = (figures.crossEntropy, figures.regularizer, figures.stopRequested)
         let total = ceValue + regValue
         if !total.isFinite {
             return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: 0, lambda: lambda, stopRequested: stop)
         }
         try loss.backward()
-        if let parallel { try parallel.averageGradients(model) }
+        try synchronization.synchronizeGradients(model)
         if let maxNorm = config.gradientClipNorm {
             try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
         }
         try optimizer.step()
-        if adaptive != nil { try adapt(to: distances, images: images, labels: labels) }
-        return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: correct, lambda: lambda,
+        if adaptive != nil { try adapt(to: figures.distances, images: images, labels: labels) }
+        return StepResult(loss: total, crossEntropy: ceValue, regularizer: regValue, correct: figures.correct, lambda: lambda,
                           stopRequested: stop)
     }
 
