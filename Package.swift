@@ -40,6 +40,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "LacootRecords", targets: ["LacootRecords"]),
         .library(name: "LacootReport", targets: ["LacootReport"]),
         .library(name: "LaCoOT", targets: ["LaCoOT"]),
         .library(name: "LacootWorkflow", targets: ["LacootWorkflow"]),
@@ -62,16 +63,19 @@ let package = Package(
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
         .target(name: "Datasets", dependencies: ["Torch", "CDataCodecs", .product(name: "Logging", package: "swift-log")]),
-        // Foundation only: result records (measurements, curves, runs) and their renderings
-        // (Markdown, HTML, SVG charts). Knows nothing of tensors.
-        .target(name: "LacootReport"),
+        // Foundation only: the records the algorithm and the workflow produce (block distances,
+        // epoch metrics, measurements, removal curves and orders). Knows nothing of tensors.
+        .target(name: "LacootRecords"),
+        // Foundation only: the report (runs compared) and its renderings (Markdown, HTML, SVG
+        // charts).
+        .target(name: "LacootReport", dependencies: ["LacootRecords"]),
         // The algorithm: the distance, the regularizer, block scoring, collapsing.
         .target(name: "LaCoOT", dependencies: [
-            "Models", "NN", "Datasets", "Torch", "LacootSupport", "LacootReport", .product(name: "Logging", package: "swift-log"),
+            "Models", "NN", "Datasets", "Torch", "LacootSupport", "LacootRecords", .product(name: "Logging", package: "swift-log"),
         ]),
         // Training runs, run folders, collapsed-model files, the demo.
         .target(name: "LacootWorkflow", dependencies: [
-            "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // ONNX export from a graph capture of the model's forward pass. The ONNX message types in
@@ -82,7 +86,7 @@ let package = Package(
         // The command line; its product (the binary) is `lacoot`. Not a folder named `lacoot`: on a
         // case-insensitive file system (macOS's default) it would be the folder of `LaCoOT`.
         .executableTarget(name: "LacootCLI", dependencies: [
-            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -98,11 +102,11 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch", "TestSupport"]),
-        .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootSupport"]),
-        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootReport", "Models", "NN", "Datasets", "Torch"],
+        .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootRecords", "LacootSupport"]),
+        .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootRecords", "Models", "NN", "Datasets", "Torch"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LacootWorkflowTests", dependencies: [
-            "LacootWorkflow", "LaCoOT", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch", "TestSupport",
+            "LacootWorkflow", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch", "TestSupport",
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
         .testTarget(name: "LacootExportTests", dependencies: [

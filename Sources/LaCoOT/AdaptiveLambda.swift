@@ -1,6 +1,6 @@
 import Foundation
+import LacootRecords
 import Models
-import LacootReport
 
 /// Per-block regularization weights driven by a removal target instead of a hand-set λ.
 ///

@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
+import LacootRecords
 import Logging
-import LacootReport
 import Models
 import NN
 import Torch

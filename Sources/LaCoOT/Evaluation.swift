@@ -1,6 +1,6 @@
 import Datasets
 import Foundation
-import LacootReport
+import LacootRecords
 import LacootSupport
 import Models
 import NN

@@ -1,4 +1,4 @@
-import LacootReport
+import LacootRecords
 import Models
 import NN
 import Torch

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
+import LacootRecords
 import LacootReport
 import LacootSupport
 import LacootWorkflow

@@ -2,7 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootWorkflow
 import Logging
 import Models

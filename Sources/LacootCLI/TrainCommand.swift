@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootSupport
 import LacootWorkflow
 import Models

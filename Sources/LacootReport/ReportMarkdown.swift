@@ -1,4 +1,5 @@
 import Foundation
+import LacootRecords
 
 // MARK: - Computed helpers on the report model
 

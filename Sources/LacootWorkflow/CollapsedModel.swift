@@ -1,7 +1,6 @@
 import Datasets
 import Foundation
 import LaCoOT
-import LacootReport
 import LacootSupport
 import Models
 import NN

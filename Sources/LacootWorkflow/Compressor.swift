@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootSupport
 import Models
 import NN

@@ -1,7 +1,7 @@
 import Datasets
-import LacootReport
 import Foundation
 import LaCoOT
+import LacootRecords
 import LacootSupport
 import Models
 import NN

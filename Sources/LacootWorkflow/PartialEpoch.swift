@@ -1,5 +1,5 @@
 import Foundation
-import LacootReport
+import LacootRecords
 
 /// Running sums of one epoch (saved in a mid-epoch checkpoint on Ctrl-C).
 struct PartialEpoch: Codable {

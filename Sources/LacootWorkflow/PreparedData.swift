@@ -1,7 +1,6 @@
 import Datasets
 import Foundation
 import LaCoOT
-import LacootReport
 import LacootSupport
 
 /// The three splits of a run, ready for loaders: train and validation (a seeded split of the

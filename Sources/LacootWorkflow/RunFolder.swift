@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import LaCoOT
+import LacootRecords
 import LacootReport
 import LacootSupport
 import Models

@@ -1,6 +1,6 @@
 import Foundation
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootSupport
 import Models
 

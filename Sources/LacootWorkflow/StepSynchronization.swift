@@ -1,6 +1,6 @@
 import Datasets
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootSupport
 import Models
 

@@ -2,7 +2,7 @@ import Datasets
 import Foundation
 import Logging
 import LaCoOT
-import LacootReport
+import LacootRecords
 import LacootSupport
 import Models
 import NN

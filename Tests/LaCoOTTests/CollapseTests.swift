@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 @testable import LaCoOT
-import LacootReport
+import LacootRecords
 import Models
 import NN
 import Testing

@@ -1,6 +1,6 @@
 import Foundation
 @testable import LaCoOT
-import LacootReport
+import LacootRecords
 import Models
 import Testing
 import Torch

@@ -1,7 +1,6 @@
 import Datasets
 import Foundation
 @testable import LaCoOT
-import LacootReport
 import Models
 import NN
 import Testing

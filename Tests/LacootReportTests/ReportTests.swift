@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
+import LacootRecords
 #endif
 import Testing
 @testable import LacootReport

@@ -2,7 +2,6 @@ import Datasets
 import Foundation
 import LaCoOT
 @testable import LacootWorkflow
-import LacootReport
 import LacootSupport
 import Models
 import NN

@@ -1,7 +1,6 @@
 import Datasets
 import Foundation
 import LaCoOT
-import LacootReport
 @testable import LacootWorkflow
 import Models
 import NN

@@ -1,6 +1,6 @@
 import Foundation
 import LaCoOT
-import LacootReport
+import LacootRecords
 @testable import LacootWorkflow
 import Models
 import NN

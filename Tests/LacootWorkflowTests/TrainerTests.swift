@@ -1,8 +1,8 @@
 import Datasets
 import Foundation
 import LaCoOT
+import LacootRecords
 @testable import LacootWorkflow
-import LacootReport
 import LacootSupport
 import Models
 import NN

@@ -1,4 +1,4 @@
-/// The order in which blocks are removed, as recorded in a ``RunResult``. The LaCoOT target
+/// The order in which blocks are removed, as a report's runs record it. The LaCoOT target
 /// adds `arrange(_:distances:seed:)`, which sorts a model's blocks into this order.
 public enum RemovalOrder: String, Codable, Sendable, CaseIterable {
     /// LaCoOT: lowest distance first.
