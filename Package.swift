@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "LacootSupport", targets: ["LacootSupport"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optim", targets: ["Optim"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "LacootRecords", targets: ["LacootRecords"]),
@@ -58,6 +59,9 @@ let package = Package(
         // Foundation only: the atomic file writer, the progress line, cancellation.
         .target(name: "LacootSupport"),
         .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
+        // Optimizers (SGD, AdamW, parameter groups, clipping), learning-rate schedules, and the
+        // training checkpoint that saves their state with the weights.
+        .target(name: "Optim", dependencies: ["NN", "Torch"]),
         .target(name: "Models", dependencies: ["NN", "LacootSupport"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
@@ -75,7 +79,7 @@ let package = Package(
         ]),
         // Training runs, run folders, collapsed-model files, the demo.
         .target(name: "LacootWorkflow", dependencies: [
-            "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets", "Torch",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // ONNX export from a graph capture of the model's forward pass. The ONNX message types in
@@ -86,27 +90,30 @@ let package = Package(
         // The command line; its product (the binary) is `lacoot`. Not a folder named `lacoot`: on a
         // case-insensitive file system (macOS's default) it would be the folder of `LaCoOT`.
         .executableTarget(name: "LacootCLI", dependencies: [
-            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch",
+            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets",
+            "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LacootExport", "LaCoOT", "Models", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
+        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LacootExport", "LaCoOT", "Models", "Optim", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
         // libFuzzer harnesses for the readers of untrusted bytes (scripts/fuzz builds them with
         // -sanitize=fuzzer,address -DLACOOT_FUZZ; a plain build gives a stub that says so).
-        .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Models"], path: "Fuzz/LacootFuzz",
+        .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Optim", "Models"], path: "Fuzz/LacootFuzz",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Shared by the test targets: finding and running the Python references.
         .target(name: "TestSupport", dependencies: ["NN", "Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Torch", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch", "TestSupport"]),
         .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootRecords", "LacootSupport"]),
         .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootRecords", "Models", "NN", "Datasets", "Torch"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LacootWorkflowTests", dependencies: [
-            "LacootWorkflow", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "NN", "Datasets", "Torch", "TestSupport",
+            "LacootWorkflow", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets", "Torch",
+            "TestSupport",
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
         .testTarget(name: "LacootExportTests", dependencies: [

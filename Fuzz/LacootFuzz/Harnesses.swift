@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Models
 import NN
+import Optim
 
 /// libFuzzer harnesses for every reader of untrusted bytes. One executable, the harness chosen
 /// by `LACOOT_FUZZ` (idx, idx-gz, cifar, safetensors, checkpoint, manifest, png, jpeg, mat, pth);

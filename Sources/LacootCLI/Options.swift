@@ -7,6 +7,7 @@ import LacootWorkflow
 import Logging
 import Models
 import NN
+import Optim
 import Torch
 
 extension DistanceMode: ExpressibleByArgument {}

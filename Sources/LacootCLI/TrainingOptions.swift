@@ -3,6 +3,7 @@ import Datasets
 import LaCoOT
 import LacootWorkflow
 import NN
+import Optim
 
 /// The training flags `train` and `compress` share: recipe, optimizer, schedule, budget, seed.
 struct TrainingOptions: ParsableArguments {

@@ -4,6 +4,7 @@ import LaCoOT
 import LacootSupport
 import Models
 import NN
+import Optim
 import Torch
 
 /// A run folder opened for scoring, collapsing or evaluating: its configuration, its data

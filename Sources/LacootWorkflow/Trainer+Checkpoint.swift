@@ -2,6 +2,7 @@ import Foundation
 import LaCoOT
 import Models
 import NN
+import Optim
 import Torch
 
 /// The trainer's checkpoints: what a run folder's checkpoint holds and how a run resumes from it.

@@ -6,6 +6,7 @@ import LacootRecords
 import LacootSupport
 import Models
 import NN
+import Optim
 import Torch
 
 /// Trains a collapsible model with cross-entropy + LaCoOT's regularizer.

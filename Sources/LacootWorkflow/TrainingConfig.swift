@@ -4,6 +4,7 @@ import LaCoOT
 import LacootSupport
 import Models
 import NN
+import Optim
 import Torch
 
 /// Everything that defines a training run (saved as the run's `config.json`).

@@ -7,7 +7,7 @@ public typealias NamedTensor = (name: String, tensor: Tensor)
 /// Bumped whenever any module tree changes which tensors it holds (a child replaced, a
 /// parameter swapped for a channels-last copy). Optimizers bound to a module compare it to
 /// re-collect their parameter list only when something changed.
-let structureGeneration = Atomic<Int>(0)
+package let structureGeneration = Atomic<Int>(0)
 
 /// Source of parameter identities: a registered parameter keeps its identity when its tensor
 /// is swapped for a converted copy (channels-last), so optimizer state follows it; a newly
@@ -204,7 +204,7 @@ open class Module {
     }
 
     /// Every parameter with its key and stable identity (for optimizers).
-    func identifiedParameters() -> [(name: String, tensor: Tensor, id: Int)] {
+    package func identifiedParameters() -> [(name: String, tensor: Tensor, id: Int)] {
         var out: [(name: String, tensor: Tensor, id: Int)] = []
         for (path, module) in namedModules() {
             for (i, name) in module.localParameterNames.enumerated() {

@@ -1,5 +1,6 @@
-/// An error raised by the neural-network layer outside the module tree (optimizers, schedules,
-/// checkpoints), with a message that says what went wrong and where.
+/// An error raised by the neural-network layer outside the module tree — the optimizers,
+/// schedules and training checkpoints of `Optim`, the file readers of `Serialization` — with a
+/// message that says what went wrong and where.
 public struct NNError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }

@@ -5,6 +5,7 @@ import LaCoOT
 import LacootSupport
 import Models
 import NN
+import Optim
 import Testing
 import Torch
 

@@ -4,6 +4,7 @@ import Testing
 @testable import LacootWorkflow
 import Models
 import NN
+import Optim
 import Torch
 
 /// The library refuses what the CLI's validate() refuses, and checks checkpoint metadata

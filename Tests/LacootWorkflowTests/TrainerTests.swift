@@ -6,6 +6,7 @@ import LacootRecords
 import LacootSupport
 import Models
 import NN
+import Optim
 import Testing
 import Torch
 

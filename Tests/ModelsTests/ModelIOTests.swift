@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Models
 import NN
+import Optim
 import Torch
 
 @Suite struct ModelIOTests {

@@ -1,5 +1,6 @@
 import Foundation
 @testable import NN
+@testable import Optim
 import Testing
 import TestSupport
 import Torch

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 
 /// A learning-rate schedule as a pure function of a step count `t` (epochs or iterations —
 /// whatever the caller advances it by), with PyTorch's closed forms.

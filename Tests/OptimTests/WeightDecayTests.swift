@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NN
+@testable import Optim
 import Torch
 
 @Suite struct WeightDecayTests {

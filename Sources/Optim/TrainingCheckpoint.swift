@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Torch
 
 /// Everything needed to resume a training run where it stopped: the model's state dict, the

@@ -1,3 +1,4 @@
+import NN
 import Torch
 
 /// Which parameters an optimizer's weight decay applies to.

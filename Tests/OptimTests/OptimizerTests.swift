@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import NN
+@testable import Optim
 import Torch
 
 /// Sets p.grad = g by back-propagating sum(p * g).
