@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
-import LacootRecords
 #endif
+import LacootRecords
 import Testing
 @testable import LacootReport
 import LacootSupport
