@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "LacootSupport", targets: ["LacootSupport"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Serialization", targets: ["Serialization"]),
         .library(name: "Optim", targets: ["Optim"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Datasets", targets: ["Datasets"]),
@@ -59,10 +60,13 @@ let package = Package(
         // Foundation only: the atomic file writer, the progress line, cancellation.
         .target(name: "LacootSupport"),
         .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
+        // Tensors on disk: safetensors (read and written), and PyTorch's torch.save files (zip
+        // archives and the legacy format) through a restricted pickle reader.
+        .target(name: "Serialization", dependencies: ["NN", "Torch", "LacootSupport"]),
         // Optimizers (SGD, AdamW, parameter groups, clipping), learning-rate schedules, and the
         // training checkpoint that saves their state with the weights.
-        .target(name: "Optim", dependencies: ["NN", "Torch"]),
-        .target(name: "Models", dependencies: ["NN", "LacootSupport"]),
+        .target(name: "Optim", dependencies: ["Serialization", "NN", "Torch"]),
+        .target(name: "Models", dependencies: ["Serialization", "NN", "LacootSupport"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
@@ -79,8 +83,8 @@ let package = Package(
         ]),
         // Training runs, run folders, collapsed-model files, the demo.
         .target(name: "LacootWorkflow", dependencies: [
-            "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets", "Torch",
-            .product(name: "Logging", package: "swift-log"),
+            "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "Serialization", "NN", "Datasets",
+            "Torch", .product(name: "Logging", package: "swift-log"),
         ]),
         // ONNX export from a graph capture of the model's forward pass. The ONNX message types in
         // Generated/ are protoc-gen-swift's output for onnx.proto (scripts/generate-onnx-proto).
@@ -98,22 +102,23 @@ let package = Package(
         .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LacootExport", "LaCoOT", "Models", "Optim", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
         // libFuzzer harnesses for the readers of untrusted bytes (scripts/fuzz builds them with
         // -sanitize=fuzzer,address -DLACOOT_FUZZ; a plain build gives a stub that says so).
-        .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Optim", "Models"], path: "Fuzz/LacootFuzz",
+        .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Serialization", "Optim", "Models"], path: "Fuzz/LacootFuzz",
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         // Shared by the test targets: finding and running the Python references.
         .target(name: "TestSupport", dependencies: ["NN", "Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "LacootSupport", "TestSupport"]),
-        .testTarget(name: "OptimTests", dependencies: ["Optim", "NN", "Torch", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "SerializationTests", dependencies: ["Serialization", "NN", "Torch", "LacootSupport", "TestSupport"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "Serialization", "NN", "Torch", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Serialization", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch", "TestSupport"]),
         .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootRecords", "LacootSupport"]),
         .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootRecords", "Models", "NN", "Datasets", "Torch"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "LacootWorkflowTests", dependencies: [
-            "LacootWorkflow", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets", "Torch",
-            "TestSupport",
+            "LacootWorkflow", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "Serialization", "NN",
+            "Datasets", "Torch", "TestSupport",
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
         .testTarget(name: "LacootExportTests", dependencies: [

@@ -3,6 +3,7 @@ import Foundation
 import Models
 import NN
 import Optim
+import Serialization
 
 /// libFuzzer harnesses for every reader of untrusted bytes. One executable, the harness chosen
 /// by `LACOOT_FUZZ` (idx, idx-gz, cifar, safetensors, checkpoint, manifest, png, jpeg, mat, pth);

@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Serialization
 
 /// Which state dict of a file goes into the model, and under which names: a checkpoint dict
 /// may hold several (`model_state_dict`, `ema`, …), and wrappers prefix every key

@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import Models
 import NN
+import Serialization
 import Torch
 
 /// Bringing weights saved by PyTorch into a lacoot model: a `state_dict` from `torch.save`

@@ -1,6 +1,7 @@
 import Foundation
 import LacootSupport
 import NN
+import Serialization
 import Torch
 
 /// Saving and loading models: a safetensors file holding the plain state dict (PyTorch's keys,

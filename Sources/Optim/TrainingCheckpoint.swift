@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Serialization
 import Torch
 
 /// Everything needed to resume a training run where it stopped: the model's state dict, the

@@ -4,6 +4,7 @@ import LaCoOT
 @testable import LacootWorkflow
 import Models
 import NN
+import Serialization
 import Testing
 import TestSupport
 import Torch

@@ -3,6 +3,7 @@ import Testing
 @testable import Models
 import NN
 import Optim
+import Serialization
 import Torch
 
 @Suite struct ModelIOTests {

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Models
 import NN
+import Serialization
 import Torch
 
 /// The repository root (this file is Tests/ModelsTests/ParityTests.swift).

@@ -1,6 +1,7 @@
 import Foundation
 @testable import NN
 @testable import Optim
+import Serialization
 import Testing
 import TestSupport
 import Torch

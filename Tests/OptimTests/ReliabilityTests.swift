@@ -1,6 +1,7 @@
 import Foundation
 import NN
 @testable import Optim
+import Serialization
 import Testing
 import Torch
 

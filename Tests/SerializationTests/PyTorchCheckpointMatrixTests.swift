@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import NN
+@testable import Serialization
 import Torch
 
 /// Runs `script` with the engine's Python (torch 2.13) in `dir` and returns what it printed.

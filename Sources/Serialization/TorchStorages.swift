@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Torch
 
 /// Where the storages of a `torch.save` file come from: the zip format's `data/<key>` records

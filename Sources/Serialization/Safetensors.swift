@@ -1,5 +1,6 @@
 import Foundation
 import LacootSupport
+import NN
 import Torch
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import LacootSupport
 import Testing
 @testable import NN
+@testable import Serialization
 import Torch
 
 func temporaryDirectory() throws -> URL {

@@ -4,10 +4,11 @@ import Glibc
 #endif
 import Testing
 @testable import NN
+@testable import Serialization
 import Torch
 
-/// Hostile metadata and non-regular files reach NN's readers as typed errors, never a trap or a hang.
-@Suite struct NNReliabilityTests {
+/// Hostile metadata and non-regular files reach the readers as typed errors, never a trap or a hang.
+@Suite struct SerializationReliabilityTests {
     /// A FIFO where a safetensors file (a checkpoint, a model) is expected: an error naming it, no wait for a writer.
     @Test func fifoIsNotReadAsSafetensors() throws {
         let fifo = try temporaryDirectory().appendingPathComponent("checkpoint.safetensors")

@@ -1,5 +1,6 @@
 import Foundation
 import LacootSupport
+import NN
 import Torch
 
 /// PyTorch's legacy `torch.save` format (before 1.6, or `_use_new_zipfile_serialization=False`):

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Torch
 
 /// A state dict the file holds: the file's top-level dict, or one entry of a checkpoint dict
