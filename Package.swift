@@ -37,6 +37,7 @@ let package = Package(
     products: [
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "LacootSupport", targets: ["LacootSupport"]),
+        .library(name: "Costs", targets: ["Costs"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Serialization", targets: ["Serialization"]),
         .library(name: "Optim", targets: ["Optim"]),
@@ -59,14 +60,18 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"]),
         // Foundation only: the atomic file writer, the progress line, cancellation.
         .target(name: "LacootSupport"),
-        .target(name: "NN", dependencies: ["Torch", "LacootSupport"]),
+        // The cost model's vocabulary and its entry point, tensor-free: MAC conventions, per-layer
+        // costs, the context an analysis threads, the report. Each layer counts its own cost in
+        // its `analyze` (NN, Models).
+        .target(name: "Costs"),
+        .target(name: "NN", dependencies: ["Costs", "Torch", "LacootSupport"]),
         // Tensors on disk: safetensors (read and written), and PyTorch's torch.save files (zip
         // archives and the legacy format) through a restricted pickle reader.
         .target(name: "Serialization", dependencies: ["NN", "Torch", "LacootSupport"]),
         // Optimizers (SGD, AdamW, parameter groups, clipping), learning-rate schedules, and the
         // training checkpoint that saves their state with the weights.
         .target(name: "Optim", dependencies: ["Serialization", "NN", "Torch"]),
-        .target(name: "Models", dependencies: ["Serialization", "NN", "LacootSupport"]),
+        .target(name: "Models", dependencies: ["Serialization", "NN", "Costs", "LacootSupport"]),
         // PNG/JPEG/gzip through Debian's libpng, libjpeg-turbo and zlib (-dev packages in
         // scripts/setup), behind a small C file that turns their fatal errors into return codes.
         .target(name: "CDataCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
@@ -94,8 +99,8 @@ let package = Package(
         // The command line; its product (the binary) is `lacoot`. Not a folder named `lacoot`: on a
         // case-insensitive file system (macOS's default) it would be the folder of `LaCoOT`.
         .executableTarget(name: "LacootCLI", dependencies: [
-            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Datasets",
-            "Torch",
+            "LacootWorkflow", "LacootExport", "LaCoOT", "LacootRecords", "LacootReport", "LacootSupport", "Models", "Optim", "NN", "Costs",
+            "Datasets", "Torch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -108,10 +113,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["NN", "Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"]),
         .testTarget(name: "LacootSupportTests", dependencies: ["LacootSupport"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Costs", "TestSupport"]),
         .testTarget(name: "SerializationTests", dependencies: ["Serialization", "NN", "Torch", "LacootSupport", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Serialization", "NN", "Torch", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Serialization", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Optim", "Serialization", "Costs", "TestSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch", "TestSupport"]),
         .testTarget(name: "LacootReportTests", dependencies: ["LacootReport", "LacootRecords", "LacootSupport"]),
         .testTarget(name: "LaCoOTTests", dependencies: ["LaCoOT", "LacootRecords", "Models", "NN", "Datasets", "Torch"],
@@ -122,7 +127,7 @@ let package = Package(
         ]),
         .testTarget(name: "LacootCLITests", dependencies: ["LacootCLI", "TestSupport"]),
         .testTarget(name: "LacootExportTests", dependencies: [
-            "LacootExport", "LacootWorkflow", "LaCoOT", "Models", "NN", "Torch", "Datasets", "TestSupport",
+            "LacootExport", "LacootWorkflow", "LaCoOT", "Models", "NN", "Costs", "Torch", "Datasets", "TestSupport",
         ]),
     ],
     swiftLanguageModes: [.v6],

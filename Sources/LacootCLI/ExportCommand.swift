@@ -1,4 +1,5 @@
 import ArgumentParser
+import Costs
 import Foundation
 import LacootExport
 import LacootSupport

@@ -1,3 +1,4 @@
+import Costs
 import Torch
 
 // MARK: - MultiheadAttention

@@ -1,3 +1,4 @@
+import Costs
 import Torch
 
 // The layers of `torch.nn` that the model zoo needs, with PyTorch's parameter names, defaults

@@ -1,3 +1,4 @@
+import Costs
 import Synchronization
 import Torch
 
@@ -391,6 +392,9 @@ open class Module {
         return output
     }
 }
+
+/// What ``CostModel/analyze(_:input:convention:)`` runs: `analyze` and `parameterCount` above.
+extension Module: CostAnalyzable {}
 
 extension Module: CustomStringConvertible {
     /// A PyTorch-like tree printout.

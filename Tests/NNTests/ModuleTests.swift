@@ -1,3 +1,4 @@
+import Costs
 import Foundation
 import Testing
 @testable import NN

@@ -1,3 +1,4 @@
+import Costs
 import Testing
 @testable import NN
 import Torch

@@ -1,5 +1,3 @@
-import Torch
-
 /// How multiply-accumulate operations are counted. Both follow ptflops
 /// (github.com/sovrasov/flops-counter.pytorch); the reference's LaCoOT figures (ResNet-18
 /// CIFAR: 140.19 M, 64.69 M with the four `layerX.1` blocks removed) are the `aten` ones.
@@ -26,7 +24,7 @@ public struct LayerCost: Codable, Sendable, Hashable {
     public var macs: Int
 }
 
-/// The state threaded through ``Module/analyze(_:path:context:)``.
+/// The state threaded through ``CostAnalyzable/analyze(_:path:context:)``.
 public struct CostContext: Sendable {
     public let convention: MACConvention
     public private(set) var layers: [LayerCost] = []
@@ -78,6 +76,24 @@ public struct CostReport: Codable, Sendable, Hashable {
     }
 }
 
+/// What the cost model analyzes: a module tree (NN's `Module` conforms). Each layer counts
+/// its own cost in its `analyze` (a convolution's MACs, an activation's elements), and
+/// composite modules run their children in the order their forward pass does.
+public protocol CostAnalyzable: AnyObject {
+    /// Every parameter's element count, summed.
+    var parameterCount: Int { get }
+    /// Propagates an input shape (with batch dimension) through the module, recording each
+    /// leaf layer's parameters and MACs in `context`; returns the output shape.
+    func analyze(_ input: [Int], path: String, context: inout CostContext) throws -> [Int]
+}
+
+/// A cost analysis that cannot run (the message says why).
+public struct CostError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// Counts parameters and MACs analytically (no tensor is computed) — collapsed blocks are
 /// identities and cost nothing.
 ///
@@ -87,9 +103,10 @@ public struct CostReport: Codable, Sendable, Hashable {
 /// ```
 public enum CostModel {
     /// Analyzes `module` for one sample of shape `input` (without the batch dimension).
-    public static func analyze(_ module: Module, input: [Int], convention: MACConvention = .ptflopsAten) throws -> CostReport {
+    public static func analyze(_ module: some CostAnalyzable, input: [Int],
+                               convention: MACConvention = .ptflopsAten) throws -> CostReport {
         guard !input.isEmpty, input.allSatisfy({ $0 > 0 }) else {
-            throw NNError("cost analysis needs a positive input shape, got \(input)")
+            throw CostError("cost analysis needs a positive input shape, got \(input)")
         }
         var context = CostContext(convention: convention)
         let batched = [1] + input
