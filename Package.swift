@@ -104,7 +104,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LacootExport", "LaCoOT", "Models", "Optim", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
+        .executableTarget(name: "LacootBench", dependencies: ["LacootWorkflow", "LacootExport", "LaCoOT", "Models", "NN", "Datasets", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Benchmarks/LacootBench"),
         // libFuzzer harnesses for the readers of untrusted bytes (scripts/fuzz builds them with
         // -sanitize=fuzzer,address -DLACOOT_FUZZ; a plain build gives a stub that says so).
         .executableTarget(name: "LacootFuzz", dependencies: ["Datasets", "NN", "Serialization", "Optim", "Models"], path: "Fuzz/LacootFuzz",
