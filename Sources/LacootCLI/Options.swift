@@ -282,7 +282,16 @@ struct ModelOptions: ParsableArguments {
     /// The architecture for the data: class and channel counts, and the image size (a ViT's
     /// position table follows it).
     func architecture(classCount: Int, inputChannels: Int, imageSize: Int) -> ModelArchitecture {
-        var request = ModelVariant.Request(classCount: classCount, inputChannels: inputChannels, imageSize: imageSize)
+        var request = sizes
+        request.classCount = classCount
+        request.inputChannels = inputChannels
+        request.imageSize = imageSize
+        return model.architecture(request)
+    }
+
+    /// The size flags (the class and channel counts and the image size come from the data).
+    var sizes: ModelVariant.Request {
+        var request = ModelVariant.Request(classCount: 0, inputChannels: 0, imageSize: 0)
         request.width = width
         request.widthMultiplier = widthMultiplier
         request.imageNetStem = imageNetStem
@@ -290,7 +299,7 @@ struct ModelOptions: ParsableArguments {
         request.depth = depth
         request.heads = heads
         request.mlpDim = mlpDim
-        return model.architecture(request)
+        return request
     }
 }
 

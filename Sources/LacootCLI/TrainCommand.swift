@@ -100,16 +100,15 @@ struct TrainCommand: ParsableCommand {
         }
         let parallel = try distributed.join(device: device)
         let writer = parallel?.isWriter ?? true
-        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(), data: data,
-                                      model: model, runtime: runtime, writer: writer)
-        defer { withExtendedLifetime(setup.lock) {} }
-        let trainer = try setup.trainer(device: device, runtime: runtime)
+        let session = try RunSession.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(),
+                                          data: data, model: model, runtime: runtime, writer: writer)
+        defer { withExtendedLifetime(session.lock) {} }
+        let trainer = try session.trainer(device: device)
         trainer.parallel = parallel
         if !writer { trainer.showProgress = false; trainer.log = { _ in } }
         let history: [EpochMetrics]
         do {
-            history = try trainer.fit(train: setup.data.train, validation: setup.data.validation, runFolder: setup.folder,
-                                      runConfig: setup.config, resume: resume)
+            history = try session.train(with: trainer, resume: resume)
         } catch let error as TrainingError {
             // every rank stopped at the same step: end together, so no heartbeat outlives rank 0's store
             if case .interrupted = error {
@@ -120,11 +119,10 @@ struct TrainCommand: ParsableCommand {
         }
         try parallel?.finish()
         guard writer else { return }
-        let test = try Evaluation.accuracy(of: setup.network, on: setup.data.test, normalization: setup.data.normalization,
-                                           precision: setup.config.training.precision)
-        runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, setup.folder.checkpointURL.path))
+        let test = try session.testAccuracy()
+        runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, session.folder.checkpointURL.path))
         if runtime.json {
-            try printJSON(Output(runDir: setup.folder.url.path, checkpoint: setup.folder.checkpointURL.path, epochs: history))
+            try printJSON(Output(runDir: session.folder.url.path, checkpoint: session.folder.checkpointURL.path, epochs: history))
         }
     }
 }
