@@ -125,12 +125,13 @@ struct CompressCommand: ParsableCommand {
         }
         try Bounds.check(distill, "distill", in: 0...1e3)
         try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
-        try distance.checkTap(for: model)
+        let family = model.family(forRunIn: runDirectory)
+        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
     }
 
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
+        var t = training.config(family: model.family(forRunIn: runDirectory), distance: distance, execution: execution, dataset: data.datasetName)
         var settings = defaults()
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda
@@ -141,10 +142,10 @@ struct CompressCommand: ParsableCommand {
         settings.reachFraction = reachAt ?? settings.reachFraction
         settings.identityPath = identityPath.path(default: settings.identityPath)
         settings.selection = selection.criterion(default: settings.selection)
-        t.adaptiveLambda = settings
-        t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.zeroInitResidual = !noZeroInit && start == .identities
-        t.lambda = initialLambda
+        t.regularizer.adaptiveLambda = settings
+        t.regularizer.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
+        t.regularizer.zeroInitResidual = !noZeroInit && start == .identities
+        t.regularizer.lambda = initialLambda
         return t
     }
 
@@ -152,7 +153,7 @@ struct CompressCommand: ParsableCommand {
     /// transformer blocks.
     var start: AdaptiveLambda.Settings.Start {
         let imported = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
-        return .init(transformer: model.model.family.style == .transformer, imported: imported)
+        return .init(transformer: model.family(forRunIn: runDirectory).style == .transformer, imported: imported)
     }
 
     /// The library's defaults for that start (docs/RESULTS.md measures them).
@@ -225,7 +226,7 @@ struct CompressCommand: ParsableCommand {
         let session = try RunSession.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(),
                                           data: data, model: model, runtime: runtime)
         defer { withExtendedLifetime(session.lock) {} }
-        guard let settings = session.config.training.adaptiveLambda else {
+        guard let settings = session.config.training.regularizer.adaptiveLambda else {
             throw ValidationError("\(session.folder.configURL.path) is a run of `lacoot train` with a fixed λ; resume it with `lacoot train --resume` and use `lacoot collapse`")
         }
         let compressor = Compressor(trainer: try session.trainer(device: device))

@@ -328,9 +328,14 @@ struct DistanceOptions: ParsableArguments {
 
     /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error otherwise).
     func checkTap(for model: ModelOptions) throws {
-        if tap == .mlpBranch, !model.model.family.hasMLPBranches {
+        try checkTap(for: model.model.family, named: model.model.rawValue)
+    }
+
+    /// The same check for a family (the weights' in an imported folder).
+    func checkTap(for family: ModelFamily, named name: String) throws {
+        if tap == .mlpBranch, !family.hasMLPBranches {
             let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
-            throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(model.model.rawValue) blocks have no MLP branch")
+            throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(name) blocks have no MLP branch")
         }
     }
 }

@@ -75,3 +75,15 @@ extension RunSession {
         return session
     }
 }
+
+extension ModelOptions {
+    /// The family whose recipe, compress defaults and tap rules apply to a run in
+    /// `runDirectory`: the weights' in a folder `lacoot import` made (there the model flags
+    /// do not choose the architecture), the `--model` flag's otherwise.
+    func family(forRunIn runDirectory: String) -> ModelFamily {
+        let folder = RunFolder(runDirectory)
+        guard ImportedModel.isImported(folder), let manifest = try? ModelFile.manifest(at: folder.importedModelURL),
+              let family = ModelRegistry.family(of: manifest.architecture.kind) else { return model.family }
+        return family
+    }
+}

@@ -55,7 +55,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
-        try distance.checkTap(for: model)
+        let family = model.family(forRunIn: runDirectory)
+        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
         // a new run's global batch splits evenly over the ranks (a resumed one is checked against its config)
         if let ranks = distributed.launches ? distributed.nproc : distributed.worldSize, ranks > 1, !resume {
@@ -68,11 +69,11 @@ struct TrainCommand: ParsableCommand {
 
     /// The recipe's configuration with every flag given on the command line applied over it.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
-        if let lambda { t.lambda = lambda }
-        t.lambdaWarmupEpochs = lambdaWarmup
-        t.blocks = blocks.isEmpty ? nil : blocks
-        t.zeroInitResidual = zeroInitResidual
+        var t = training.config(family: model.family(forRunIn: runDirectory), distance: distance, execution: execution, dataset: data.datasetName)
+        if let lambda { t.regularizer.lambda = lambda }
+        t.regularizer.lambdaWarmupEpochs = lambdaWarmup
+        t.regularizer.blocks = blocks.isEmpty ? nil : blocks
+        t.regularizer.zeroInitResidual = zeroInitResidual
         return t
     }
 

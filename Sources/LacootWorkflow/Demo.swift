@@ -196,19 +196,19 @@ public struct Demo {
         training.epochs = options.epochs
         training.batchSize = options.batchSize
         if options.network.family.style == .convolutional {
-            training.learningRate = options.learningRate
-            training.schedule = .cosine
+            training.optimizer.learningRate = options.learningRate
+            training.schedule.kind = .cosine
         } else {
             training = Recipe.transformer.applied(to: training)
         }
-        training.tap = arm.tap
-        training.lambda = arm.lambda
-        training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
-        training.distance = options.distance
+        training.regularizer.tap = arm.tap
+        training.regularizer.lambda = arm.lambda
+        training.regularizer.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
+        training.regularizer.distance = options.distance
         training.seed = options.seed
         training.augmentation = options.augmentation
-        training.channelsLast = options.channelsLast
-        training.precision = options.precision
+        training.execution.channelsLast = options.channelsLast
+        training.execution.precision = options.precision
         return training
     }
 

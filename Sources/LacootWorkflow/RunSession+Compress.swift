@@ -36,6 +36,6 @@ extension RunSession {
             .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", ") + " (0 = released, trained freely).")
         return .madeNow(title: "Compression of \(folder.url.lastPathComponent)", model: config.model.label,
                         dataset: data.label, budget: config.training.summary,
-                        distanceMode: config.training.distance.rawValue, runs: [result], notes: notes)
+                        distanceMode: config.training.regularizer.distance.rawValue, runs: [result], notes: notes)
     }
 }

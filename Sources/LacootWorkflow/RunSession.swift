@@ -101,7 +101,7 @@ public final class RunSession {
                                    training: request.training, threads: Runtime.threadCount)
             }
         }
-        if let named = config.training.blocks {
+        if let named = config.training.regularizer.blocks {
             let names = try config.model.build().collapsibleBlockNames
             for block in named where !names.contains(block) {
                 throw RunSessionError.unknownBlock(block, model: config.model.label, collapsible: names)
@@ -114,8 +114,8 @@ public final class RunSession {
         log("data: \(prepared.label)")
         log("model: \(config.model.label); \(config.training.summary)")
         let network = try imported?.model ?? config.model.build(generator: Generator(seed: config.training.seed))
-        if config.training.zeroInitResidual, imported == nil, !resume {
-            let zeroed = try ResidualInit.zeroLastNorm(of: config.training.blocks ?? network.collapsibleBlockNames, in: network)
+        if config.training.regularizer.zeroInitResidual, imported == nil, !resume {
+            let zeroed = try ResidualInit.zeroLastNorm(of: config.training.regularizer.blocks ?? network.collapsibleBlockNames, in: network)
             log("zero-initialized residual branches: "
                 + (zeroed.isEmpty ? "none (no BatchNorm in the blocks)" : zeroed.joined(separator: ", ")))
         }
@@ -156,7 +156,7 @@ public final class RunSession {
     /// The network's test accuracy (the run's precision).
     public func testAccuracy() throws -> Double {
         try Evaluation.accuracy(of: network, on: data.test, normalization: data.normalization,
-                                precision: config.training.precision)
+                                precision: config.training.execution.precision)
     }
 }
 

@@ -33,7 +33,7 @@ extension TrainedRun {
     /// collapsed.
     public func collapse(_ request: CollapseRequest, log: (String) -> Void = { _ in }) throws -> Collapse {
         let names = model.collapsibleBlockNames
-        let tap = request.tap ?? config.training.tap
+        let tap = request.tap ?? config.training.regularizer.tap
         let provenance = try ScoresFile.Provenance(distance: request.distance, tap: tap, seed: request.seed, run: self)
         let distances = ScoresFile.reusable(in: folder, provenance: provenance, blocks: names)
         if distances != nil {
@@ -58,10 +58,10 @@ extension TrainedRun {
         stepper.measureLatency = request.measureLatency
         let curve = try stepper.curve(order: outcome.removed, test: data.test)
         let history = (try? folder.readMetrics()) ?? []
-        let trained = imported == nil ? "λ=\(config.training.lambda)" : "imported"
+        let trained = imported == nil ? "λ=\(config.training.regularizer.lambda)" : "imported"
         let given: Bool
         if case .blocks = request.policy { given = true } else { given = false }
-        let result = RunResult(label: "\(trained), \(request.order.rawValue)", lambda: config.training.lambda,
+        let result = RunResult(label: "\(trained), \(request.order.rawValue)", lambda: config.training.regularizer.lambda,
                                order: given ? .given : request.order, full: outcome.before, curve: curve,
                                distances: outcome.distances, training: history)
         let budget = imported.map { "imported from \($0.report.source), not trained here" } ?? config.training.summary
