@@ -23,9 +23,9 @@ enum TransformerBench {
     static func trainSide(_ network: ModelChoice, batch: Int) -> Side {
         Side(name: "swift-\(network.rawValue)") { reps, warmup in
             var config = Recipe.transformer.applied(to: TrainingConfig())
-            config.schedule = .constant
-            config.warmupEpochs = 0
-            config.lambda = 1
+            config.schedule.kind = .constant
+            config.schedule.warmupEpochs = 0
+            config.regularizer.lambda = 1
             config.batchSize = batch
             let trainer = try Trainer(model: try model(network), config: config, normalization: .unit(channels: 3))
             let g = try Generator(seed: 1)

@@ -23,15 +23,15 @@ final class ResNetTrainStep {
         model = try ResNet(.resNet18, classCount: 10, inputChannels: 3, width: width, generator: Generator(seed: 0))
         var config = TrainingConfig()
         config.batchSize = batch
-        config.learningRate = 0.1
-        config.momentum = 0.9
-        config.weightDecay = 1e-4
-        config.schedule = .constant
-        config.lambda = lambda
-        config.distance = mode
-        config.projections = 50
-        config.channelsLast = channelsLast
-        config.precision = precision
+        config.optimizer.learningRate = 0.1
+        config.optimizer.momentum = 0.9
+        config.optimizer.weightDecay = 1e-4
+        config.schedule.kind = .constant
+        config.regularizer.lambda = lambda
+        config.regularizer.distance = mode
+        config.regularizer.projections = 50
+        config.execution.channelsLast = channelsLast
+        config.execution.precision = precision
         trainer = try Trainer(model: model, config: config, normalization: .unit(channels: 3))
         model.train()
         let g = try Generator(seed: 1)

@@ -78,44 +78,16 @@ struct CollapseCommand: ParsableCommand {
         for b in blocks where !names.contains(b) {
             throw UsageError.unknownBlock(flag: "blocks", block: b, model: run.config.model.label, collapsible: names)
         }
-        let policy: CollapsePolicy = remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks)
-        // reuse `lacoot score`'s distances when they match the model's blocks
-        let tap = distance.tap ?? run.config.training.tap
-        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, run: run)
-        let distances = ScoresFile.reusable(in: run.folder, provenance: provenance, blocks: names)
-        if distances != nil {
-            runtime.log("using the block distances in \(run.folder.scoresURL.path)")
-        } else if FileManager.default.fileExists(atPath: run.folder.scoresURL.path) {
-            runtime.log("\(run.folder.scoresURL.path) was made otherwise (distance, seed, tap, weights or data): measuring again")
-        }
-        let full = try Collapser.copy(of: run.model)   // for the report's step-by-step curve
-        let collapser = Collapser(model: run.model, normalization: run.data.normalization, distance: distance.value, seed: seed)
-        collapser.tap = tap
-        collapser.measureLatency = !noLatency
-        collapser.showProgress = runtime.showProgress
-        let outcome = try collapser.collapse(policy: policy, order: order, validation: run.data.validation,
-                                             test: run.data.test, distances: distances)
-        let manifestURL = try CollapsedModel.save(run.model, normalization: run.data.normalization,
-                                                  classNames: run.data.classNames, inputShape: run.data.train.imageShape,
-                                                  to: run.folder.collapsedManifestURL)
-
-        // the report: this collapse as a one-run curve (cumulative steps of the removed blocks)
-        let stepper = Collapser(model: full, normalization: run.data.normalization, distance: distance.value, seed: seed)
-        stepper.measureLatency = !noLatency
-        let curve = try stepper.curve(order: outcome.removed, test: run.data.test)
-        let history = (try? run.folder.readMetrics()) ?? []
-        let trained = run.imported == nil ? "λ=\(run.config.training.lambda)" : "imported"
-        let result = RunResult(label: "\(trained), \(order.rawValue)", lambda: run.config.training.lambda,
-                               order: blocks.isEmpty ? order : .given, full: outcome.before, curve: curve,
-                               distances: outcome.distances, training: history)
-        let report = CollapseReport(title: "Collapse of \(run.folder.url.lastPathComponent)",
-                                    createdAt: ISO8601DateFormatter().string(from: Date()),
-                                    model: run.config.model.label, dataset: run.data.label,
-                                    budget: run.imported.map { "imported from \($0.report.source), not trained here" }
-                                        ?? run.config.training.summary,
-                                    distanceMode: distance.distance.rawValue, engine: Torch.Runtime.summary,
-                                    runs: [result], notes: ["No finetuning, no BatchNorm recalibration."])
-        try run.folder.writeReport(report)
+        var request = TrainedRun.CollapseRequest(
+            policy: remove.map { .remove($0) } ?? maxDrop.map { .maxAccuracyDrop($0) } ?? .blocks(blocks))
+        request.order = order
+        request.distance = distance.value
+        request.tap = distance.tap
+        request.seed = seed
+        request.measureLatency = !noLatency
+        request.showProgress = runtime.showProgress
+        let collapse = try run.collapse(request) { runtime.log($0) }
+        let (outcome, manifestURL) = (collapse.outcome, collapse.collapsedModel)
         if runtime.json {
             try printJSON(Output(removed: outcome.removed, before: outcome.before, after: outcome.after,
                                  model: manifestURL.path, report: run.folder.reportHTMLURL.path))

@@ -125,12 +125,13 @@ struct CompressCommand: ParsableCommand {
         }
         try Bounds.check(distill, "distill", in: 0...1e3)
         try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
-        try distance.checkTap(for: model)
+        let family = model.family(forRunIn: runDirectory)
+        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
     }
 
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
+        var t = training.config(family: model.family(forRunIn: runDirectory), distance: distance, execution: execution, dataset: data.datasetName)
         var settings = defaults()
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda
@@ -141,10 +142,10 @@ struct CompressCommand: ParsableCommand {
         settings.reachFraction = reachAt ?? settings.reachFraction
         settings.identityPath = identityPath.path(default: settings.identityPath)
         settings.selection = selection.criterion(default: settings.selection)
-        t.adaptiveLambda = settings
-        t.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.zeroInitResidual = !noZeroInit && start == .identities
-        t.lambda = initialLambda
+        t.regularizer.adaptiveLambda = settings
+        t.regularizer.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
+        t.regularizer.zeroInitResidual = !noZeroInit && start == .identities
+        t.regularizer.lambda = initialLambda
         return t
     }
 
@@ -152,7 +153,7 @@ struct CompressCommand: ParsableCommand {
     /// transformer blocks.
     var start: AdaptiveLambda.Settings.Start {
         let imported = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
-        return .init(transformer: model.model.family.style == .transformer, imported: imported)
+        return .init(transformer: model.family(forRunIn: runDirectory).style == .transformer, imported: imported)
     }
 
     /// The library's defaults for that start (docs/RESULTS.md measures them).
@@ -222,24 +223,20 @@ struct CompressCommand: ParsableCommand {
     func run() throws {
         try runtime.apply()
         let device = try execution.prepare()
-        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(), data: data,
-                                      model: model, runtime: runtime)
-        defer { withExtendedLifetime(setup.lock) {} }
-        guard let settings = setup.config.training.adaptiveLambda else {
-            throw ValidationError("\(setup.folder.configURL.path) is a run of `lacoot train` with a fixed λ; resume it with `lacoot train --resume` and use `lacoot collapse`")
+        let session = try RunSession.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(),
+                                          data: data, model: model, runtime: runtime)
+        defer { withExtendedLifetime(session.lock) {} }
+        guard let settings = session.config.training.regularizer.adaptiveLambda else {
+            throw ValidationError("\(session.folder.configURL.path) is a run of `lacoot train` with a fixed λ; resume it with `lacoot train --resume` and use `lacoot collapse`")
         }
-        let trainer = try setup.trainer(device: device, runtime: runtime)
-        let compressor = Compressor(trainer: trainer)
+        let compressor = Compressor(trainer: try session.trainer(device: device))
         compressor.maxDrop = maxDrop
         compressor.reestimateBatchNorm = !noBNReestimation
         compressor.reestimationImages = bnImages
         compressor.measureLatency = !noLatency
         compressor.log = { runtime.log($0) }
-        let outcome = try compressor.compress(data: setup.data, runFolder: setup.folder, runConfig: setup.config, resume: resume)
-        let manifestURL = try CollapsedModel.save(setup.network, normalization: setup.data.normalization,
-                                                  classNames: setup.data.classNames, inputShape: setup.data.train.imageShape,
-                                                  to: setup.folder.collapsedManifestURL)
-        try writeReport(outcome, setup: setup, settings: settings)
+        let compression = try session.compress(with: compressor, resume: resume)
+        let (outcome, manifestURL) = (compression.outcome, compression.collapsedModel)
 
         let ratio = Double(outcome.full.macs) / Double(max(outcome.compressed.macs, 1))
         let met = Double(outcome.compressed.macs) <= (settings.targetMACs ?? 1) * Double(outcome.full.macs) + 0.5
@@ -251,9 +248,9 @@ struct CompressCommand: ParsableCommand {
                 compressedWithoutBNReestimation: .init(accuracy: outcome.compressedWithoutReestimation.accuracy,
                                                        macs: outcome.compressedWithoutReestimation.macs,
                                                        params: outcome.compressedWithoutReestimation.params),
-                rejected: outcome.rejected, lambdaFinal: outcome.lambdaFinal, epochs: setup.config.training.epochs,
+                rejected: outcome.rejected, lambdaFinal: outcome.lambdaFinal, epochs: session.config.training.epochs,
                 targetMACs: settings.targetMACs ?? 1, macsRatio: ratio, targetMet: met, model: manifestURL.path,
-                report: setup.folder.reportHTMLURL.path))
+                report: session.folder.reportHTMLURL.path))
         } else {
             print("blocks removed: " + (outcome.removed.isEmpty ? "none" : outcome.removed.joined(separator: ", "))
                   + (outcome.rejected.isEmpty ? "" : " (kept, too costly: \(outcome.rejected.joined(separator: ", ")))"))
@@ -266,27 +263,7 @@ struct CompressCommand: ParsableCommand {
             print("final λ:  " + outcome.lambdaFinal.sorted { $0.key < $1.key }
                 .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", "))
             print("collapsed model: \(manifestURL.path)")
-            print("report: \(setup.folder.reportHTMLURL.path)")
+            print("report: \(session.folder.reportHTMLURL.path)")
         }
-    }
-
-    private func writeReport(_ outcome: Compressor.Outcome, setup: RunSetup, settings: AdaptiveLambda.Settings) throws {
-        var result = RunResult(label: "adaptive λ, ranked", lambda: outcome.lambdaFinal.values.max() ?? 0, order: .ranked,
-                               full: outcome.full, curve: outcome.curve, distances: outcome.distances,
-                               training: outcome.history.isEmpty ? (try? setup.folder.readMetrics()) ?? [] : outcome.history)
-        let kept = outcome.lambdaFinal.values.filter { $0 > 0 }
-        result.lambdaText = "adaptive, final " + (kept.isEmpty ? "0" : String(format: "%.3g–%.3g", kept.min()!, kept.max()!))
-        var notes = ["No finetuning. Blocks removed in order of validation distance while validation accuracy stays within \(maxDrop) points."]
-        if !noBNReestimation {
-            notes.append("The BatchNorm column: running statistics re-estimated on \(bnImages) training images after the removal — a statistics pass, no gradient step, not finetuning.")
-        }
-        notes.append("Final λ per block: " + outcome.lambdaFinal.sorted { $0.key < $1.key }
-            .map { String(format: "%@ %.3g", $0.key, $0.value) }.joined(separator: ", ") + " (0 = released, trained freely).")
-        let report = CollapseReport(title: "Compression of \(setup.folder.url.lastPathComponent)",
-                                    createdAt: ISO8601DateFormatter().string(from: Date()),
-                                    model: setup.config.model.label, dataset: setup.data.label,
-                                    budget: setup.config.training.summary, distanceMode: distance.distance.rawValue,
-                                    engine: Torch.Runtime.summary, runs: [result], notes: notes)
-        try setup.folder.writeReport(report)
     }
 }

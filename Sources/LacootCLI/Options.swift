@@ -283,7 +283,16 @@ struct ModelOptions: ParsableArguments {
     /// The architecture for the data: class and channel counts, and the image size (a ViT's
     /// position table follows it).
     func architecture(classCount: Int, inputChannels: Int, imageSize: Int) -> ModelArchitecture {
-        var request = ModelVariant.Request(classCount: classCount, inputChannels: inputChannels, imageSize: imageSize)
+        var request = sizes
+        request.classCount = classCount
+        request.inputChannels = inputChannels
+        request.imageSize = imageSize
+        return model.architecture(request)
+    }
+
+    /// The size flags (the class and channel counts and the image size come from the data).
+    var sizes: ModelVariant.Request {
+        var request = ModelVariant.Request(classCount: 0, inputChannels: 0, imageSize: 0)
         request.width = width
         request.widthMultiplier = widthMultiplier
         request.imageNetStem = imageNetStem
@@ -291,7 +300,7 @@ struct ModelOptions: ParsableArguments {
         request.depth = depth
         request.heads = heads
         request.mlpDim = mlpDim
-        return model.architecture(request)
+        return request
     }
 }
 
@@ -320,9 +329,14 @@ struct DistanceOptions: ParsableArguments {
 
     /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error otherwise).
     func checkTap(for model: ModelOptions) throws {
-        if tap == .mlpBranch, !model.model.family.hasMLPBranches {
+        try checkTap(for: model.model.family, named: model.model.rawValue)
+    }
+
+    /// The same check for a family (the weights' in an imported folder).
+    func checkTap(for family: ModelFamily, named name: String) throws {
+        if tap == .mlpBranch, !family.hasMLPBranches {
             let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
-            throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(model.model.rawValue) blocks have no MLP branch")
+            throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(name) blocks have no MLP branch")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LacootSupport
 import Foundation
 import LacootWorkflow
 import Models
@@ -37,5 +38,52 @@ func usageErrorsOfTheFlags<T>(_ body: () throws -> T) throws -> T {
         return try body()
     } catch let error as ModelInputError where error.isUsage {
         throw ValidationError(error.description)
+    }
+}
+
+/// How `train` and `compress` open their run folder: the flags mapped to a
+/// ``RunSession/Request``, the session's progress and log following `--quiet`, Ctrl-C and
+/// SIGTERM finishing the step, and the session's errors worded for the flags.
+extension RunSession {
+    /// `training` is only used (and validated) for a new run; a resumed run's comes from its
+    /// folder. A data-parallel rank other than 0 (`writer` false) neither locks nor writes it.
+    static func open(runDirectory: String, resume: Bool, training: TrainingConfig, data: DataOptions,
+                     model: ModelOptions, runtime: RuntimeOptions, writer: Bool = true) throws -> RunSession {
+        var request = Request(model: model.model)
+        request.training = training
+        request.data = data.config(seed: training.seed, forModelFile: true)
+        request.sizes = model.sizes
+        let session: RunSession
+        do {
+            session = try usageErrorsOfTheFlags {
+                try open(RunFolder(runDirectory), resume: resume, request: request, writer: writer) { runtime.log($0) }
+            }
+        } catch let error as RunSessionError {
+            switch error {
+            case let .nothingToResume(_, checkpoint):
+                throw UsageError.nothingToResume(runDirectory: runDirectory, checkpoint: checkpoint)
+            case .runExists:
+                throw UsageError.runExists(runDirectory: runDirectory)
+            case let .unknownBlock(block, model, collapsible):
+                throw UsageError.unknownBlock(flag: "blocks", block: block, model: model, collapsible: collapsible)
+            }
+        }
+        session.showProgress = runtime.showProgress
+        let cancellation = CancellationToken()
+        cancellation.installSignalHandlers()
+        session.cancellation = cancellation
+        return session
+    }
+}
+
+extension ModelOptions {
+    /// The family whose recipe, compress defaults and tap rules apply to a run in
+    /// `runDirectory`: the weights' in a folder `lacoot import` made (there the model flags
+    /// do not choose the architecture), the `--model` flag's otherwise.
+    func family(forRunIn runDirectory: String) -> ModelFamily {
+        let folder = RunFolder(runDirectory)
+        guard ImportedModel.isImported(folder), let manifest = try? ModelFile.manifest(at: folder.importedModelURL),
+              let family = ModelRegistry.family(of: manifest.architecture.kind) else { return model.family }
+        return family
     }
 }

@@ -35,7 +35,7 @@ struct ScoreCommand: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         if lock != nil { try AtomicFile.checkWritable(RunFolder(runDirectory).scoresURL) }   // before the measurement
         let run = try data.openRun(runDirectory)
-        let tap = distance.tap ?? run.config.training.tap
+        let tap = distance.tap ?? run.config.training.regularizer.tap
         let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
                                                    normalization: run.data.normalization, distance: distance.value,
                                                    tap: tap, seed: seed, progress: runtime.showProgress)

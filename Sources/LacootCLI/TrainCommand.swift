@@ -55,7 +55,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
-        try distance.checkTap(for: model)
+        let family = model.family(forRunIn: runDirectory)
+        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
         // a new run's global batch splits evenly over the ranks (a resumed one is checked against its config)
         if let ranks = distributed.launches ? distributed.nproc : distributed.worldSize, ranks > 1, !resume {
@@ -68,11 +69,11 @@ struct TrainCommand: ParsableCommand {
 
     /// The recipe's configuration with every flag given on the command line applied over it.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(model: model, distance: distance, execution: execution, dataset: data.datasetName)
-        if let lambda { t.lambda = lambda }
-        t.lambdaWarmupEpochs = lambdaWarmup
-        t.blocks = blocks.isEmpty ? nil : blocks
-        t.zeroInitResidual = zeroInitResidual
+        var t = training.config(family: model.family(forRunIn: runDirectory), distance: distance, execution: execution, dataset: data.datasetName)
+        if let lambda { t.regularizer.lambda = lambda }
+        t.regularizer.lambdaWarmupEpochs = lambdaWarmup
+        t.regularizer.blocks = blocks.isEmpty ? nil : blocks
+        t.regularizer.zeroInitResidual = zeroInitResidual
         return t
     }
 
@@ -100,16 +101,15 @@ struct TrainCommand: ParsableCommand {
         }
         let parallel = try distributed.join(device: device)
         let writer = parallel?.isWriter ?? true
-        let setup = try RunSetup.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(), data: data,
-                                      model: model, runtime: runtime, writer: writer)
-        defer { withExtendedLifetime(setup.lock) {} }
-        let trainer = try setup.trainer(device: device, runtime: runtime)
+        let session = try RunSession.open(runDirectory: runDirectory, resume: resume, training: trainingConfig(),
+                                          data: data, model: model, runtime: runtime, writer: writer)
+        defer { withExtendedLifetime(session.lock) {} }
+        let trainer = try session.trainer(device: device)
         if let parallel { trainer.synchronization = parallel }
         if !writer { trainer.showProgress = false; trainer.log = { _ in } }
         let history: [EpochMetrics]
         do {
-            history = try trainer.fit(train: setup.data.train, validation: setup.data.validation, runFolder: setup.folder,
-                                      runConfig: setup.config, resume: resume)
+            history = try session.train(with: trainer, resume: resume)
         } catch let error as TrainingError {
             // every rank stopped at the same step: end together, so no heartbeat outlives rank 0's store
             if case .interrupted = error {
@@ -120,11 +120,10 @@ struct TrainCommand: ParsableCommand {
         }
         try parallel?.finish()
         guard writer else { return }
-        let test = try Evaluation.accuracy(of: setup.network, on: setup.data.test, normalization: setup.data.normalization,
-                                           precision: setup.config.training.precision)
-        runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, setup.folder.checkpointURL.path))
+        let test = try session.testAccuracy()
+        runtime.log(String(format: "test accuracy %.2f %% → checkpoint %@", test, session.folder.checkpointURL.path))
         if runtime.json {
-            try printJSON(Output(runDir: setup.folder.url.path, checkpoint: setup.folder.checkpointURL.path, epochs: history))
+            try printJSON(Output(runDir: session.folder.url.path, checkpoint: session.folder.checkpointURL.path, epochs: history))
         }
     }
 }

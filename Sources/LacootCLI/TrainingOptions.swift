@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import LaCoOT
 import LacootWorkflow
+import Models
 import NN
 import Optim
 
@@ -82,36 +83,36 @@ struct TrainingOptions: ParsableArguments {
 
     /// The recipe's configuration (the model's default recipe unless `--recipe`) with every
     /// flag given on the command line applied over it; λ and the blocks are the caller's.
-    func config(model: ModelOptions, distance: DistanceOptions, execution: ExecutionOptions, dataset: String) -> TrainingConfig {
+    func config(family: ModelFamily, distance: DistanceOptions, execution: ExecutionOptions, dataset: String) -> TrainingConfig {
         var base = TrainingConfig()
         base.epochs = epochs
         base.batchSize = batchSize
-        var t = (recipe ?? Recipe.default(for: model.model.family)).applied(to: base)
-        if let optimizer { t.optimizer = optimizer }
-        if let lr { t.learningRate = lr }
-        if t.optimizer == .sgd {
-            t.momentum = momentum
-            t.nesterov = nesterov
+        var t = (recipe ?? Recipe.default(for: family)).applied(to: base)
+        if let optimizer { t.optimizer.kind = optimizer }
+        if let lr { t.optimizer.learningRate = lr }
+        if t.optimizer.kind == .sgd {
+            t.optimizer.momentum = momentum
+            t.optimizer.nesterov = nesterov
         }
-        if let weightDecay { t.weightDecay = weightDecay }
-        if let decayScope { t.weightDecayScope = decayScope }
-        if let clipGradNorm { t.gradientClipNorm = clipGradNorm }
-        if noClip { t.gradientClipNorm = nil }
-        if let schedule { t.schedule = schedule }
-        if !milestones.isEmpty { t.milestones = milestones }
-        t.gamma = gamma
-        if let warmupEpochs { t.warmupEpochs = warmupEpochs }
+        if let weightDecay { t.optimizer.weightDecay = weightDecay }
+        if let decayScope { t.optimizer.weightDecayScope = decayScope }
+        if let clipGradNorm { t.optimizer.gradientClipNorm = clipGradNorm }
+        if noClip { t.optimizer.gradientClipNorm = nil }
+        if let schedule { t.schedule.kind = schedule }
+        if !milestones.isEmpty { t.schedule.milestones = milestones }
+        t.schedule.gamma = gamma
+        if let warmupEpochs { t.schedule.warmupEpochs = warmupEpochs }
         if let labelSmoothing { t.labelSmoothing = labelSmoothing }
-        if let tap = distance.tap { t.tap = tap }
-        t.headLearningRate = headLR
-        t.frozen = freeze
-        t.distance = distance.distance
-        t.projections = distance.projections
-        t.ascentSteps = distance.ascentSteps
+        if let tap = distance.tap { t.regularizer.tap = tap }
+        t.optimizer.headLearningRate = headLR
+        t.optimizer.frozen = freeze
+        t.regularizer.distance = distance.distance
+        t.regularizer.projections = distance.projections
+        t.regularizer.ascentSteps = distance.ascentSteps
         t.augmentation = augmentation(dataset: dataset)
-        t.channelsLast = execution.layout == .channelsLast
-        t.precision = execution.precision
-        t.maxBatchesPerEpoch = maxBatches
+        t.execution.channelsLast = execution.layout == .channelsLast
+        t.execution.precision = execution.precision
+        t.execution.maxBatchesPerEpoch = maxBatches
         t.seed = seed
         return t
     }

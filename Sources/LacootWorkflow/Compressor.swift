@@ -14,7 +14,7 @@ import Torch
 /// ```swift
 /// var config = TrainingConfig()
 /// config.epochs = 5
-/// config.adaptiveLambda = AdaptiveLambda.Settings()          // target: ≤ 50 % of the MACs
+/// config.regularizer.adaptiveLambda = AdaptiveLambda.Settings()   // target: ≤ 50 % of the MACs
 /// let trainer = try Trainer(model: model, config: config, normalization: data.normalization)
 /// let outcome = try Compressor(trainer: trainer).compress(data: data)
 /// print(outcome.compressed.accuracy, outcome.removed)
@@ -25,10 +25,10 @@ import Torch
 /// — and optionally distillation, from the model frozen at the selection or a teacher of your own:
 ///
 /// ```swift
-/// config.adaptiveLambda = .compressDefaults(for: .trainedConvolutional)   // or .transformer
+/// config.regularizer.adaptiveLambda = .compressDefaults(for: .trainedConvolutional)   // or .trainedTransformer
 /// // the same as: identityPath = IdentityPath() (chosen blocks fade to scale 0),
 /// // selection = .ablation (ranked by the cost of bypassing each), selectionFraction 0.05, reachFraction 0.3
-/// config.distillation = Distillation(weight: 1, temperature: 2)
+/// config.regularizer.distillation = Distillation(weight: 1, temperature: 2)
 /// trainer.teacher = fineTuned                                 // optional; default: the model at the selection
 /// ```
 ///
@@ -104,7 +104,7 @@ public final class Compressor {
         let candidates = trainer.adaptive?.selected ?? trainer.regularizer.blocks
         let config = trainer.config
         let distances = try Evaluation.blockDistances(of: model, on: data.validation, normalization: data.normalization,
-                                                      distance: config.slicedWasserstein, tap: config.tap, seed: config.seed)
+                                                      distance: config.slicedWasserstein, tap: config.regularizer.tap, seed: config.seed)
             .filter { candidates.contains($0.block) }
         let order = try RemovalOrder.ranked.arrange(candidates, distances: distances)
         let plain = try Collapser.copy(of: model)   // the trained model, for the curve without re-estimation
@@ -148,7 +148,7 @@ public final class Compressor {
                                                             reestimated: testAccuracyReestimated, data)
         return Outcome(full: full, compressed: compressed, compressedWithoutReestimation: withoutReestimation,
                        removed: removed, rejected: rejected, distances: order.compactMap { b in distances.first { $0.block == b } },
-                       lambdaFinal: trainer.adaptive?.weights ?? Dictionary(uniqueKeysWithValues: candidates.map { ($0, config.lambda) }),
+                       lambdaFinal: trainer.adaptive?.weights ?? Dictionary(uniqueKeysWithValues: candidates.map { ($0, config.regularizer.lambda) }),
                        curve: curve, history: [])
     }
 

@@ -197,38 +197,31 @@ public struct Demo {
         training.epochs = options.epochs
         training.batchSize = options.batchSize
         if options.network.family.style == .convolutional {
-            training.learningRate = options.learningRate
-            training.schedule = .cosine
+            training.optimizer.learningRate = options.learningRate
+            training.schedule.kind = .cosine
         } else {
             training = Recipe.transformer.applied(to: training)
         }
-        training.tap = arm.tap
-        training.lambda = arm.lambda
-        training.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
-        training.distance = options.distance
+        training.regularizer.tap = arm.tap
+        training.regularizer.lambda = arm.lambda
+        training.regularizer.lambdaWarmupEpochs = arm.lambda > 0 ? arm.warmupEpochs : 0
+        training.regularizer.distance = options.distance
         training.seed = options.seed
         training.augmentation = options.augmentation
-        training.channelsLast = options.channelsLast
-        training.precision = options.precision
+        training.execution.channelsLast = options.channelsLast
+        training.execution.precision = options.precision
         return training
     }
 
     /// Trains one arm's model in its own run folder.
     func train(_ runConfig: RunConfig, data: PreparedData, in folder: RunFolder) throws
         -> (model: any CollapsibleModel, history: [EpochMetrics]) {
-        try folder.create()
-        try folder.writeConfig(runConfig)
-        let training = runConfig.training
-        log("training with \(training.lambdaSchedule) for \(training.epochs) epoch(s) → \(folder.url.path)")
-        let model = try runConfig.model.build(generator: Generator(seed: options.seed))
-        let trainer = try Trainer(model: model, config: training, normalization: data.normalization,
-                                  device: options.device)
-        trainer.showProgress = options.showProgress
-        trainer.log = log
-        trainer.cancellation = options.cancellation
-        let history = try trainer.fit(train: data.train, validation: data.validation, runFolder: folder,
-                                      runConfig: runConfig)
-        return (model, history)
+        let session = try RunSession.create(folder, config: runConfig, data: data, log: log)
+        log("training with \(runConfig.training.lambdaSchedule) for \(runConfig.training.epochs) epoch(s) → \(folder.url.path)")
+        session.showProgress = options.showProgress
+        session.cancellation = options.cancellation
+        let history = try session.train(device: options.device)
+        return (session.network, history)
     }
 
     /// The removal curves of one trained model: LaCoOT's ranking and a random order, and for
@@ -280,13 +273,10 @@ public struct Demo {
     /// Writes the report (JSON, Markdown, HTML) of the runs so far.
     func writeReport(runs: [RunResult], architecture: ModelArchitecture, data: PreparedData, budget: String,
                      to out: RunFolder) throws {
-        let report = CollapseReport(
-            title: "LaCoOT demo: \(architecture.label) on \(options.dataset)",
-            createdAt: ISO8601DateFormatter().string(from: Date()),
-            model: architecture.label, dataset: data.label, budget: budget,
-            distanceMode: "\(options.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
-            engine: Runtime.summary, runs: runs, notes: Self.notes(runs))
-        try out.writeReport(report)
+        try out.writeReport(.madeNow(title: "LaCoOT demo: \(architecture.label) on \(options.dataset)",
+                                     model: architecture.label, dataset: data.label, budget: budget,
+                                     distanceMode: "\(options.distance.rawValue) max-sliced Wasserstein, K = 50, p = 2",
+                                     runs: runs, notes: Self.notes(runs)))
     }
 
     static func format(_ x: Double) -> String {

@@ -27,40 +27,40 @@ public enum Recipe: String, Codable, Sendable, CaseIterable {
     public func applied(to config: TrainingConfig) -> TrainingConfig {
         var t = config
         let base = TrainingConfig()
-        t.momentum = base.momentum
-        t.nesterov = false
-        t.milestones = []
-        t.gamma = base.gamma
-        t.tap = .output
-        t.gradientClipNorm = nil
+        t.optimizer.momentum = base.optimizer.momentum
+        t.optimizer.nesterov = false
+        t.schedule.milestones = []
+        t.schedule.gamma = base.schedule.gamma
+        t.regularizer.tap = .output
+        t.optimizer.gradientClipNorm = nil
         t.labelSmoothing = 0
-        t.warmupEpochs = 0
-        t.weightDecayScope = .all
+        t.schedule.warmupEpochs = 0
+        t.optimizer.weightDecayScope = .all
         switch self {
         case .cnn:
-            t.optimizer = .sgd
-            t.learningRate = 0.1
-            t.weightDecay = 1e-4
-            t.schedule = .cosine
-            t.lambda = 5
+            t.optimizer.kind = .sgd
+            t.optimizer.learningRate = 0.1
+            t.optimizer.weightDecay = 1e-4
+            t.schedule.kind = .cosine
+            t.regularizer.lambda = 5
         case .transformer:
-            t.optimizer = .adamw
-            t.learningRate = 1e-3
-            t.weightDecay = 0.05
-            t.weightDecayScope = .weights
-            t.schedule = .cosine
-            t.warmupEpochs = t.epochs > 1 ? 1 : 0
+            t.optimizer.kind = .adamw
+            t.optimizer.learningRate = 1e-3
+            t.optimizer.weightDecay = 0.05
+            t.optimizer.weightDecayScope = .weights
+            t.schedule.kind = .cosine
+            t.schedule.warmupEpochs = t.epochs > 1 ? 1 : 0
             t.labelSmoothing = 0.1
-            t.gradientClipNorm = 1
-            t.lambda = 0.1
+            t.optimizer.gradientClipNorm = 1
+            t.regularizer.lambda = 0.1
         case .swinReference:
-            t.optimizer = .sgd
-            t.learningRate = 1e-3
-            t.weightDecay = 1e-4
-            t.schedule = .multistep
-            t.milestones = Array(Set([max(1, t.epochs / 2), max(1, t.epochs * 3 / 4)])).sorted()
-            t.lambda = 0.1
-            t.tap = .mlpBranch
+            t.optimizer.kind = .sgd
+            t.optimizer.learningRate = 1e-3
+            t.optimizer.weightDecay = 1e-4
+            t.schedule.kind = .multistep
+            t.schedule.milestones = Array(Set([max(1, t.epochs / 2), max(1, t.epochs * 3 / 4)])).sorted()
+            t.regularizer.lambda = 0.1
+            t.regularizer.tap = .mlpBranch
         }
         return t
     }

@@ -70,13 +70,22 @@ public struct TrainedRun {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The top-level fields in which two encodings differ, as "part key: a in config.json vs b in the checkpoint".
+    /// The fields in which two encodings differ, sections followed down to the field, as
+    /// "part section.key: a in config.json vs b in the checkpoint".
     private static func fieldDifferences<T: Encodable>(_ part: String, _ config: T, _ trained: T) throws -> [String] {
         let mine = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
         let theirs = try JSONSerialization.jsonObject(with: JSONEncoder().encode(trained)) as? [String: Any] ?? [:]
-        return try Set(mine.keys).union(theirs.keys).sorted().compactMap { key in
+        return try differences(mine, theirs, path: "").map { "\(part) \($0)" }
+    }
+
+    private static func differences(_ mine: [String: Any], _ theirs: [String: Any], path: String) throws -> [String] {
+        try Set(mine.keys).union(theirs.keys).sorted().flatMap { key -> [String] in
+            let name = path + key
+            if let a = mine[key] as? [String: Any], let b = theirs[key] as? [String: Any] {
+                return try differences(a, b, path: name + ".")
+            }
             let a = try canonical(mine[key]), b = try canonical(theirs[key])
-            return a == b ? nil : "\(part) \(key): \(a) in config.json vs \(b) in the checkpoint"
+            return a == b ? [] : ["\(name): \(a) in config.json vs \(b) in the checkpoint"]
         }
     }
 

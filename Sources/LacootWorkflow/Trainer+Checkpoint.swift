@@ -50,20 +50,20 @@ extension Trainer {
         }
         if adaptive != nil {
             guard let saved = Self.adaptiveState(in: checkpoint),
-                  saved.settings == config.adaptiveLambda, saved.blocks == regularizer.blocks,
+                  saved.settings == config.regularizer.adaptiveLambda, saved.blocks == regularizer.blocks,
                   saved.steps == resumed.startEpoch * stepsPerEpoch + resumed.skipSteps else {
                 throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
                                                        reason: "has no valid adaptive_lambda state for this run (the per-block λ cannot be restored)")
             }
             adaptive = saved
-            if config.distillation != nil, saved.selectionDone, teacher == nil {
+            if config.regularizer.distillation != nil, saved.selectionDone, teacher == nil {
                 guard FileManager.default.fileExists(atPath: runFolder.teacherURL.path) else {
                     throw TrainingError.checkpointMismatch(checkpoint: runFolder.checkpointURL.path,
                                                            reason: "is past the block selection but \(runFolder.teacherURL.path), the distillation's teacher, is missing")
                 }
                 let loaded = try ModelFile.load(from: runFolder.teacherURL).model
                 try loaded.to(device)
-                if config.channelsLast { try loaded.setMemoryFormat(.channelsLast) }
+                if config.execution.channelsLast { try loaded.setMemoryFormat(.channelsLast) }
                 teacher = try Self.frozenCopy(of: loaded)
             }
         }
@@ -132,7 +132,7 @@ extension Trainer {
                                                 generators: regularizer.checkpointGenerators, configuration: run.configJSON,
                                                 metadata: metadata)
         checkpoint.regularizer = try regularizer.carriedTensors()
-        if let teacher, config.distillation != nil, !FileManager.default.fileExists(atPath: runFolder.teacherURL.path) {
+        if let teacher, config.regularizer.distillation != nil, !FileManager.default.fileExists(atPath: runFolder.teacherURL.path) {
             try ModelFile.save(teacher, to: runFolder.teacherURL)
         }
         try checkpoint.save(to: runFolder.checkpointURL)

@@ -17,7 +17,7 @@ extension Trainer {
         defer { model.train(wasTraining) }
         func crossEntropy() throws -> Double {
             try withNoGrad {
-                let logits = try withPrecision(config.precision, device: device) { try model(images) }
+                let logits = try withPrecision(config.execution.precision, device: device) { try model(images) }
                 return try Functional.crossEntropy(logits.dtype == .float32 ? logits : logits.to(.float32), target: labels).item()
             }
         }

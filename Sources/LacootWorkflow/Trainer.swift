@@ -14,7 +14,7 @@ import Torch
 /// ```swift
 /// var config = TrainingConfig()
 /// config.epochs = 10
-/// config.lambda = 5
+/// config.regularizer.lambda = 5
 /// let trainer = try Trainer(model: model, config: config, normalization: .fashionMNIST)
 /// let history = try trainer.fit(train: split.train, validation: split.validation)
 /// ```
@@ -77,23 +77,24 @@ public final class Trainer {
         self.normalization = normalization
         self.regularizer = try regularizer ?? LaCoOTRegularizer(
             model: model, lambda: config.lambdaSchedule, distance: config.slicedWasserstein,
-            blocks: config.blocks, tap: config.tap, seed: config.seed &+ 1)
-        switch config.optimizer {
+            blocks: config.regularizer.blocks, tap: config.regularizer.tap, seed: config.seed &+ 1)
+        let settings = config.optimizer
+        switch settings.kind {
         case .sgd:
-            let sgd = try SGD(lr: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay,
-                              nesterov: config.nesterov)
-            sgd.weightDecayScope = config.weightDecayScope
+            let sgd = try SGD(lr: settings.learningRate, momentum: settings.momentum, weightDecay: settings.weightDecay,
+                              nesterov: settings.nesterov)
+            sgd.weightDecayScope = settings.weightDecayScope
             optimizer = sgd
         case .adam, .adamw:
-            let adamW = try AdamW(lr: config.learningRate, weightDecay: config.weightDecay)
-            adamW.weightDecayScope = config.weightDecayScope
-            adamW.decoupledWeightDecay = config.optimizer == .adamw
+            let adamW = try AdamW(lr: settings.learningRate, weightDecay: settings.weightDecay)
+            adamW.weightDecayScope = settings.weightDecayScope
+            adamW.decoupledWeightDecay = settings.kind == .adamw
             optimizer = adamW
         }
-        if config.channelsLast { try model.setMemoryFormat(.channelsLast) }
-        try Self.freeze(config.frozen, in: model)
-        if let head = config.headLearningRate {
-            let prefix = try model.architecture.kind.family.importRules.classifierPrefix, factor = head / config.learningRate
+        if config.execution.channelsLast { try model.setMemoryFormat(.channelsLast) }
+        try Self.freeze(config.optimizer.frozen, in: model)
+        if let head = config.optimizer.headLearningRate {
+            let prefix = try model.architecture.kind.family.importRules.classifierPrefix, factor = head / config.optimizer.learningRate
             optimizer.learningRateFactor = { $0.hasPrefix(prefix) ? factor : 1 }
         }
         optimizer.attach(to: model)
@@ -128,9 +129,9 @@ public final class Trainer {
         guard loader.batchCount > 0 else {
             throw ConfigurationError.outOfRange(flag: "batch-size", problem: "\(config.batchSize) is larger than the training split (\(train.count) samples)")
         }
-        let stepsPerEpoch = min(loader.batchCount, config.maxBatchesPerEpoch ?? Int.max)
+        let stepsPerEpoch = min(loader.batchCount, config.execution.maxBatchesPerEpoch ?? Int.max)
         let scheduler = try LRScheduler(config.lrSchedule(stepsPerEpoch: stepsPerEpoch), optimizer: optimizer)
-        if let settings = config.adaptiveLambda {
+        if let settings = config.regularizer.adaptiveLambda {
             adaptive = AdaptiveLambda(blocks: regularizer.blocks, settings: settings, totalSteps: stepsPerEpoch * config.epochs)
         }
         // rank 0 alone writes; every rank reads the checkpoint it resumes from
@@ -248,7 +249,7 @@ public final class Trainer {
                                                batchSize: evaluationBatchSize)
         guard scoreEveryEpoch else { return (accuracy, []) }
         let distances = try Evaluation.blockDistances(of: model, on: validation, normalization: normalization,
-                                                      distance: config.slicedWasserstein, tap: config.tap,
+                                                      distance: config.slicedWasserstein, tap: config.regularizer.tap,
                                                       seed: config.seed, batchSize: config.batchSize)
         return (accuracy, distances)
     }
@@ -278,20 +279,20 @@ public final class Trainer {
     public func step(images batchImages: Tensor, labels batchLabels: Tensor, fractionalEpoch: Double) throws -> StepResult {
         let onDevice = try batchImages.to(device)
         let labels = try batchLabels.to(device)
-        let images = config.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
+        let images = config.execution.channelsLast ? try onDevice.contiguous(.channelsLast) : onDevice
         let weights = regularizer.policy.weights(atEpoch: fractionalEpoch)
         let lambda = weights.lambda
         try applyResidualScales()
         try synchronization.synchronizeBuffers(model)
         var events: [BlockEvent] = []
         // bf16: the forward pass under autocast; the loss and the distance in float32.
-        let output = try withPrecision(config.precision, device: device) {
+        let output = try withPrecision(config.execution.precision, device: device) {
             lambda > 0 ? try model.forward(images) { events.append($0) } : try model(images)
         }
         let logits = output.dtype == .float32 ? output : try output.to(.float32)
         var ce = try Functional.crossEntropy(logits, target: labels, labelSmoothing: config.labelSmoothing)
-        if let distillation = config.distillation, let teacher {
-            let taught = try withNoGrad { try withPrecision(config.precision, device: device) { try teacher(images) } }
+        if let distillation = config.regularizer.distillation, let teacher {
+            let taught = try withNoGrad { try withPrecision(config.execution.precision, device: device) { try teacher(images) } }
             ce = try ce + distillation.loss(student: logits, teacher: taught.dtype == .float32 ? taught : taught.to(.float32))
         }
         let penalty = try regularizer.penalty(try synchronization.events(events), weights: weights)
@@ -308,7 +309,7 @@ public final class Trainer {
         }
         try loss.backward()
         try synchronization.synchronizeGradients(model)
-        if let maxNorm = config.gradientClipNorm {
+        if let maxNorm = config.optimizer.gradientClipNorm {
             try GradientClipping.clip(model.namedParameters().map(\.tensor), maxNorm: maxNorm)
         }
         try optimizer.step()
@@ -328,7 +329,7 @@ public final class Trainer {
                 let names = model.collapsibleBlockNames
                 blockCosts = (Dictionary(uniqueKeysWithValues: names.map { ($0, cost.macs(under: $0)) }), cost.totalMACs)
             }
-            if config.distillation != nil, teacher == nil { teacher = try Self.frozenCopy(of: model) }
+            if config.regularizer.distillation != nil, teacher == nil { teacher = try Self.frozenCopy(of: model) }
             let costs = state.settings.selection == .ablation
                 ? try removalCosts(of: state.selected, images: images, labels: labels) : nil
             if let costs {

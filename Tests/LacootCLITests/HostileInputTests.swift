@@ -97,7 +97,7 @@ import Testing
         try FileManager.default.copyItem(atPath: a + "/checkpoint.safetensors", toPath: checkpoint)
         var r = try lacoot(["evaluate", "--run-dir", b, "--repeats", "1", "--quiet"])
         #expect(r.code == 1)
-        expectOneLine(r.err, contains: "training lambda: 0 in config.json vs 1 in the checkpoint")
+        expectOneLine(r.err, contains: "training regularizer.lambda: 0 in config.json vs 1 in the checkpoint")
         #expect(r.err.contains(checkpoint) && r.err.split(separator: "\n").count == 1, "\(r.err)")
         r = try lacoot(["train", "--run-dir", b, "--resume", "--quiet"])
         #expect(r.code == 1)

@@ -127,6 +127,40 @@ import Testing
         }
     }
 
+    /// The recipe, compress's defaults and the tap rules follow the imported weights' family,
+    /// not `--model`'s default (resnet18): an imported ViT compressed without `--model` trains
+    /// with the transformer recipe (AdamW) and the imported-transformer timing (20 % / 80 %),
+    /// and `--tap mlp-branch` is accepted for it.
+    @Test func importedTransformersTakeTheirFamilysRecipeAndDefaults() throws {
+        let dir = try scratch()
+        let sizes = ["--model", "vit", "--patch-size", "8", "--depth", "2", "--width", "8", "--heads", "2", "--mlp-dim", "8"]
+        let run = dir + "/source"
+        var r = try lacoot(["train", "--run-dir", run, "--epochs", "1", "--max-batches", "1", "--batch-size", "16",
+                            "--train-limit", "100", "--test-limit", "20", "--lambda", "0", "--quiet"] + sizes)
+        try #require(r.code == 0, "\(r.err)")
+        r = try lacoot(["collapse", "--run-dir", run, "--remove", "0", "--no-latency", "--quiet"])
+        try #require(r.code == 0, "\(r.err)")
+        let tiny = ["--epochs", "1", "--max-batches", "2", "--batch-size", "16", "--train-limit", "100", "--test-limit", "20",
+                    "--projections", "4", "--quiet"]
+        for command in ["compress", "train"] {
+            let folder = dir + "/" + command
+            r = try lacoot(["import", run + "/collapsed.safetensors", "--image-size", "32", "--run-dir", folder, "--quiet"] + sizes)
+            try #require(r.code == 0, "\(r.err)")
+            let extra = command == "compress" ? ["--bn-images", "32", "--no-latency"] : ["--tap", "mlp-branch", "--lambda", "1"]
+            r = try lacoot([command, "--run-dir", folder] + tiny + extra)
+            #expect(r.code == 0, "\(command): \(r.err)")
+            let sections = try trainingSections(folder + "/config.json")
+            #expect(sections["optimizer"]?["kind"] as? String == "adamw", "\(command): \(sections)")
+            if command == "compress" {
+                let adaptive = sections["regularizer"]?["adaptiveLambda"] as? [String: Any]
+                #expect(adaptive?["selectionFraction"] as? Double == 0.2 && adaptive?["reachFraction"] as? Double == 0.8,
+                        "\(sections)")
+            } else {
+                #expect(sections["regularizer"]?["tap"] as? String == "mlp-branch", "\(sections)")
+            }
+        }
+    }
+
     /// Imported at 64 px: the model file says 64 (its MACs too), `predict` brings images to
     /// 64×64 from the folder and from the model file alike, `evaluate` pads Fashion-MNIST to
     /// 64 (the MACs the model file records), and another size is a usage error.

@@ -99,9 +99,9 @@ struct PyTorchLoadingTests {
                                           stochasticDepth: 0.1)
         let model = try SwinTransformer(classCount: 4, inputChannels: 1, size: size, generator: Generator(seed: 15))
         var config = Recipe.transformer.applied(to: TrainingConfig())
-        config.lambda = 1
-        config.tap = .mlpBranch
-        config.projections = 4
+        config.regularizer.lambda = 1
+        config.regularizer.tap = .mlpBranch
+        config.regularizer.projections = 4
         let trainer = try Trainer(model: model, config: config, normalization: tinyNormalization)
         let before = try model.stateDict().map { try $0.tensor.detach().clone() }
         let g = try Generator(seed: 16)

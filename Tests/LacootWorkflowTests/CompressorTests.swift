@@ -14,7 +14,7 @@ import Torch
         var c = tinyConfig(epochs: epochs)
         var s = AdaptiveLambda.Settings()
         s.targetMACs = target
-        c.adaptiveLambda = s
+        c.regularizer.adaptiveLambda = s
         return c
     }
 
@@ -108,7 +108,7 @@ import Torch
         var settings = AdaptiveLambda.Settings()
         settings.identityPath = IdentityPath()
         settings.selection = selection
-        config.adaptiveLambda = settings
+        config.regularizer.adaptiveLambda = settings
         let trainer = try Trainer(model: try tinyModel(seed: 1), config: config, normalization: tinyNormalization)
         trainer.showProgress = false
         var lines: [String] = []

@@ -33,8 +33,8 @@ import Torch
         var c = tinyConfig(epochs: 2)
         var s = AdaptiveLambda.Settings()
         s.identityPath = IdentityPath()
-        c.adaptiveLambda = s
-        c.distillation = Distillation()
+        c.regularizer.adaptiveLambda = s
+        c.regularizer.distillation = Distillation()
         return c
     }
 
@@ -61,7 +61,7 @@ import Torch
         #expect(try weights(of: teacher) != weights(of: straight.model))
 
         var plain = config()
-        plain.distillation = nil
+        plain.regularizer.distillation = nil
         let without = try Trainer(model: try tinyModel(seed: 1), config: plain, normalization: tinyNormalization)
         without.showProgress = false
         without.log = { _ in }

@@ -37,9 +37,9 @@ func tinyConfig(epochs: Int = 2, lambda: Double = 1) -> TrainingConfig {
     var c = TrainingConfig()
     c.epochs = epochs
     c.batchSize = 16
-    c.learningRate = 0.05
-    c.lambda = lambda
-    c.projections = 8
+    c.optimizer.learningRate = 0.05
+    c.regularizer.lambda = lambda
+    c.regularizer.projections = 8
     c.seed = 3
     return c
 }

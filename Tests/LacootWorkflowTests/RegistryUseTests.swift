@@ -27,14 +27,14 @@ import Testing
         #expect(options.epochs == 5 && options.trainLimit == nil && options.testLimit == nil)
         options.makeQuick()
         #expect(options.epochs == 1 && options.trainLimit == 12_000 && options.testLimit == 2_000)
-        #expect(Demo(options: options).trainingConfig(for: Demo.Arm(lambda: 1)).optimizer == .sgd)
+        #expect(Demo(options: options).trainingConfig(for: Demo.Arm(lambda: 1)).optimizer.kind == .sgd)
         options.network = try #require(ModelChoice(rawValue: "swin_t"))
         options.makeNetworkBudget()
         #expect(options.epochs == 3 && options.trainLimit == 6_000 && options.testLimit == 1_000)
         options.makeQuick()
         #expect(options.epochs == 1 && options.trainLimit == 2_000 && options.testLimit == 500)
         let transformer = Demo(options: options).trainingConfig(for: Demo.Arm(lambda: 1))
-        #expect(transformer.optimizer == .adamw && transformer.labelSmoothing == 0.1)
+        #expect(transformer.optimizer.kind == .adamw && transformer.labelSmoothing == 0.1)
     }
 
     /// The CNN recipe for the convolutional families, the transformer recipe for the others.

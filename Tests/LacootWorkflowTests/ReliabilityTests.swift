@@ -15,7 +15,7 @@ import Torch
         c.epochs = Int.max
         #expect(throws: ConfigurationError.self) { try c.validate() }
         c = TrainingConfig()
-        c.lambda = 1e19
+        c.regularizer.lambda = 1e19
         #expect(throws: ConfigurationError.self) { try c.validate() }
         c = TrainingConfig()
         c.batchSize = 1 << 40

@@ -63,8 +63,8 @@ import Torch
     /// stopped mid-epoch resumes bit-identically because the directions are in the checkpoint.
     @Test func theOptimizedDistanceResumesBitIdentically() throws {
         var config = tinyConfig(epochs: 2)
-        config.distance = .optimized
-        config.ascentSteps = 2
+        config.regularizer.distance = .optimized
+        config.regularizer.ascentSteps = 2
         let straight = try train(epochs: 2, folder: nil, config: config).0
         let folder = RunFolder(url: try temporaryFolder())
         let token = CancellationToken()
@@ -92,7 +92,7 @@ import Torch
         let labels = try Tensor.randint(low: 0, high: 4, shape: [16], generator: generator)
         func oneStep(channelsLast: Bool) throws -> (loss: Double, gradients: [String: [Float]]) {
             var config = tinyConfig(epochs: 1, lambda: 0)
-            config.channelsLast = channelsLast
+            config.execution.channelsLast = channelsLast
             let model = try tinyModel(seed: 1)
             let trainer = try Trainer(model: model, config: config, normalization: tinyNormalization)
             let result = try trainer.step(images: images, labels: labels, fractionalEpoch: 0)
@@ -121,8 +121,8 @@ import Torch
 
     @Test func aDivergingRunStopsWithAClearErrorAndKeepsTheLastCheckpoint() throws {
         var config = tinyConfig(epochs: 3)
-        config.learningRate = 1e12
-        config.momentum = 0
+        config.optimizer.learningRate = 1e12
+        config.optimizer.momentum = 0
         let folder = RunFolder(url: try temporaryFolder())
         do {
             _ = try train(epochs: 3, folder: folder, config: config)
@@ -173,12 +173,12 @@ import Torch
     @Test func freezingAndAFasterHead() throws {
         let model = try ResNet(.resNet18, classCount: 3, inputChannels: 1, width: 4, generator: Generator(seed: 31))
         var config = TrainingConfig()
-        config.lambda = 0
+        config.regularizer.lambda = 0
         config.augmentation = .none
-        config.frozen = ["conv1", "layer1"]
-        config.headLearningRate = 1
-        config.learningRate = 0.01
-        config.schedule = .constant
+        config.optimizer.frozen = ["conv1", "layer1"]
+        config.optimizer.headLearningRate = 1
+        config.optimizer.learningRate = 0.01
+        config.schedule.kind = .constant
         let trainer = try Trainer(model: model, config: config, normalization: .unit(channels: 1))
         let before = Dictionary(uniqueKeysWithValues: try model.namedParameters().map { ($0.name, try $0.tensor.floats()) })
         let g = try Generator(seed: 32)
@@ -192,7 +192,7 @@ import Torch
                 #expect(changed, "\(name) did not move")
             }
         }
-        config.frozen = ["layer9"]
+        config.optimizer.frozen = ["layer9"]
         let error = #expect(throws: ConfigurationError.self) { try Trainer(model: model, config: config, normalization: .unit(channels: 1)) }
         #expect(error?.flag == "freeze")
     }
