@@ -178,10 +178,7 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         let order = selected
         let candidates = order.indices.sorted { i, j in
             let a = cheapness(order[i], blockMACs, removalCosts), b = cheapness(order[j], blockMACs, removalCosts)
-            if a.perMAC != b.perMAC { return a.perMAC < b.perMAC }
-            if a.macs != b.macs { return a.macs > b.macs }   // equally cheap: the larger saving first
-            if a.cost != b.cost { return a.cost < b.cost }
-            return i < j   // ties keep forward order
+            return a != b ? a < b : i < j   // ties keep forward order
         }.map { order[$0] }
         var left = Double(fullMACs)
         var kept: Set<String> = []
@@ -199,16 +196,9 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
     }
 
     /// Running distance (or removal cost) per MAC saved (lower = cheaper to remove); blocks
-    /// never measured last. A cost at or below zero (bypassing the block does not hurt on the
-    /// measured batch: noise, or an undertrained block) counts as free, not as "better the
-    /// fewer MACs it saves": among free blocks the larger saving comes first (then the lower
-    /// cost), so the target is reached with the fewest removals.
-    private func cheapness(_ block: String, _ macs: [String: Int], _ removalCosts: [String: Double]?)
-        -> (perMAC: Double, macs: Int, cost: Double) {
-        let blockMACs = max(macs[block] ?? 1, 1)
-        guard let cost = removalCosts.map({ $0[block] }) ?? runningDistances[block] else {
-            return (.infinity, blockMACs, .infinity)
-        }
-        return (max(cost, 0) / Double(blockMACs), blockMACs, cost)
+    /// never measured last.
+    private func cheapness(_ block: String, _ macs: [String: Int], _ removalCosts: [String: Double]?) -> Double {
+        guard let d = removalCosts.map({ $0[block] }) ?? runningDistances[block] else { return .infinity }
+        return d / Double(max(macs[block] ?? 1, 1))
     }
 }

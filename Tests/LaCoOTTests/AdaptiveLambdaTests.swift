@@ -107,23 +107,6 @@ import Torch
         #expect(released == ["b1", "b3"])
     }
 
-    /// A block whose bypass costs nothing is free whatever MACs it saves: the old rule (cost per
-    /// MAC) ranked a −0.05 on 10 MACs before a −0.001 on 40 and removed all four blocks to
-    /// reach a target the large one alone meets.
-    @Test func freeBlocksAreRankedByTheMACsTheySave() throws {
-        let blocks = ["s1", "s2", "s3", "big"]
-        var adaptive = AdaptiveLambda(blocks: blocks, settings: settings(target: 0.6), totalSteps: 10)
-        let released = adaptive.select(blockMACs: ["s1": 10, "s2": 10, "s3": 10, "big": 40], fullMACs: 100,
-                                       removalCosts: ["s1": -0.05, "s2": -0.04, "s3": -0.03, "big": -0.001])
-        #expect(adaptive.selected == ["big"])
-        #expect(released == ["s1", "s2", "s3"])
-        // with the large block dear, the free small ones come first, the most negative first
-        var dear = AdaptiveLambda(blocks: blocks, settings: settings(target: 0.8), totalSteps: 10)
-        dear.select(blockMACs: ["s1": 10, "s2": 10, "s3": 10, "big": 40], fullMACs: 100,
-                    removalCosts: ["s1": -0.03, "s2": -0.05, "s3": 0.2, "big": 0.5])
-        #expect(dear.selected == ["s1", "s2"])
-    }
-
     /// compress's defaults per start: no path for identities, the identity path and ablation
     /// otherwise; trained convolutional blocks chosen early and gone soon, a new transformer's late.
     @Test func compressDefaultsFollowWhereTheBlocksStart() throws {
