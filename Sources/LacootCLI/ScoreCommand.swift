@@ -35,12 +35,7 @@ struct ScoreCommand: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         if lock != nil { try AtomicFile.checkWritable(RunFolder(runDirectory).scoresURL) }   // before the measurement
         let run = try data.openRun(runDirectory)
-        let tap = distance.tap ?? run.config.training.regularizer.tap
-        let scores = try Evaluation.blockDistances(of: run.model, on: run.data.validation,
-                                                   normalization: run.data.normalization, distance: distance.value,
-                                                   tap: tap, seed: seed, progress: runtime.showProgress)
-        let provenance = try ScoresFile.Provenance(distance: distance.value, tap: tap, seed: seed, run: run)
-        try ScoresFile(provenance: provenance, scores: scores).write(to: run.folder)
+        let scores = try run.score(distance: distance.value, tap: distance.tap, seed: seed, showProgress: runtime.showProgress)
         if runtime.json {
             try printJSON(scores)
         } else {
