@@ -119,7 +119,7 @@ import Torch
         #expect(fresh == Settings())
         #expect(fresh.identityPath == nil && fresh.selection == nil)
         let timings: [Settings.Start: (Double, Double)] = [
-            .trainedConvolutional: (0.05, 0.3), .newTransformer: (0.7, 0.85), .trainedTransformer: (0.2, 0.8),
+            .trainedConvolutional: (0.05, 0.3), .newTransformer: (0.7, 0.85), .trainedTransformer: (0.05, 0.3),
         ]
         for (start, (selection, reach)) in timings {
             let settings = Settings.compressDefaults(for: start)
