@@ -125,14 +125,15 @@ struct CompressCommand: ParsableCommand {
         }
         try Bounds.check(distill, "distill", in: 0...1e3)
         try Bounds.check(distillTemperature, "distill-temperature", in: 0...100, exclusiveLower: true)
-        let family = model.family(forRunIn: runDirectory)
-        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
+        try distance.checkTap(for: model, runIn: runDirectory)
     }
 
     /// The training configuration: the recipe and flags, λ adaptive.
     func trainingConfig() -> TrainingConfig {
-        var t = training.config(family: model.family(forRunIn: runDirectory), distance: distance, execution: execution, dataset: data.datasetName)
-        var settings = defaults()
+        let family = model.family(forRunIn: runDirectory)
+        var t = training.config(family: family, distance: distance, execution: execution, dataset: data.datasetName)
+        let blocksStart = start(of: family)
+        var settings = AdaptiveLambda.Settings.compressDefaults(for: blocksStart)
         settings.epsilon = epsilon
         settings.initialLambda = initialLambda
         settings.maximumLambda = maxLambda
@@ -144,20 +145,22 @@ struct CompressCommand: ParsableCommand {
         settings.selection = selection.criterion(default: settings.selection)
         t.regularizer.adaptiveLambda = settings
         t.regularizer.distillation = distill > 0 ? Distillation(weight: distill, temperature: distillTemperature) : nil
-        t.regularizer.zeroInitResidual = !noZeroInit && start == .identities
+        t.regularizer.zeroInitResidual = !noZeroInit && blocksStart == .identities
         t.regularizer.lambda = initialLambda
         return t
     }
 
-    /// Where the blocks start: as identities (a new CNN), trained (imported CNN weights) or as
-    /// transformer blocks.
-    var start: AdaptiveLambda.Settings.Start {
+    /// Where the blocks of the run's `family` start: as identities (a new CNN), trained
+    /// (imported weights) or as transformer blocks.
+    func start(of family: ModelFamily) -> AdaptiveLambda.Settings.Start {
         let imported = FileManager.default.fileExists(atPath: RunFolder(runDirectory).importedModelURL.path)
-        return .init(transformer: model.family(forRunIn: runDirectory).style == .transformer, imported: imported)
+        return .init(transformer: family.style == .transformer, imported: imported)
     }
 
-    /// The library's defaults for that start (docs/RESULTS.md measures them).
-    func defaults() -> AdaptiveLambda.Settings { .compressDefaults(for: start) }
+    /// The library's defaults for the run's start (docs/RESULTS.md measures them).
+    func defaults() -> AdaptiveLambda.Settings {
+        .compressDefaults(for: start(of: model.family(forRunIn: runDirectory)))
+    }
 
     /// `--identity-path`'s values.
     enum IdentityPathChoice: String, ExpressibleByArgument, CaseIterable {

@@ -327,14 +327,12 @@ struct DistanceOptions: ParsableArguments {
         SlicedWasserstein(mode: distance, projectionCount: projections, ascentSteps: ascentSteps)
     }
 
-    /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error otherwise).
-    func checkTap(for model: ModelOptions) throws {
-        try checkTap(for: model.model.family, named: model.model.rawValue)
-    }
-
-    /// The same check for a family (the weights' in an imported folder).
-    func checkTap(for family: ModelFamily, named name: String) throws {
+    /// `--tap mlp-branch` only for models whose blocks have an MLP branch (a usage error
+    /// otherwise): the family of the run in `runDirectory` (``ModelOptions/family(forRunIn:)``).
+    func checkTap(for model: ModelOptions, runIn runDirectory: String) throws {
+        let family = model.family(forRunIn: runDirectory)
         if tap == .mlpBranch, !family.hasMLPBranches {
+            let name = family.name == model.model.family.name ? model.model.rawValue : family.name
             let transformers = ModelRegistry.names { $0.family.hasMLPBranches }.joined(separator: ", ")
             throw ValidationError("--tap mlp-branch needs a transformer (\(transformers)); \(name) blocks have no MLP branch")
         }

@@ -55,8 +55,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         try Bounds.check(lambda, "lambda", in: Bounds.lambda)
-        let family = model.family(forRunIn: runDirectory)
-        try distance.checkTap(for: family, named: family.name == model.model.family.name ? model.model.rawValue : family.name)
+        try distance.checkTap(for: model, runIn: runDirectory)
         try Bounds.check(lambdaWarmup, "lambda-warmup", in: 0...Double(Bounds.epochs.upperBound))
         // a new run's global batch splits evenly over the ranks (a resumed one is checked against its config)
         if let ranks = distributed.launches ? distributed.nproc : distributed.worldSize, ranks > 1, !resume {
