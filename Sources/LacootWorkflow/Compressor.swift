@@ -143,7 +143,9 @@ public final class Compressor {
                 rejected.append(block)
             }
         }
-        let compressed = try collapser.measure(on: data.test)
+        // the last kept removal measured this very model on the test set (later tries were undone)
+        let known = removed.isEmpty ? full.accuracy : testAccuracyReestimated.last ?? nil
+        let compressed = try collapser.measure(on: data.test, knownAccuracy: known)
         let (curve, withoutReestimation) = try removalCurve(of: plain, removing: removed, exact: Set(exact), from: full,
                                                             reestimated: testAccuracyReestimated, data)
         return Outcome(full: full, compressed: compressed, compressedWithoutReestimation: withoutReestimation,

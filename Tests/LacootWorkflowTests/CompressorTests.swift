@@ -51,6 +51,10 @@ import Torch
         #expect(outcome.curve.count == outcome.removed.count)
         #expect(outcome.curve.allSatisfy { $0.accuracyBNRecalibrated != nil })
         #expect(outcome.curve.last?.accuracy == outcome.compressedWithoutReestimation.accuracy)
+        // the reported accuracy (taken from the last kept removal's test pass) is the final model's
+        let data = try data()
+        let measured = try Evaluation.accuracy(of: trainer.model, on: data.test, normalization: data.normalization)
+        #expect(outcome.compressed.accuracy == measured)
     }
 
     @Test func aBudgetOfZeroRejectsACostlyBlock() throws {
