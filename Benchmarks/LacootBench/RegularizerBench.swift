@@ -59,23 +59,6 @@ enum RegularizerBench {
             })
         }
         let distRef = try distanceTime(.reference), distOpt = try distanceTime(.optimized)
-        // The K = 50 random directions of the 4 blocks: ATen's randn and column norm (before)
-        // against the ziggurat with the norms in the same pass (SlicedWasserstein now)
-        let dimensions = shapes.map { $0.reduce(1, *) }
-        func directionsTime(_ draw: (Int) throws -> Tensor) throws -> Double {
-            median(try timeReps(reps: options.quick ? 5 : 20, warmup: 2) {
-                for d in dimensions { _ = try draw(d) }
-            })
-        }
-        var aten: [Double] = [], ziggurat: [Double] = []
-        for _ in 0..<(options.quick ? 2 : 4) {   // interleaved
-            aten.append(try directionsTime { d in
-                let x = try Tensor.randn([d, 50], generator: g)
-                return try x / x.norm(p: 2, dims: [0], keepDim: true)
-            })
-            ziggurat.append(try directionsTime { d in try SlicedWasserstein.randomDirections(dimension: d, count: 50, generator: g) })
-        }
-        let directionsATen = median(aten), directionsZiggurat = median(ziggurat)
 
         var t = Table(["ResNet-18 CIFAR, batch 128", "layout", "median step", "images/s", "over λ = 0"])
         for (layout, suffix) in [("NCHW", "")] + (withCL ? [("channels-last", "-cl")] : []) {
@@ -91,11 +74,6 @@ enum RegularizerBench {
         d.add(["reference", fmt(distRef * 1e3, 1) + " ms"])
         d.add(["optimized", fmt(distOpt * 1e3, 1) + " ms"])
         report.add("The distances alone (random features of the 4 blocks' shapes: d = 16384, 8192, 4096, 2048)", d)
-        var r = Table(["50 random unit directions for each of the 4 blocks", "time", "vs ATen"])
-        r.add(["ATen randn + column norm + division (before)", fmt(directionsATen * 1e3, 2) + " ms", "1.000"])
-        r.add(["ziggurat, norms in the same pass (now)", fmt(directionsZiggurat * 1e3, 2) + " ms",
-               fmt(directionsZiggurat / directionsATen, 3)])
-        report.add("Drawing the directions (medians of \(aten.count) interleaved rounds)", r)
         report.notes.append("\(rounds) interleaved rounds, side order rotated; each block builds a fresh model and runs 1 warm-up step first")
         report.meaning = [
             "overhead = median step time with λ = 5 / median step time with λ = 0, same layout; the JSON gives the NCHW figures (the Trainer's default layout). Targets: reference ≤ 1.10, optimized ≤ 1.20.",
@@ -104,8 +82,6 @@ enum RegularizerBench {
             ("bench", .string("regularizer")),
             ("overhead_reference", .number((m["reference"] ?? .nan) / (m["plain"] ?? .nan), digits: 3)),
             ("overhead_optimized", .number((m["optimized"] ?? .nan) / (m["plain"] ?? .nan), digits: 3)),
-            ("directions_ms_aten", .number(directionsATen * 1e3, digits: 2)),
-            ("directions_ms_ziggurat", .number(directionsZiggurat * 1e3, digits: 2)),
         ])
     }
 }
