@@ -45,18 +45,11 @@ public struct SlicedWasserstein: Sendable {
         public let direction: Tensor?
     }
 
-    /// K unit directions in R^d as the columns of a [d, K] matrix, from `generator`: independent
-    /// Gaussian columns normalized, i.e. uniform on the sphere — the law of the reference's
-    /// directions. The Gaussians come from a ziggurat on counter-based streams seeded by the
-    /// generator (``Tensor/randomUnitColumns(rows:columns:dtype:generator:)``): at K = 50 over a
-    /// block's features, ATen's randn and the column norms were several milliseconds of a step.
+    /// K unit directions in R^d as the columns of a [d, K] matrix, from `generator`.
     public static func randomDirections(dimension: Int, count: Int, dtype: DType = .float32,
                                         generator: Generator) throws -> Tensor {
-        guard dtype == .float32 || dtype == .float64 else {
-            let g = try Tensor.randn([dimension, count], dtype: dtype, generator: generator)
-            return try g / g.norm(p: 2, dims: [0], keepDim: true)
-        }
-        return try Tensor.randomUnitColumns(rows: dimension, columns: count, dtype: dtype, generator: generator)
+        let g = try Tensor.randn([dimension, count], dtype: dtype, generator: generator)
+        return try g / g.norm(p: 2, dims: [0], keepDim: true)
     }
 
     /// The distance with directions drawn from `generator`; `warmStart` ([d, 1], optional) is

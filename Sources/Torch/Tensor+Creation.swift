@@ -49,22 +49,6 @@ extension Tensor {
         return try owned(ct_randn(d, Int32(d.count), dtype.rawValue, generator?.handle))
     }
 
-    /// Standard normal by a ziggurat on counter-based streams (one 64-bit draw from `generator`
-    /// per call seeds them): the law of ``randn(_:dtype:generator:)``, other values, several times
-    /// faster on the CPU, and the same whatever the thread count. float32 or float64, on the CPU.
-    public static func randnZiggurat(_ shape: [Int], dtype: DType = .float32, generator: Generator?) throws -> Tensor {
-        let d = dims(shape)
-        return try owned(ct_randn_ziggurat(d, Int32(d.count), dtype.rawValue, generator?.handle))
-    }
-
-    /// `columns` independent directions uniform on the unit sphere of R^rows, as the columns of a
-    /// [rows, columns] matrix: ``randnZiggurat(_:dtype:generator:)``'s samples for that shape
-    /// divided by their column's norm, in one pass. float32 or float64, on the CPU.
-    public static func randomUnitColumns(rows: Int, columns: Int, dtype: DType = .float32,
-                                         generator: Generator?) throws -> Tensor {
-        try owned(ct_random_unit_columns(Int64(rows), Int64(columns), dtype.rawValue, generator?.handle))
-    }
-
     /// Integers in [low, high), int64.
     public static func randint(low: Int64, high: Int64, shape: [Int], generator: Generator?) throws -> Tensor {
         let d = dims(shape)

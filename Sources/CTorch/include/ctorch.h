@@ -102,13 +102,6 @@ ct_tensor ct_generator_get_state(ct_generator g);
 int ct_generator_set_state(ct_generator g, ct_tensor state);
 ct_tensor ct_rand(const int64_t *shape, int ndim, int dtype, ct_generator g);
 ct_tensor ct_randn(const int64_t *shape, int ndim, int dtype, ct_generator g);
-/* Standard normal, float32 or float64, by a ziggurat on counter-based streams seeded with one
-   64-bit draw from g (randn_ziggurat.cpp): the same law as ct_randn, another stream, several
-   times faster, parallel, the same values whatever the thread count. */
-ct_tensor ct_randn_ziggurat(const int64_t *shape, int ndim, int dtype, ct_generator g);
-/* [rows, columns], each column a unit vector uniform on the sphere: ct_randn_ziggurat's samples
-   (the same streams) divided by their column's norm, in one pass. */
-ct_tensor ct_random_unit_columns(int64_t rows, int64_t columns, int dtype, ct_generator g);
 ct_tensor ct_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, ct_generator g);
 ct_tensor ct_randperm(int64_t n, ct_generator g);
 int ct_uniform_(ct_tensor t, double from, double to, ct_generator g);
