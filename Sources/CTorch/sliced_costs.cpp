@@ -3,8 +3,8 @@
 //
 // What LaCoOT's distance does K times per block per step to pick its winning direction.
 // ATen's sort computes indices too and sorts strided columns; here each column is copied
-// into a buffer, its values alone sorted, the gaps reduced in double, and the columns are
-// shared between the intra-op threads.
+// into a buffer, its values alone sorted, the gaps reduced in double. (The columns are handed
+// to ATen's parallel_for, which runs them serially: the shim is not built with OpenMP.)
 #include "shim_internal.h"
 
 #include <ATen/Parallel.h>
