@@ -48,6 +48,12 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         /// Keep at most this share of the full model's MACs (0.5 = at least 2× fewer); nil =
         /// regularize every block to the end.
         public var targetMACs: Double? = 0.5
+        /// How far above `targetMACs` the MACs left may end and still count as reaching it, as a
+        /// share of the target (nil = ``defaultTargetTolerance``, 1 %): when whole blocks leave
+        /// 50.04 % of a 50 % target, one more block would cost accuracy for a hair of MACs.
+        public var targetTolerance: Double?
+        /// The tolerance used when `targetTolerance` is nil: 1 % of the target.
+        public static let defaultTargetTolerance = 0.01
         /// Share of the training steps at `initialLambda` before the adaptation starts and the
         /// blocks to remove are chosen.
         public var selectionFraction: Double = 0.2
@@ -59,6 +65,13 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         public var selection: BlockSelection?
 
         public init() {}
+
+        /// Whether a model with `macs` MACs left of `fullMACs` reaches the target (within the
+        /// tolerance); true without a target.
+        public func reachesTarget(macs: Double, fullMACs: Double) -> Bool {
+            guard let targetMACs else { return true }
+            return macs <= targetMACs * fullMACs * (1 + (targetTolerance ?? Self.defaultTargetTolerance)) + 0.5
+        }
 
         /// Checks every field; errors name the CLI flag.
         public func validate() throws {
@@ -74,6 +87,9 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
             guard smoothing >= 0, smoothing < 1 else { throw bad("smoothing", "must be in [0, 1), got \(smoothing)") }
             if let targetMACs, !(targetMACs > 0 && targetMACs <= 1) {
                 throw bad("target-macs", "must be in (0, 1], got \(targetMACs)")
+            }
+            if let targetTolerance, !(targetTolerance >= 0 && targetTolerance <= 0.5) {
+                throw bad("target-tolerance", "must be in [0, 0.5], got \(targetTolerance)")
             }
             guard selectionFraction >= 0, selectionFraction < reachFraction, reachFraction <= 1 else {
                 throw bad("reach-at", "needs 0 ≤ --selection-at < --reach-at ≤ 1, got \(selectionFraction) and \(reachFraction)")
@@ -167,14 +183,13 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
     /// Starts the adaptation (each block's path starts at its running distance) and chooses
     /// the blocks to remove: lowest running distance per MAC saved first (or, given
     /// `removalCosts`, lowest cost per MAC saved: see ``BlockSelection/ablation``), until the
-    /// MACs left reach `targetMACs × fullMACs`; the rest are released. When even removing every
-    /// block misses the target, every block stays. Returns the released blocks.
+    /// MACs left reach `targetMACs × fullMACs` (within `targetTolerance`); the rest are released.
+    /// When even removing every block misses the target, every block stays. Returns the released blocks.
     @discardableResult
     public mutating func select(blockMACs: [String: Int], fullMACs: Int, removalCosts: [String: Double]? = nil) -> [String] {
         selectionDone = true
         startDistances = runningDistances
-        guard let target = settings.targetMACs else { return [] }
-        let budget = target * Double(fullMACs)
+        guard settings.targetMACs != nil else { return [] }
         let order = selected
         let candidates = order.indices.sorted { i, j in
             let a = cheapness(order[i], blockMACs, removalCosts), b = cheapness(order[j], blockMACs, removalCosts)
@@ -182,7 +197,7 @@ public struct AdaptiveLambda: Codable, Sendable, Equatable {
         }.map { order[$0] }
         var left = Double(fullMACs)
         var kept: Set<String> = []
-        for block in candidates where left > budget {
+        for block in candidates where !settings.reachesTarget(macs: left, fullMACs: Double(fullMACs)) {
             kept.insert(block)
             left -= Double(blockMACs[block] ?? 0)
         }

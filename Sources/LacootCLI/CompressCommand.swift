@@ -16,7 +16,7 @@ struct CompressCommand: ParsableCommand {
         BatchNorm of each residual branch at weight 0; --no-zero-init keeps the usual initialization). For \
         the first 20 % of the steps every block trains at --initial-lambda; then the blocks cheapest to \
         remove (lowest distance per MAC) are kept until removing them leaves at most --target-macs of the \
-        MACs, the others are released and train freely, and each kept block's λ follows a dual ascent: \
+        MACs (within --target-tolerance), the others are released and train freely, and each kept block's λ follows a dual ascent: \
         raised while its distance lags a path down to --epsilon (reached at 80 % of the steps), relaxed \
         while ahead, never above --max-lambda.
 
@@ -63,6 +63,9 @@ struct CompressCommand: ParsableCommand {
 
     @Option(name: .customLong("target-macs"), help: "Keep at most this share of the full model's MACs (0.5 = at least 2× fewer).")
     var targetMACs = 0.5
+
+    @Option(name: .customLong("target-tolerance"), help: "How far above --target-macs the MACs left may end and still count as reaching it, as a share of the target: whole blocks rarely land on it exactly, and one more block costs accuracy for a hair of MACs (0.01: a 2× target is met at 1.98×; 0 = strict).")
+    var targetTolerance = AdaptiveLambda.Settings.defaultTargetTolerance
 
     @Option(name: .long, help: "Distance below which a block counts as removable; each block's λ rises while its distance is above it.")
     var epsilon = AdaptiveLambda.Settings().epsilon
@@ -112,6 +115,7 @@ struct CompressCommand: ParsableCommand {
     func validate() throws {
         try Bounds.check(maxDrop, "max-drop", in: 0...100)
         try Bounds.check(targetMACs, "target-macs", in: 0...1, exclusiveLower: true)
+        try Bounds.check(targetTolerance, "target-tolerance", in: 0...0.5)
         try Bounds.check(epsilon, "epsilon", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(maxLambda, "max-lambda", in: 0...1e6, exclusiveLower: true)
         try Bounds.check(initialLambda, "initial-lambda", in: 0...maxLambda, exclusiveLower: true)
@@ -139,6 +143,7 @@ struct CompressCommand: ParsableCommand {
         settings.maximumLambda = maxLambda
         settings.minimumLambda = min(settings.minimumLambda, initialLambda)
         settings.targetMACs = targetMACs
+        settings.targetTolerance = targetTolerance
         settings.selectionFraction = selectionAt ?? settings.selectionFraction
         settings.reachFraction = reachAt ?? settings.reachFraction
         settings.identityPath = identityPath.path(default: settings.identityPath)
@@ -242,7 +247,7 @@ struct CompressCommand: ParsableCommand {
         let (outcome, manifestURL) = (compression.outcome, compression.collapsedModel)
 
         let ratio = Double(outcome.full.macs) / Double(max(outcome.compressed.macs, 1))
-        let met = Double(outcome.compressed.macs) <= (settings.targetMACs ?? 1) * Double(outcome.full.macs) + 0.5
+        let met = settings.reachesTarget(macs: Double(outcome.compressed.macs), fullMACs: Double(outcome.full.macs))
         if runtime.json {
             try printJSON(Output(
                 full: .init(accuracy: outcome.full.accuracy, macs: outcome.full.macs, params: outcome.full.params),

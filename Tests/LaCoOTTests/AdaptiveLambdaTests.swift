@@ -93,6 +93,29 @@ import Torch
         #expect(all.selected == blocks)
     }
 
+    /// Whole blocks that leave a hair more than the target (8 equal layers and a stem: 4 layers
+    /// leave 50.4 % of a 50 % target) reach it within the default 1 %; strict, a fifth is taken.
+    @Test func aTargetMissedByAHairCountsAsReached() throws {
+        let blocks = (0..<8).map { "layer\($0)" }
+        let macs = Dictionary(uniqueKeysWithValues: blocks.map { ($0, 124) })   // 8 × 124 + 8 (stem, head) = 1000
+        func chosen(tolerance: Double?) -> Int {
+            var s = settings(target: 0.5)
+            s.targetTolerance = tolerance
+            var adaptive = AdaptiveLambda(blocks: blocks, settings: s, totalSteps: 10)
+            for _ in 0..<2 { adaptive.observe(blocks.map { BlockDistance(block: $0, distance: 0.1) }) }
+            adaptive.select(blockMACs: macs, fullMACs: 1000)
+            return adaptive.selected.count
+        }
+        #expect(chosen(tolerance: nil) == 4)    // 504 MACs left ≤ 500 × 1.01
+        #expect(chosen(tolerance: 0) == 5)      // strict: 504 > 500, one more block (380 left)
+        #expect(chosen(tolerance: 0.005) == 5)  // 504 > 502.5
+        var s = settings(target: 0.5)
+        #expect(s.reachesTarget(macs: 505, fullMACs: 1000))
+        #expect(!s.reachesTarget(macs: 506, fullMACs: 1000))
+        s.targetTolerance = 0.6
+        #expect(throws: ConfigurationError.self) { try s.validate() }
+    }
+
     @Test func removalCostsReplaceTheDistancesInTheRanking() throws {
         let blocks = ["b1", "b2", "b3", "b4"]
         var adaptive = AdaptiveLambda(blocks: blocks, settings: settings(target: 0.6), totalSteps: 10)

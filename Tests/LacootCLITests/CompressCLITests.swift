@@ -65,7 +65,8 @@ import Testing
         let dir = try scratch()
         for (flag, value) in [("--target-macs", "0"), ("--target-macs", "1.5"), ("--epsilon", "-1"), ("--max-drop", "nan"),
                               ("--initial-lambda", "50"), ("--bn-images", "0"), ("--reach-at", "0"),
-                              ("--selection-at", "1.5"), ("--selection", "random")] {
+                              ("--selection-at", "1.5"), ("--selection", "random"), ("--target-tolerance", "0.7"),
+                              ("--target-tolerance", "-0.1")] {
             let r = try lacoot(["compress", "--run-dir", dir + "/x", flag, value])
             #expect(r.code == 2, "\(flag) \(value)")
             expectOneLine(r.err, contains: flag)
