@@ -142,7 +142,7 @@ import Torch
         #expect(fresh == Settings())
         #expect(fresh.identityPath == nil && fresh.selection == nil)
         let timings: [Settings.Start: (Double, Double)] = [
-            .trainedConvolutional: (0.05, 0.3), .newTransformer: (0.7, 0.85), .trainedTransformer: (0.05, 0.3),
+            .trainedConvolutional: (0.05, 0.3), .newTransformer: (0.7, 0.85), .trainedTransformer: (0.02, 0.15),
         ]
         for (start, (selection, reach)) in timings {
             let settings = Settings.compressDefaults(for: start)

@@ -129,7 +129,7 @@ import Testing
 
     /// The recipe, compress's defaults and the tap rules follow the imported weights' family,
     /// not `--model`'s default (resnet18): an imported ViT compressed without `--model` trains
-    /// with the transformer recipe (AdamW) and the imported-weights timing (5 % / 30 %),
+    /// with the transformer recipe (AdamW) and the imported transformer's timing (2 % / 15 %),
     /// and `--tap mlp-branch` is accepted for it.
     @Test func importedTransformersTakeTheirFamilysRecipeAndDefaults() throws {
         let dir = try scratch()
@@ -153,7 +153,7 @@ import Testing
             #expect(sections["optimizer"]?["kind"] as? String == "adamw", "\(command): \(sections)")
             if command == "compress" {
                 let adaptive = sections["regularizer"]?["adaptiveLambda"] as? [String: Any]
-                #expect(adaptive?["selectionFraction"] as? Double == 0.05 && adaptive?["reachFraction"] as? Double == 0.3,
+                #expect(adaptive?["selectionFraction"] as? Double == 0.02 && adaptive?["reachFraction"] as? Double == 0.15,
                         "\(sections)")
             } else {
                 #expect(sections["regularizer"]?["tap"] as? String == "mlp-branch", "\(sections)")
