@@ -16,9 +16,9 @@ struct CompressCommand: ParsableCommand {
         BatchNorm of each residual branch at weight 0; --no-zero-init keeps the usual initialization). For \
         the first 20 % of the steps every block trains at --initial-lambda; then the blocks cheapest to \
         remove (lowest distance per MAC) are kept until removing them leaves at most --target-macs of the \
-        MACs (within --target-tolerance), the others are released and train freely, and each kept block's λ follows a dual ascent: \
-        raised while its distance lags a path down to --epsilon (reached at 80 % of the steps), relaxed \
-        while ahead, never above --max-lambda.
+        MACs (within --target-tolerance), the others are released and train freely, and each kept \
+        block's λ follows a dual ascent: raised while its distance lags a path down to --epsilon (reached \
+        at 80 % of the steps), relaxed while ahead, never above --max-lambda.
 
         Blocks that do not start as identities — weights from `lacoot import` (a pretrained network \
         adapted to a new task) and transformers — take the identity path (--identity-path): the blocks \
@@ -27,8 +27,8 @@ struct CompressCommand: ParsableCommand {
         the rest of the network learns to do without it and the block ends exactly as the identity; \
         removing it then costs nothing and needs no measurement. Trained blocks (imported weights) are \
         chosen at 5 % of the steps and gone by 30 % (a transformer's at 2 % and by 15 %): the longer the \
-        network adapts without them, the better. A new transformer's are chosen at 70 % and gone by 85 %: all its layers train as long as \
-        possible first. --distill adds a distillation term toward \
+        network adapts without them, the better. A new transformer's are chosen at 70 % and gone by \
+        85 %: all its layers train as long as possible first. --distill adds a distillation term toward \
         the model as it was at the selection.
 
         After training the chosen blocks are removed in order of validation distance, each only while \

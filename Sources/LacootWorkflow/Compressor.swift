@@ -22,7 +22,8 @@ import Torch
 ///
 /// Pretrained weights (blocks far from the identity): start from `compress`'s defaults for
 /// them — the identity path, selection by ablation, chosen at 5 % of the steps and gone by 30 %
-/// (a transformer's at 2 % and 15 %) — and optionally distillation, from the model frozen at the selection or a teacher of your own:
+/// (a transformer's at 2 % and 15 %) — and optionally distillation, from the model frozen at the
+/// selection or a teacher of your own:
 ///
 /// ```swift
 /// config.regularizer.adaptiveLambda = .compressDefaults(for: .trainedConvolutional)   // or .trainedTransformer

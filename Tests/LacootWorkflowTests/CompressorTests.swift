@@ -58,7 +58,7 @@ import Torch
     }
 
     @Test func aBudgetOfZeroRejectsACostlyBlock() throws {
-        // a blocks whose removal changes validation accuracy at all is put back with max-drop 0
+        // a block whose removal changes validation accuracy at all is put back with max-drop 0
         let trainer = try trainer(adaptiveConfig(epochs: 1, target: nil))
         let compressor = Compressor(trainer: trainer)
         compressor.maxDrop = 0
